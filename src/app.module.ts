@@ -1,0 +1,49 @@
+import { ClsPluginTransactional } from '@nestjs-cls/transactional';
+import { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
+import { DynamicModule, Module } from '@nestjs/common';
+import { getDataSourceToken, TypeOrmModule } from '@nestjs/typeorm';
+import { ClsModule } from 'nestjs-cls';
+import { AuthModule } from './auth/auth.module';
+import type { AppConfig } from './config/app-config';
+import { ConfigModule } from './config/config.module';
+import { CustomersModule } from './customers/customers.module';
+import { dataSourceOptions } from './database/data-source-options';
+import { HealthModule } from './health/health.module';
+
+@Module({})
+export class AppModule {
+  /** The whole service for one configuration; `databaseUrl` must be resolved by then. */
+  static forRoot(config: AppConfig & { databaseUrl: string }): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        TypeOrmModule.forRoot({
+          ...dataSourceOptions({
+            url: config.databaseUrl,
+            poolSize: config.databasePoolSize,
+            runMigrations: config.runMigrations,
+          }),
+          // Fail the start instead of retrying for minutes against a wrong URL.
+          retryAttempts: 2,
+          retryDelay: 1000,
+        }),
+        // A use case that writes runs in one transaction, carried through the request by CLS,
+        // so that every repository call (and the audit entry) joins it without passing it along.
+        ClsModule.forRoot({
+          global: true,
+          middleware: { mount: true },
+          plugins: [
+            new ClsPluginTransactional({
+              imports: [TypeOrmModule],
+              adapter: new TransactionalAdapterTypeOrm({ dataSourceToken: getDataSourceToken() }),
+            }),
+          ],
+        }),
+        HealthModule,
+        AuthModule,
+        CustomersModule,
+      ],
+    };
+  }
+}

@@ -1,0 +1,57 @@
+import {
+  applyDecorators,
+  createParamDecorator,
+  ExecutionContext,
+  SetMetadata,
+} from '@nestjs/common';
+import { ApiBearerAuth, ApiSecurity } from '@nestjs/swagger';
+import type { FastifyRequest } from 'fastify';
+import { ApiProblemResponses } from '../common/api-problem-responses';
+import type { Actor } from './actor';
+import type { Role } from './roles';
+
+export const IS_PUBLIC_KEY = 'access:public';
+export const ACCESS_RULE_KEY = 'access:rule';
+
+/**
+ * Which API keys may call a route besides staff:
+ * - `none`: staff only;
+ * - `platform`: platform keys too;
+ * - `platform_and_own_customer`: platform keys, and a customer key whose customer is the
+ *   route's `:id` parameter.
+ */
+export type ApiKeyAccess = 'none' | 'platform' | 'platform_and_own_customer';
+
+export interface AccessRule {
+  role: Role;
+  apiKeys: ApiKeyAccess;
+}
+
+/** The route needs no authentication at all. */
+export const Public = (): MethodDecorator & ClassDecorator => SetMetadata(IS_PUBLIC_KEY, true);
+
+/**
+ * The least staff role that may call the route (the hierarchy grants it to every higher role),
+ * and which API keys may. Carries the OpenAPI security and the 401/403 answers as well, so the
+ * documentation cannot disagree with the guard.
+ */
+export function Roles(role: Role, options: { apiKeys?: ApiKeyAccess } = {}) {
+  const rule: AccessRule = { role, apiKeys: options.apiKeys ?? 'none' };
+  return applyDecorators(
+    SetMetadata(ACCESS_RULE_KEY, rule),
+    ApiBearerAuth('bearer'),
+    ...(rule.apiKeys === 'none' ? [] : [ApiSecurity('api_key')]),
+    ApiProblemResponses(401, 403),
+  );
+}
+
+export type AuthenticatedRequest = FastifyRequest & { user?: Actor };
+
+/** The authenticated caller. Fails loudly if the route was declared public by mistake. */
+export const CurrentActor = createParamDecorator((_: unknown, context: ExecutionContext): Actor => {
+  const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
+  if (!request.user) {
+    throw new Error('CurrentActor used on a route without authentication');
+  }
+  return request.user;
+});

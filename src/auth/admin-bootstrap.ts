@@ -1,0 +1,56 @@
+import { randomBytes } from 'node:crypto';
+import { TransactionHost } from '@nestjs-cls/transactional';
+import { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
+import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import type { AppConfig } from '../config/app-config';
+import { InjectConfig } from '../config/config.module';
+import { StaffUser } from './entities/staff-user.entity';
+import { PasswordHasher } from './password-hasher';
+
+export const DEFAULT_ADMIN_EMAIL = 'admin@example.com';
+
+/**
+ * When no staff user exists, creates the first admin from ADMIN_EMAIL / ADMIN_PASSWORD. Without
+ * a configured password one is generated and printed once: there is no default credential.
+ */
+@Injectable()
+export class AdminBootstrap implements OnApplicationBootstrap {
+  private readonly logger = new Logger('AdminBootstrap');
+
+  constructor(
+    private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>,
+    private readonly hasher: PasswordHasher,
+    @InjectConfig() private readonly config: AppConfig,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.txHost.withTransaction(() => this.ensureFirstAdmin());
+  }
+
+  private async ensureFirstAdmin(): Promise<void> {
+    const users = this.txHost.tx.getRepository(StaffUser);
+    // Two instances starting together must not both create an admin.
+    await this.txHost.tx.query('LOCK TABLE staff_users IN SHARE ROW EXCLUSIVE MODE');
+    if ((await users.count()) > 0) return;
+
+    const email = this.config.adminEmail ?? DEFAULT_ADMIN_EMAIL;
+    const generated = this.config.adminPassword === undefined;
+    const password = this.config.adminPassword ?? randomBytes(18).toString('base64url');
+    await users.save(
+      users.create({
+        email,
+        name: 'Administrator',
+        role: 'admin',
+        passwordHash: await this.hasher.hash(password),
+      }),
+    );
+    if (generated) {
+      // Printed once, on purpose: the operator's only way in on a new installation.
+      this.logger.warn(
+        `Created the first admin ${email} with the generated password: ${password} (shown once; change it)`,
+      );
+    } else {
+      this.logger.log(`Created the first admin ${email} from ADMIN_EMAIL / ADMIN_PASSWORD`);
+    }
+  }
+}

@@ -1,0 +1,77 @@
+import { ExecutionContext, Inject, Injectable, Optional } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { AuthGuard } from '@nestjs/passport';
+import { UnauthenticatedError } from '../common/errors';
+import type { ApiKeyActor, StaffActor } from './actor';
+import type { AccessTokenPayload } from './auth.service';
+import { UsersService } from './users.service';
+import { AuthenticatedRequest, IS_PUBLIC_KEY } from './access.decorators';
+
+/** Resolves an `X-API-Key` header to its key; provided by the API keys module. */
+export interface ApiKeyAuthenticator {
+  /** The key's actor, or null when the key is unknown or revoked. */
+  authenticate(key: string): ApiKeyActor | null | Promise<ApiKeyActor | null>;
+}
+export const API_KEY_AUTHENTICATOR = Symbol('API_KEY_AUTHENTICATOR');
+
+/**
+ * Global: every route needs a caller unless it is `@Public()`. Staff send a bearer JWT (checked
+ * by the passport `jwt` strategy); API clients send `X-API-Key`.
+ */
+@Injectable()
+export class AuthenticationGuard extends AuthGuard('jwt') {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly users: UsersService,
+    @Optional()
+    @Inject(API_KEY_AUTHENTICATOR)
+    private readonly apiKeys?: ApiKeyAuthenticator,
+  ) {
+    super();
+  }
+
+  override async canActivate(context: ExecutionContext): Promise<boolean> {
+    const isPublic = this.reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC_KEY, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
+    if (isPublic) return true;
+
+    const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
+    const key = request.headers['x-api-key'];
+    if (key !== undefined) {
+      if (typeof key !== 'string' || !this.apiKeys) {
+        throw new UnauthenticatedError('The API key is not valid.');
+      }
+      const actor = await this.apiKeys.authenticate(key);
+      if (!actor) throw new UnauthenticatedError('The API key is not valid or was revoked.');
+      request.user = actor;
+      return true;
+    }
+    await super.canActivate(context);
+    // The user is loaded on every request: a deactivated user's tokens stop working at once, and
+    // a role change applies to the next request, not the next login.
+    const payload = request.user as unknown as AccessTokenPayload;
+    const user = await this.users.findActiveById(payload.sub);
+    if (!user) throw new UnauthenticatedError('The user of this token is unknown or inactive.');
+    const actor: StaffActor = {
+      type: 'user',
+      id: user.id,
+      name: user.name,
+      email: user.email,
+      role: user.role,
+    };
+    request.user = actor;
+    return true;
+  }
+
+  override handleRequest<T>(error: unknown, user: T | false, info: unknown): T {
+    if (error || !user) {
+      const expired = (info as { name?: string } | undefined)?.name === 'TokenExpiredError';
+      throw new UnauthenticatedError(
+        expired ? 'The access token has expired.' : 'A valid bearer token or API key is required.',
+      );
+    }
+    return user;
+  }
+}

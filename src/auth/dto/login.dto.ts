@@ -1,0 +1,31 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { IsString, MaxLength, MinLength } from 'class-validator';
+import { StaffUserDto } from './staff-user.dto';
+
+export class LoginDto {
+  @ApiProperty({ example: 'admin@example.com' })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(320)
+  email: string;
+
+  @ApiProperty({ example: 'correct horse battery staple' })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(256)
+  password: string;
+}
+
+export class LoginResponseDto {
+  @ApiProperty()
+  access_token: string;
+
+  @ApiProperty({ example: 'Bearer' })
+  token_type: 'Bearer';
+
+  @ApiProperty({ description: 'Seconds until the token expires', example: 3600 })
+  expires_in: number;
+
+  @ApiProperty({ type: StaffUserDto })
+  user: StaffUserDto;
+}

@@ -1,0 +1,32 @@
+import { Injectable } from '@nestjs/common';
+import { PassportStrategy } from '@nestjs/passport';
+import { ExtractJwt, Strategy } from 'passport-jwt';
+import type { AppConfig } from '../config/app-config';
+import { InjectConfig } from '../config/config.module';
+import type { AccessTokenPayload } from './auth.service';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Checks the bearer token's signature, algorithm and expiry, and nothing else. Passport keeps
+ * strategies in one process-wide registry, so the strategy must not hold anything of one app
+ * instance (two instances in one process, as in the tests, would share the last one's): the
+ * AuthenticationGuard, which is per instance, turns the payload into the user.
+ */
+@Injectable()
+export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
+  constructor(@InjectConfig() config: AppConfig) {
+    super({
+      jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
+      secretOrKey: config.jwtSecret,
+      algorithms: ['HS256'],
+      ignoreExpiration: false,
+    });
+  }
+
+  validate(payload: AccessTokenPayload): AccessTokenPayload | false {
+    return typeof payload?.sub === 'string' && UUID.test(payload.sub)
+      ? { sub: payload.sub }
+      : false;
+  }
+}

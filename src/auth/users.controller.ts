@@ -1,0 +1,40 @@
+import { Body, Controller, Get, Patch, Post, Query } from '@nestjs/common';
+import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiProblemResponses } from '../common/api-problem-responses';
+import { Page, PageQueryDto } from '../common/pagination';
+import { UuidParam } from '../common/validation';
+import { Roles } from './access.decorators';
+import { StaffUserDto, StaffUserPageDto } from './dto/staff-user.dto';
+import { CreateUserDto, UpdateUserDto } from './dto/user-input.dto';
+import { UsersService } from './users.service';
+
+@ApiTags('users')
+@Controller('users')
+@Roles('admin')
+export class UsersController {
+  constructor(private readonly users: UsersService) {}
+
+  @Post()
+  @ApiOperation({ summary: 'Create a staff user' })
+  @ApiCreatedResponse({ type: StaffUserDto })
+  @ApiProblemResponses(400, [409, 'A user with this email exists (`user_exists`)'])
+  create(@Body() body: CreateUserDto): Promise<StaffUserDto> {
+    return this.users.create(body);
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'List staff users, oldest first' })
+  @ApiOkResponse({ type: StaffUserPageDto })
+  @ApiProblemResponses(400)
+  list(@Query() page: PageQueryDto): Promise<Page<StaffUserDto>> {
+    return this.users.list(page);
+  }
+
+  @Patch(':id')
+  @ApiOperation({ summary: 'Change a staff user: name, role, password, or deactivate it' })
+  @ApiOkResponse({ type: StaffUserDto })
+  @ApiProblemResponses(400, 404, [409, 'Would remove the last active admin (`last_admin`)'])
+  update(@UuidParam() id: string, @Body() body: UpdateUserDto): Promise<StaffUserDto> {
+    return this.users.update(id, body);
+  }
+}

@@ -1,0 +1,106 @@
+/** The machine-readable codes of the HTTP contract. */
+export type ErrorCode =
+  | 'validation_failed'
+  | 'unauthenticated'
+  | 'invalid_credentials'
+  | 'forbidden'
+  | 'customer_disabled'
+  | 'not_found'
+  | 'customer_exists'
+  | 'user_exists'
+  | 'last_admin'
+  | 'conflict'
+  | 'payload_too_large'
+  | 'unsupported_media_type'
+  | 'too_many_attempts'
+  | 'internal_error';
+
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+/**
+ * Base of every error the domain raises on purpose. The problem-details filter turns it into an
+ * RFC 9457 response; nothing else needs to know about HTTP.
+ */
+export class DomainError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    readonly status: number,
+    readonly title: string,
+    detail?: string,
+    readonly errors?: FieldError[],
+    readonly headers?: Record<string, string>,
+  ) {
+    super(detail ?? title);
+    this.name = new.target.name;
+  }
+}
+
+export class ValidationFailedError extends DomainError {
+  constructor(errors: FieldError[], detail = 'The request is not valid.') {
+    super('validation_failed', 400, 'Validation failed', detail, errors);
+  }
+}
+
+export class UnauthenticatedError extends DomainError {
+  constructor(detail = 'Authentication is required.') {
+    super('unauthenticated', 401, 'Unauthenticated', detail, undefined, {
+      'WWW-Authenticate': 'Bearer',
+    });
+  }
+}
+
+export class InvalidCredentialsError extends DomainError {
+  constructor() {
+    super('invalid_credentials', 401, 'Invalid credentials', 'The email or password is wrong.');
+  }
+}
+
+export class ForbiddenError extends DomainError {
+  constructor(detail = 'You are not allowed to do this.') {
+    super('forbidden', 403, 'Forbidden', detail);
+  }
+}
+
+export class CustomerDisabledError extends DomainError {
+  constructor(customerId: string, detail?: string) {
+    super(
+      'customer_disabled',
+      403,
+      'Customer disabled',
+      detail ?? `Customer ${customerId} is disabled.`,
+    );
+  }
+}
+
+export class NotFoundError extends DomainError {
+  constructor(what: string, id?: string) {
+    super(
+      'not_found',
+      404,
+      'Not found',
+      id ? `${what} ${id} was not found.` : `${what} was not found.`,
+    );
+  }
+}
+
+export class ConflictError extends DomainError {
+  constructor(code: ErrorCode, detail: string) {
+    super(code, 409, 'Conflict', detail);
+  }
+}
+
+export class TooManyAttemptsError extends DomainError {
+  constructor(retryAfterSeconds: number) {
+    super(
+      'too_many_attempts',
+      429,
+      'Too many attempts',
+      'Too many failed attempts. Try again later.',
+      undefined,
+      { 'Retry-After': String(retryAfterSeconds) },
+    );
+  }
+}

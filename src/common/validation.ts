@@ -1,0 +1,38 @@
+import { ParseUUIDPipe, Param, ValidationError, ValidationPipe } from '@nestjs/common';
+import { FieldError, ValidationFailedError } from './errors';
+
+function flatten(errors: ValidationError[], parent = ''): FieldError[] {
+  return errors.flatMap((error) => {
+    const field = parent ? `${parent}.${error.property}` : error.property;
+    const own = Object.values(error.constraints ?? {}).map((message) => ({
+      field,
+      message: message.replace(/^property (\S+) should not exist$/, 'is not allowed'),
+    }));
+    return [...own, ...flatten(error.children ?? [], field)];
+  });
+}
+
+/**
+ * Strict validation for every body and query: unknown fields are rejected (not silently
+ * dropped), values are converted to their declared types, and every field error is reported.
+ */
+export function createValidationPipe(): ValidationPipe {
+  return new ValidationPipe({
+    whitelist: true,
+    forbidNonWhitelisted: true,
+    transform: true,
+    transformOptions: { enableImplicitConversion: false },
+    validationError: { target: false, value: false },
+    exceptionFactory: (errors) => new ValidationFailedError(flatten(errors)),
+  });
+}
+
+/** A route parameter that must be a UUID: a malformed one is `400 validation_failed`. */
+export const UuidParam = (name = 'id'): ParameterDecorator =>
+  Param(
+    name,
+    new ParseUUIDPipe({
+      exceptionFactory: () =>
+        new ValidationFailedError([{ field: name, message: 'must be a UUID' }]),
+    }),
+  );

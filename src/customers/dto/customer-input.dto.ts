@@ -1,0 +1,115 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
+import {
+  IsEmail,
+  IsIn,
+  IsISO8601,
+  IsOptional,
+  IsString,
+  MaxLength,
+  MinLength,
+  ValidateIf,
+} from 'class-validator';
+import { PageQueryDto } from '../../common/pagination';
+import type { CustomerStatus } from '../entities/customer.entity';
+
+const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
+const normaliseEmail = ({ value }: { value: unknown }) =>
+  typeof value === 'string' ? value.trim().toLowerCase() : value;
+
+export class CreateCustomerDto {
+  @ApiProperty({ example: 'billing@acme.test' })
+  @Transform(normaliseEmail)
+  @IsEmail()
+  @MaxLength(320)
+  email: string;
+
+  @ApiPropertyOptional({ type: String, nullable: true, example: 'Acme Ltd', maxLength: 200 })
+  @IsOptional()
+  @Transform(trim)
+  @IsString()
+  @MinLength(1)
+  @MaxLength(200)
+  name?: string | null;
+
+  @ApiPropertyOptional({ type: String, nullable: true, example: 'ACME-001', maxLength: 200 })
+  @IsOptional()
+  @Transform(trim)
+  @IsString()
+  @MinLength(1)
+  @MaxLength(200)
+  reference?: string | null;
+
+  @ApiPropertyOptional({ type: String, nullable: true, example: 'crm-4711', maxLength: 200 })
+  @IsOptional()
+  @Transform(trim)
+  @IsString()
+  @MinLength(1)
+  @MaxLength(200)
+  external_reference?: string | null;
+}
+
+/** Every field optional; `null` clears an optional one. The status is not changed here. */
+export class UpdateCustomerDto {
+  @ApiPropertyOptional({ example: 'billing@acme.test' })
+  @IsOptional()
+  @Transform(normaliseEmail)
+  @IsEmail()
+  @MaxLength(320)
+  email?: string;
+
+  @ApiPropertyOptional({ type: String, nullable: true, maxLength: 200 })
+  @ValidateIf((_, v) => v !== null && v !== undefined)
+  @Transform(trim)
+  @IsString()
+  @MinLength(1)
+  @MaxLength(200)
+  name?: string | null;
+
+  @ApiPropertyOptional({ type: String, nullable: true, maxLength: 200 })
+  @ValidateIf((_, v) => v !== null && v !== undefined)
+  @Transform(trim)
+  @IsString()
+  @MinLength(1)
+  @MaxLength(200)
+  reference?: string | null;
+
+  @ApiPropertyOptional({ type: String, nullable: true, maxLength: 200 })
+  @ValidateIf((_, v) => v !== null && v !== undefined)
+  @Transform(trim)
+  @IsString()
+  @MinLength(1)
+  @MaxLength(200)
+  external_reference?: string | null;
+}
+
+export class ListCustomersQueryDto extends PageQueryDto {
+  @ApiPropertyOptional({ enum: ['enabled', 'disabled'] })
+  @IsOptional()
+  @IsIn(['enabled', 'disabled'])
+  status?: CustomerStatus;
+
+  @ApiPropertyOptional({ description: 'Exact email, case-insensitive' })
+  @IsOptional()
+  @Transform(normaliseEmail)
+  @IsString()
+  @MaxLength(320)
+  email?: string;
+
+  @ApiPropertyOptional({ description: 'Search in email, name and references' })
+  @IsOptional()
+  @Transform(trim)
+  @IsString()
+  @MinLength(1)
+  @MaxLength(200)
+  q?: string;
+
+  @ApiPropertyOptional({
+    format: 'date-time',
+    description:
+      'Only customers disabled before this time; the page is then ordered by disabled_at, oldest first (for review)',
+  })
+  @IsOptional()
+  @IsISO8601({ strict: true })
+  disabled_before?: string;
+}

@@ -1,0 +1,58 @@
+import {
+  Check,
+  Column,
+  CreateDateColumn,
+  Entity,
+  Index,
+  PrimaryGeneratedColumn,
+  Unique,
+  UpdateDateColumn,
+  VersionColumn,
+} from 'typeorm';
+
+export type CustomerStatus = 'enabled' | 'disabled';
+
+@Entity({ name: 'customers' })
+@Unique('uq_customers_email', ['email'])
+@Check('ck_customers_status', `status IN ('enabled', 'disabled')`)
+// Keyset pages walk (created_at, id); review of disabled customers walks (disabled_at, id).
+@Index('ix_customers_created_at_id', ['createdAt', 'id'])
+@Index('ix_customers_disabled_at_id', ['disabledAt', 'id'], { where: `status = 'disabled'` })
+export class Customer {
+  @PrimaryGeneratedColumn('uuid')
+  id: string;
+
+  /** Stored lower-cased, so that uniqueness is case-insensitive. */
+  @Column({ type: 'text' })
+  email: string;
+
+  @Column({ type: 'text', nullable: true })
+  name: string | null;
+
+  @Column({ type: 'text', nullable: true })
+  reference: string | null;
+
+  @Column({ name: 'external_reference', type: 'text', nullable: true })
+  externalReference: string | null;
+
+  @Column({ type: 'text', default: 'enabled' })
+  status: CustomerStatus;
+
+  @Column({ name: 'disabled_at', type: 'timestamptz', precision: 3, nullable: true })
+  disabledAt: Date | null;
+
+  @Column({ name: 'disabled_reason', type: 'text', nullable: true })
+  disabledReason: string | null;
+
+  @Column({ name: 'billing_paused', type: 'boolean', default: false })
+  billingPaused: boolean;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz', precision: 3 })
+  createdAt: Date;
+
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz', precision: 3 })
+  updatedAt: Date;
+
+  @VersionColumn({ type: 'integer', default: 1 })
+  version: number;
+}

@@ -1,0 +1,54 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { ConfigError, loadConfig } from './config/app-config';
+import { EmbeddedPostgres, startEmbeddedPostgres } from './database/embedded-postgres';
+import { API_PREFIX, createApp } from './setup-app';
+
+async function main(): Promise<void> {
+  const logger = new Logger('Main');
+  const config = loadConfig();
+  if (config.jwtSecretGenerated) {
+    logger.warn('JWT_SECRET is not set: using a random secret; tokens end with this process.');
+  }
+
+  let embedded: EmbeddedPostgres | undefined;
+  let databaseUrl = config.databaseUrl;
+  if (databaseUrl === undefined) {
+    const started = Date.now();
+    embedded = await startEmbeddedPostgres({
+      dataDir: `${config.dataDir}/pglite`,
+      maxConnections: config.databasePoolSize + 2,
+    });
+    databaseUrl = embedded.url;
+    logger.log(
+      `Database: embedded PostgreSQL (PGlite) in ${embedded.dataDir}, started in ${Date.now() - started} ms. ` +
+        'For production set DATABASE_URL.',
+    );
+  } else {
+    const url = new URL(databaseUrl);
+    logger.log(`Database: PostgreSQL at ${url.hostname}:${url.port || 5432}${url.pathname}`);
+  }
+
+  const app = await createApp({ ...config, databaseUrl });
+  if (embedded) {
+    const stop = embedded.stop.bind(embedded);
+    app
+      .getHttpAdapter()
+      .getInstance()
+      .addHook('onClose', async () => stop());
+  }
+  await app.listen(config.port, config.host);
+  const shown = config.host === '0.0.0.0' ? 'localhost' : config.host;
+  logger.log(
+    `Listening on http://${shown}:${config.port} (API under /${API_PREFIX}, docs at /docs)`,
+  );
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof ConfigError) {
+    console.error(error.message);
+  } else {
+    console.error('customer-access failed to start:', error);
+  }
+  process.exit(1);
+});

@@ -1,0 +1,63 @@
+import { randomUUID } from 'node:crypto';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { SwaggerModule } from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { AppModule } from './app.module';
+import { ProblemDetailsFilter } from './common/problem-details.filter';
+import { createValidationPipe } from './common/validation';
+import { AppConfig, logLevelsFrom } from './config/app-config';
+import { buildOpenApiDocument } from './openapi/openapi';
+
+export const API_PREFIX = 'api/v1';
+export const BODY_LIMIT_BYTES = 100 * 1024;
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+/** Fastify with the body limit and a request id taken from X-Request-Id when it is sane. */
+export function createFastifyAdapter(config: AppConfig): FastifyAdapter {
+  return new FastifyAdapter({
+    bodyLimit: BODY_LIMIT_BYTES,
+    trustProxy: config.trustProxy,
+    requestIdHeader: false,
+    genReqId: (request: { headers: Record<string, string | string[] | undefined> }) => {
+      const given = request.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+  });
+}
+
+/** Everything the service sets up around its modules: shared by main, the tests and tools. */
+export function setupApp(app: NestFastifyApplication): NestFastifyApplication {
+  app.setGlobalPrefix(API_PREFIX, { exclude: ['health', 'health/ready'] });
+  app.useGlobalPipes(createValidationPipe());
+  app.useGlobalFilters(new ProblemDetailsFilter());
+  app.enableShutdownHooks();
+
+  const fastify = app.getHttpAdapter().getInstance();
+  fastify.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply) => {
+    reply.header('x-request-id', request.id);
+  });
+  SwaggerModule.setup('docs', app, () => buildOpenApiDocument(app), {
+    jsonDocumentUrl: 'docs-json',
+    customSiteTitle: 'customer-access API',
+  });
+  return app;
+}
+
+export async function createApp(
+  config: AppConfig & { databaseUrl: string },
+  options: { logger?: boolean } = {},
+): Promise<NestFastifyApplication> {
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.forRoot(config),
+    createFastifyAdapter(config),
+    {
+      logger: options.logger === false ? false : logLevelsFrom(config.logLevel),
+      bufferLogs: false,
+    },
+  );
+  setupApp(app);
+  await app.init();
+  await app.getHttpAdapter().getInstance().ready();
+  return app;
+}

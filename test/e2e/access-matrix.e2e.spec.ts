@@ -1,0 +1,125 @@
+import request from 'supertest';
+import { Role, roleSatisfies, ROLES } from '../../src/auth/roles';
+import {
+  createCustomer,
+  createStaff,
+  signInEveryRole,
+  StaffSession,
+  uniqueEmail,
+} from '../support/factories';
+import { startTestApp, TestApp, TEST_JWT_SECRET } from '../support/test-app';
+import { JwtService } from '@nestjs/jwt';
+
+/**
+ * Every endpoint x every caller: allowed or refused exactly as the contract says. An endpoint is
+ * listed with the least role that may call it; each request is valid, so an allowed caller gets
+ * past the guards (any answer but 401/403) and a refused one gets 403 (or 401 without valid
+ * credentials).
+ */
+interface Endpoint {
+  method: 'get' | 'post' | 'patch' | 'delete';
+  path: (ctx: Context) => string;
+  body?: (ctx: Context) => object;
+  least: Role;
+}
+
+interface Context {
+  customerId: string;
+  userId: string;
+}
+
+const routeName = (e: Endpoint) =>
+  `${e.method.toUpperCase()} ${e.path({ customerId: ':id', userId: ':id' })}`;
+
+const ENDPOINTS: Endpoint[] = [
+  { method: 'get', path: () => '/api/v1/auth/me', least: 'user' },
+  { method: 'get', path: () => '/api/v1/users', least: 'admin' },
+  {
+    method: 'post',
+    path: () => '/api/v1/users',
+    body: () => ({
+      email: uniqueEmail('m'),
+      name: 'M',
+      password: 'a-long-enough-password',
+      role: 'user',
+    }),
+    least: 'admin',
+  },
+  {
+    method: 'patch',
+    path: (c) => `/api/v1/users/${c.userId}`,
+    body: () => ({ name: 'Renamed' }),
+    least: 'admin',
+  },
+  { method: 'get', path: () => '/api/v1/customers', least: 'user' },
+  { method: 'get', path: (c) => `/api/v1/customers/${c.customerId}`, least: 'user' },
+  {
+    method: 'post',
+    path: () => '/api/v1/customers',
+    body: () => ({ email: uniqueEmail('c') }),
+    least: 'account_manager',
+  },
+  {
+    method: 'patch',
+    path: (c) => `/api/v1/customers/${c.customerId}`,
+    body: () => ({ name: 'Renamed' }),
+    least: 'account_manager',
+  },
+];
+
+describe('access matrix', () => {
+  let t: TestApp;
+  let sessions: Record<Role, StaffSession>;
+  let ctx: Context;
+  let expired: string;
+  let forged: string;
+
+  beforeAll(async () => {
+    t = await startTestApp();
+    sessions = await signInEveryRole(t);
+    ctx = { customerId: (await createCustomer(t)).id, userId: (await createStaff(t, 'user')).id };
+    expired = t.sign(sessions.admin.user.id, { expiresIn: 1 });
+    forged = new JwtService({ secret: `${TEST_JWT_SECRET}-but-another` }).sign({
+      sub: sessions.admin.user.id,
+    });
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+  });
+  afterAll(() => t.close());
+
+  const call = (endpoint: Endpoint, headers: Record<string, string>) => {
+    const req = request(t.http)[endpoint.method](endpoint.path(ctx)).set(headers);
+    return endpoint.body ? req.send(endpoint.body(ctx)) : req;
+  };
+
+  const cases = ENDPOINTS.flatMap((endpoint) =>
+    ROLES.map((role) => [routeName(endpoint), role, endpoint] as const),
+  );
+
+  it.each(cases)('%s as %s', async (_route: string, role: Role, endpoint: Endpoint) => {
+    const response = await call(endpoint, sessions[role].header);
+    if (roleSatisfies(role, endpoint.least)) {
+      expect([401, 403]).not.toContain(response.status);
+      expect(response.status).toBeLessThan(500);
+    } else {
+      expect(response.status).toBe(403);
+      expect(response.body.code).toBe('forbidden');
+    }
+  });
+
+  it.each(ENDPOINTS.map((e) => [routeName(e), e] as const))(
+    '%s refuses no credentials, a forged token and an expired token with 401',
+    async (_route, endpoint) => {
+      const attempts: Record<string, string>[] = [
+        {},
+        { Authorization: `Bearer ${forged}` },
+        { Authorization: `Bearer ${expired}` },
+        { Authorization: 'Bearer not.a.jwt' },
+      ];
+      for (const headers of attempts) {
+        const response = await call(endpoint, headers);
+        expect(response.status).toBe(401);
+        expect(response.body.code).toBe('unauthenticated');
+      }
+    },
+  );
+});

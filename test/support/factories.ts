@@ -1,0 +1,76 @@
+import { randomBytes } from 'node:crypto';
+import { StaffUser } from '../../src/auth/entities/staff-user.entity';
+import { PasswordHasher } from '../../src/auth/password-hasher';
+import type { Role } from '../../src/auth/roles';
+import { ROLES } from '../../src/auth/roles';
+import { Customer } from '../../src/customers/entities/customer.entity';
+import type { TestApp } from './test-app';
+
+export const STAFF_PASSWORD = 'staff-password-for-tests';
+let staffHash: Promise<string> | undefined;
+
+export const uniqueEmail = (prefix = 'someone'): string =>
+  `${prefix}-${randomBytes(5).toString('hex')}@example.com`;
+
+/** A staff user with the role, straight into the database; its password is STAFF_PASSWORD. */
+export async function createStaff(
+  t: TestApp,
+  role: Role,
+  overrides: Partial<StaffUser> = {},
+): Promise<StaffUser> {
+  staffHash ??= new PasswordHasher().hash(STAFF_PASSWORD);
+  const users = t.db.getRepository(StaffUser);
+  return users.save(
+    users.create({
+      email: uniqueEmail(role),
+      name: `Test ${role}`,
+      role,
+      passwordHash: await staffHash,
+      active: true,
+      ...overrides,
+    }),
+  );
+}
+
+export interface StaffSession {
+  user: StaffUser;
+  token: string;
+  header: { Authorization: string };
+}
+
+export async function signIn(t: TestApp, role: Role): Promise<StaffSession> {
+  const user = await createStaff(t, role);
+  const token = t.sign(user.id);
+  return { user, token, header: { Authorization: `Bearer ${token}` } };
+}
+
+/** One signed-in staff member per role. */
+export async function signInEveryRole(t: TestApp): Promise<Record<Role, StaffSession>> {
+  const sessions = await Promise.all(ROLES.map((role) => signIn(t, role)));
+  return Object.fromEntries(ROLES.map((role, i) => [role, sessions[i]])) as Record<
+    Role,
+    StaffSession
+  >;
+}
+
+export async function createCustomer(
+  t: TestApp,
+  overrides: Partial<Customer> = {},
+): Promise<Customer> {
+  const customers = t.db.getRepository(Customer);
+  return customers.save(
+    customers.create({ email: uniqueEmail('customer'), name: 'Acme Ltd', ...overrides }),
+  );
+}
+
+/** Row counts of the named tables, to assert that a refused request changed nothing. */
+export async function countRows(t: TestApp, tables: string[]): Promise<Record<string, number>> {
+  const counts: Record<string, number> = {};
+  for (const table of tables) {
+    const [{ count }] = await t.db.query<{ count: string }[]>(
+      `SELECT count(*)::text AS count FROM "${table}"`,
+    );
+    counts[table] = Number(count);
+  }
+  return counts;
+}
