@@ -8,6 +8,7 @@ import type { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { CustomersModule } from './customers/customers.module';
 import { dataSourceOptions } from './database/data-source-options';
+import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
 
 @Module({})
@@ -40,6 +41,7 @@ export class AppModule {
             }),
           ],
         }),
+        DatabaseModule,
         HealthModule,
         AuthModule,
         CustomersModule,

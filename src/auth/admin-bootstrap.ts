@@ -6,6 +6,7 @@ import type { AppConfig } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
 import { StaffUser } from './entities/staff-user.entity';
 import { PasswordHasher } from './password-hasher';
+import { UnitOfWork } from '../database/unit-of-work';
 
 export const DEFAULT_ADMIN_EMAIL = 'admin@example.com';
 
@@ -19,12 +20,13 @@ export class AdminBootstrap implements OnApplicationBootstrap {
 
   constructor(
     private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>,
+    private readonly unitOfWork: UnitOfWork,
     private readonly hasher: PasswordHasher,
     @InjectConfig() private readonly config: AppConfig,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.txHost.withTransaction(() => this.ensureFirstAdmin());
+    await this.unitOfWork.run(() => this.ensureFirstAdmin());
   }
 
   private async ensureFirstAdmin(): Promise<void> {

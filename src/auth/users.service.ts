@@ -8,11 +8,13 @@ import { CreateUserDto, UpdateUserDto } from './dto/user-input.dto';
 import { StaffUserDto } from './dto/staff-user.dto';
 import { StaffUser } from './entities/staff-user.entity';
 import { PasswordHasher } from './password-hasher';
+import { UnitOfWork } from '../database/unit-of-work';
 
 @Injectable()
 export class UsersService {
   constructor(
     private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>,
+    private readonly unitOfWork: UnitOfWork,
     private readonly hasher: PasswordHasher,
   ) {}
 
@@ -69,7 +71,7 @@ export class UsersService {
   async update(id: string, input: UpdateUserDto): Promise<StaffUserDto> {
     // Hashing is slow: done before the transaction, so the row lock is held only briefly.
     const passwordHash = input.password ? await this.hasher.hash(input.password) : undefined;
-    return this.txHost.withTransaction(() => this.applyUpdate(id, input, passwordHash));
+    return this.unitOfWork.run(() => this.applyUpdate(id, input, passwordHash));
   }
 
   private async applyUpdate(

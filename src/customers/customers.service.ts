@@ -11,6 +11,7 @@ import {
   UpdateCustomerDto,
 } from './dto/customer-input.dto';
 import { Customer } from './entities/customer.entity';
+import { UnitOfWork } from '../database/unit-of-work';
 
 const NEWEST_FIRST: KeysetColumn<Customer>[] = [
   { expression: 'c.created_at', cast: 'timestamptz', value: (c) => c.createdAt.toISOString() },
@@ -31,7 +32,10 @@ const escapeLike = (text: string) => text.replace(/[\\%_]/g, (ch) => `\\${ch}`);
 
 @Injectable()
 export class CustomersService {
-  constructor(private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>) {}
+  constructor(
+    private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>,
+    private readonly unitOfWork: UnitOfWork,
+  ) {}
 
   private get customers() {
     return this.txHost.tx.getRepository(Customer);
@@ -89,7 +93,7 @@ export class CustomersService {
   }
 
   update(id: string, input: UpdateCustomerDto): Promise<CustomerDto> {
-    return this.txHost.withTransaction(() => this.applyUpdate(id, input));
+    return this.unitOfWork.run(() => this.applyUpdate(id, input));
   }
 
   private async applyUpdate(id: string, input: UpdateCustomerDto): Promise<CustomerDto> {

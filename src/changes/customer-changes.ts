@@ -1,0 +1,44 @@
+import { EventEmitter } from 'node:events';
+import { TransactionHost } from '@nestjs-cls/transactional';
+import { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
+import { Injectable } from '@nestjs/common';
+import { UnitOfWork } from '../database/unit-of-work';
+
+/** The PostgreSQL channel on which every instance hears of changes to a customer's access. */
+export const CUSTOMER_CHANGES_CHANNEL = 'customer_access_changes';
+
+/**
+ * Announces that what a customer may do has changed (status, subscriptions, plans, keys), so
+ * that every cache of it, in every instance, is dropped.
+ *
+ * `changed()` is called inside the transaction making the change: its NOTIFY is delivered by
+ * PostgreSQL to every listening instance when, and only if, that transaction commits. This
+ * instance is also told directly after the commit, because the embedded engine does not deliver
+ * NOTIFY between connections.
+ */
+@Injectable()
+export class CustomerChanges {
+  private readonly local = new EventEmitter();
+
+  constructor(
+    private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>,
+    private readonly unitOfWork: UnitOfWork,
+  ) {
+    this.local.setMaxListeners(0);
+  }
+
+  /** `customerId` null means "anything may have changed" (a plan used by many customers). */
+  async changed(customerId: string | null): Promise<void> {
+    await this.txHost.tx.query('SELECT pg_notify($1, $2)', [
+      CUSTOMER_CHANGES_CHANNEL,
+      customerId ?? '*',
+    ]);
+    this.unitOfWork.afterCommit(() => this.local.emit('change', customerId));
+  }
+
+  /** Listens to this instance's own committed changes. Returns the unsubscribe function. */
+  onLocalChange(listener: (customerId: string | null) => void): () => void {
+    this.local.on('change', listener);
+    return () => this.local.off('change', listener);
+  }
+}
