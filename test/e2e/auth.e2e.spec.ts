@@ -215,22 +215,34 @@ describe('staff sign-in and users', () => {
     });
 
     it('refuses to deactivate or demote the last active admin', async () => {
-      const fresh = await startTestApp({}, {});
+      // Works on a database shared with other files too: every other active admin is demoted
+      // through the API first, and restored afterwards.
+      const users = t.db.getRepository(StaffUser);
+      const others = (await users.findBy({ role: 'admin', active: true })).filter(
+        (u) => u.id !== admin.user.id,
+      );
       try {
-        const [bootstrapped] = await fresh.db.getRepository(StaffUser).find();
-        const header = { Authorization: `Bearer ${fresh.sign(bootstrapped.id)}` };
-        const response = await request(fresh.http)
-          .patch(`/api/v1/users/${bootstrapped.id}`)
-          .set(header)
-          .send({ role: 'user' })
-          .expect(409);
-        expect(response.body.code).toBe('last_admin');
-        const unchanged = await fresh.db
-          .getRepository(StaffUser)
-          .findOneByOrFail({ id: bootstrapped.id });
-        expect(unchanged.role).toBe('admin');
+        for (const other of others) {
+          await request(t.http)
+            .patch(`/api/v1/users/${other.id}`)
+            .set(admin.header)
+            .send({ role: 'developer' })
+            .expect(200);
+        }
+        for (const change of [{ role: 'user' }, { active: false }]) {
+          const response = await request(t.http)
+            .patch(`/api/v1/users/${admin.user.id}`)
+            .set(admin.header)
+            .send(change)
+            .expect(409);
+          expect(response.body.code).toBe('last_admin');
+        }
+        expect(await users.findOneByOrFail({ id: admin.user.id })).toMatchObject({
+          role: 'admin',
+          active: true,
+        });
       } finally {
-        await fresh.close();
+        for (const other of others) await users.update({ id: other.id }, { role: 'admin' });
       }
     });
 
