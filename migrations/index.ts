@@ -1,8 +1,16 @@
 import type { MigrationInterface } from 'typeorm';
 import { Initial1795597058578 } from './1795597058578-Initial';
+import { AuditLogs1795600000000 } from './1795600000000-AuditLogs';
+import { CustomerNotes1795600001000 } from './1795600001000-CustomerNotes';
+import { ApiKeys1795610000000 } from './1795610000000-ApiKeys';
 
 /**
  * Every migration, in order. A new migration file must be listed here (a test checks that each
  * file of this folder is): an explicit list loads the same way under tsc, node and Jest.
  */
-export const migrations: (new () => MigrationInterface)[] = [Initial1795597058578];
+export const migrations: (new () => MigrationInterface)[] = [
+  Initial1795597058578,
+  AuditLogs1795600000000,
+  CustomerNotes1795600001000,
+  ApiKeys1795610000000,
+];

@@ -3,13 +3,17 @@ import { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-t
 import { DynamicModule, Module } from '@nestjs/common';
 import { getDataSourceToken, TypeOrmModule } from '@nestjs/typeorm';
 import { ClsModule } from 'nestjs-cls';
+import { AuditModule } from './audit/audit.module';
+import { ApiKeysModule } from './api-keys/api-keys.module';
 import { AuthModule } from './auth/auth.module';
 import type { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
+import { CustomerStatusModule } from './customers/customer-status.module';
 import { CustomersModule } from './customers/customers.module';
 import { dataSourceOptions } from './database/data-source-options';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
+import { NotesModule } from './notes/notes.module';
 
 @Module({})
 export class AppModule {
@@ -44,7 +48,11 @@ export class AppModule {
         DatabaseModule,
         HealthModule,
         AuthModule,
+        ApiKeysModule,
         CustomersModule,
+        CustomerStatusModule,
+        AuditModule,
+        NotesModule,
       ],
     };
   }

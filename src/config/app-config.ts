@@ -27,6 +27,8 @@ export interface AppConfig {
   trustProxy: boolean;
   billingPauseOnDisable: boolean;
   billingRunCron: string | undefined;
+  /** Keep computed limits and API keys in memory (invalidated by LISTEN/NOTIFY). */
+  limitsCache: boolean;
 }
 
 /** One entry per environment variable: its documentation lives next to its parser. */
@@ -75,6 +77,10 @@ export const CONFIG_VARIABLES: readonly VariableSpec[] = [
     description: 'Whether disabling a customer pauses its billing (default `true`)',
   },
   { name: 'BILLING_RUN_CRON', description: 'Cron expression of the billing run; off when unset' },
+  {
+    name: 'LIMITS_CACHE',
+    description: 'Cache limits and API keys in memory (default `true`); `false` reads the database',
+  },
 ];
 
 export class ConfigError extends Error {
@@ -182,6 +188,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     trustProxy: bool('TRUST_PROXY', false),
     billingPauseOnDisable: bool('BILLING_PAUSE_ON_DISABLE', true),
     billingRunCron,
+    limitsCache: bool('LIMITS_CACHE', true),
   };
 
   if (problems.length > 0) throw new ConfigError(problems);

@@ -1,5 +1,8 @@
+import { ApiKey } from '../api-keys/entities/api-key.entity';
+import { AuditLog } from '../audit/entities/audit-log.entity';
 import { StaffUser } from '../auth/entities/staff-user.entity';
 import { Customer } from '../customers/entities/customer.entity';
+import { Note } from '../notes/entities/note.entity';
 
 /** Every entity of the service. The migration check compares exactly these with the schema. */
-export const entities = [StaffUser, Customer];
+export const entities = [StaffUser, Customer, AuditLog, Note, ApiKey];

@@ -1,4 +1,5 @@
 import request from 'supertest';
+import type { ApiKeyAccess } from '../../src/auth/access.decorators';
 import { Role, roleSatisfies, ROLES } from '../../src/auth/roles';
 import {
   createCustomer,
@@ -7,6 +8,7 @@ import {
   StaffSession,
   uniqueEmail,
 } from '../support/factories';
+import { createApiKey, TestApiKey } from '../support/api-keys';
 import { startTestApp, TestApp, TEST_JWT_SECRET } from '../support/test-app';
 import { JwtService } from '@nestjs/jwt';
 
@@ -21,15 +23,18 @@ interface Endpoint {
   path: (ctx: Context) => string;
   body?: (ctx: Context) => object;
   least: Role;
+  /** Which API keys may call it besides staff (default none); `:id` is then ctx.customerId. */
+  apiKeys?: ApiKeyAccess;
 }
 
 interface Context {
   customerId: string;
   userId: string;
+  apiKeyId: string;
 }
 
 const routeName = (e: Endpoint) =>
-  `${e.method.toUpperCase()} ${e.path({ customerId: ':id', userId: ':id' })}`;
+  `${e.method.toUpperCase()} ${e.path({ customerId: ':id', userId: ':id', apiKeyId: ':id' })}`;
 
 const ENDPOINTS: Endpoint[] = [
   { method: 'get', path: () => '/api/v1/auth/me', least: 'user' },
@@ -51,21 +56,46 @@ const ENDPOINTS: Endpoint[] = [
     body: () => ({ name: 'Renamed' }),
     least: 'admin',
   },
-  { method: 'get', path: () => '/api/v1/customers', least: 'user' },
-  { method: 'get', path: (c) => `/api/v1/customers/${c.customerId}`, least: 'user' },
+  { method: 'get', path: () => '/api/v1/customers', least: 'user', apiKeys: 'platform' },
+  {
+    method: 'get',
+    path: (c) => `/api/v1/customers/${c.customerId}`,
+    least: 'user',
+    apiKeys: 'platform_and_own_customer',
+  },
   {
     method: 'post',
     path: () => '/api/v1/customers',
     body: () => ({ email: uniqueEmail('c') }),
     least: 'account_manager',
+    apiKeys: 'platform',
   },
   {
     method: 'patch',
     path: (c) => `/api/v1/customers/${c.customerId}`,
     body: () => ({ name: 'Renamed' }),
     least: 'account_manager',
+    apiKeys: 'platform',
   },
+  {
+    method: 'post',
+    path: () => '/api/v1/api-keys',
+    body: () => ({ name: 'Matrix key' }),
+    least: 'developer',
+  },
+  { method: 'get', path: () => '/api/v1/api-keys', least: 'developer' },
+  { method: 'delete', path: (c) => `/api/v1/api-keys/${c.apiKeyId}`, least: 'developer' },
 ];
+
+const KEY_CALLERS = ['platform key', 'own customer key', 'other customer key'] as const;
+type KeyCaller = (typeof KEY_CALLERS)[number];
+
+/** A route open to customer keys has the customer as `:id`: the context's customer, the "own" one. */
+function keyAllowed(access: ApiKeyAccess, caller: KeyCaller): boolean {
+  if (caller === 'platform key') return access !== 'none';
+  if (caller === 'own customer key') return access === 'platform_and_own_customer';
+  return false;
+}
 
 describe('access matrix', () => {
   let t: TestApp;
@@ -73,11 +103,25 @@ describe('access matrix', () => {
   let ctx: Context;
   let expired: string;
   let forged: string;
+  let keys: Record<KeyCaller, TestApiKey>;
+  let revokedKey: TestApiKey;
 
   beforeAll(async () => {
     t = await startTestApp();
     sessions = await signInEveryRole(t);
-    ctx = { customerId: (await createCustomer(t)).id, userId: (await createStaff(t, 'user')).id };
+    const customerId = (await createCustomer(t)).id;
+    keys = {
+      'platform key': await createApiKey(t),
+      'own customer key': await createApiKey(t, customerId),
+      'other customer key': await createApiKey(t, (await createCustomer(t)).id),
+    };
+    revokedKey = await createApiKey(t);
+    await t.db.query('UPDATE api_keys SET revoked_at = now() WHERE id = $1', [revokedKey.id]);
+    ctx = {
+      customerId,
+      userId: (await createStaff(t, 'user')).id,
+      apiKeyId: (await createApiKey(t)).id,
+    };
     expired = t.sign(sessions.admin.user.id, { expiresIn: 1 });
     forged = new JwtService({ secret: `${TEST_JWT_SECRET}-but-another` }).sign({
       sub: sessions.admin.user.id,
@@ -106,14 +150,34 @@ describe('access matrix', () => {
     }
   });
 
+  const keyCases = ENDPOINTS.flatMap((endpoint) =>
+    KEY_CALLERS.map((caller) => [routeName(endpoint), caller, endpoint] as const),
+  );
+
+  it.each(keyCases)(
+    '%s with a %s',
+    async (_route: string, caller: KeyCaller, endpoint: Endpoint) => {
+      const response = await call(endpoint, keys[caller].header);
+      if (keyAllowed(endpoint.apiKeys ?? 'none', caller)) {
+        expect([401, 403]).not.toContain(response.status);
+        expect(response.status).toBeLessThan(500);
+      } else {
+        expect(response.status).toBe(403);
+        expect(response.body.code).toBe('forbidden');
+      }
+    },
+  );
+
   it.each(ENDPOINTS.map((e) => [routeName(e), e] as const))(
-    '%s refuses no credentials, a forged token and an expired token with 401',
+    '%s refuses no credentials, a forged or expired token, and an unknown or revoked key with 401',
     async (_route, endpoint) => {
       const attempts: Record<string, string>[] = [
         {},
         { Authorization: `Bearer ${forged}` },
         { Authorization: `Bearer ${expired}` },
         { Authorization: 'Bearer not.a.jwt' },
+        { 'X-API-Key': `ca_${'x'.repeat(43)}` },
+        revokedKey.header,
       ];
       for (const headers of attempts) {
         const response = await call(endpoint, headers);

@@ -1,0 +1,71 @@
+import { TransactionHost } from '@nestjs-cls/transactional';
+import { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
+import { Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import type { ApiKeyActor } from '../auth/actor';
+import type { ApiKeyAuthenticator } from '../auth/authentication.guard';
+import { ChangeAwareCache } from '../changes/change-aware-cache';
+import { CustomerChangeFeed } from '../changes/customer-change-feed';
+import type { AppConfig } from '../config/app-config';
+import { InjectConfig } from '../config/config.module';
+import { hashApiKey, looksLikeApiKey } from './api-key-format';
+import { ApiKey } from './entities/api-key.entity';
+
+const MAX_CACHED_KEYS = 100_000;
+
+/**
+ * Resolves `X-API-Key` for the authentication guard. On the hot path: a format check, one
+ * SHA-256 and a map lookup, no query. Live keys are cached by hash, and dropped when a change to
+ * their customer (for a platform key: any change) is committed by any instance, so a revoked key
+ * is refused from the next request on. Unknown keys are not cached (nothing to invalidate when a
+ * key is created, and no memory for an attacker to fill).
+ */
+@Injectable()
+export class CachedApiKeyAuthenticator
+  implements ApiKeyAuthenticator, OnModuleInit, OnModuleDestroy
+{
+  private readonly cache: ChangeAwareCache<ApiKeyActor | undefined>;
+  private unsubscribe: (() => void) | undefined;
+
+  constructor(
+    private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>,
+    private readonly feed: CustomerChangeFeed,
+    @InjectConfig() config: AppConfig,
+  ) {
+    this.cache = new ChangeAwareCache({
+      maxEntries: MAX_CACHED_KEYS,
+      usable: config.limitsCache ? () => feed.live : () => false,
+    });
+  }
+
+  onModuleInit(): void {
+    this.unsubscribe = this.feed.subscribe((customerId) => {
+      if (customerId === null) this.cache.clear();
+      // A platform key may have been revoked by a change announced as "anything"; a customer's
+      // change drops that customer's keys.
+      else this.cache.invalidateWhere((actor) => actor?.customerId === customerId);
+    });
+  }
+
+  onModuleDestroy(): void {
+    this.unsubscribe?.();
+  }
+
+  authenticate(key: string): ApiKeyActor | null | Promise<ApiKeyActor | null> {
+    if (!looksLikeApiKey(key)) return null;
+    const hash = hashApiKey(key);
+    const found = this.cache.get(hash, () => this.find(hash));
+    return found instanceof Promise ? found.then((actor) => actor ?? null) : (found ?? null);
+  }
+
+  private async find(hash: string): Promise<ApiKeyActor | undefined> {
+    const key = await this.txHost.tx
+      .getRepository(ApiKey)
+      .createQueryBuilder('k')
+      .select(['k.id', 'k.name', 'k.customerId'])
+      .where('k.key_hash = :hash AND k.revoked_at IS NULL', { hash })
+      .getOne();
+    return key
+      ? { type: 'api_key', id: key.id, name: key.name, customerId: key.customerId }
+      : undefined;
+  }
+}

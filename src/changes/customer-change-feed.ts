@@ -1,0 +1,159 @@
+import {
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+  OnApplicationShutdown,
+  OnModuleInit,
+} from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { Client, Notification } from 'pg';
+import { DataSource } from 'typeorm';
+import { CUSTOMER_CHANGES_CHANNEL, CustomerChanges } from './customer-changes';
+
+/** `customerId` null: anything may have changed, drop everything. */
+export type ChangeListener = (customerId: string | null) => void;
+
+const FIRST_RETRY_MS = 100;
+const MAX_RETRY_MS = 5000;
+const HEARTBEAT_MS = 10_000;
+const HEARTBEAT_TIMEOUT_MS = 5000;
+
+/**
+ * What every in-process cache of customer access listens to: changes committed by any instance
+ * (a dedicated `pg` connection doing LISTEN) and by this one (told directly after the commit,
+ * because the embedded engine delivers no NOTIFY between connections).
+ *
+ * `live` is true only while the LISTEN connection is up. While it is down a change made by another
+ * instance could go unheard, so caches must not be read or filled: they are dropped when the
+ * connection is lost and again when it is back (what changed in between was not heard), and
+ * bypassed in between. Reconnects back off from 100 ms to 5 s.
+ */
+@Injectable()
+export class CustomerChangeFeed
+  implements OnModuleInit, OnApplicationBootstrap, OnApplicationShutdown
+{
+  private readonly logger = new Logger('CustomerChangeFeed');
+  private readonly listeners = new Set<ChangeListener>();
+  private client: Client | undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private retry: NodeJS.Timeout | undefined;
+  private failures = 0;
+  private stopped = false;
+  private unsubscribeLocal: (() => void) | undefined;
+  private isLive = false;
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly changes: CustomerChanges,
+  ) {}
+
+  /** True while changes from every instance are heard: only then may a cache be used. */
+  get live(): boolean {
+    return this.isLive;
+  }
+
+  /** Calls `listener` on every change; returns the unsubscribe function. */
+  subscribe(listener: ChangeListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  onModuleInit(): void {
+    this.unsubscribeLocal = this.changes.onLocalChange((customerId) => this.emit(customerId));
+  }
+
+  /** The first connection is awaited, so a started instance caches from its first request. */
+  async onApplicationBootstrap(): Promise<void> {
+    await this.connect();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    this.unsubscribeLocal?.();
+    clearTimeout(this.retry);
+    clearInterval(this.heartbeat);
+    this.isLive = false;
+    const client = this.client;
+    this.client = undefined;
+    await client?.end().catch(() => undefined);
+  }
+
+  private emit(customerId: string | null): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(customerId);
+      } catch (error) {
+        this.logger.error('A change listener failed', (error as Error).stack);
+      }
+    }
+  }
+
+  private async connect(): Promise<void> {
+    if (this.stopped) return;
+    const options = this.dataSource.options as { url?: string; applicationName?: string };
+    const client = new Client({
+      connectionString: options.url,
+      application_name: `${options.applicationName ?? 'customer-access'}-listener`,
+      keepAlive: true,
+      connectionTimeoutMillis: 5000,
+    });
+    // Registered before connecting: an error event without a listener would crash the process.
+    client.on('error', (error) => this.lost(client, error));
+    client.on('end', () => this.lost(client, new Error('connection ended')));
+    client.on('notification', (message: Notification) => {
+      if (message.channel !== CUSTOMER_CHANGES_CHANNEL) return;
+      this.emit(!message.payload || message.payload === '*' ? null : message.payload);
+    });
+    try {
+      this.client = client;
+      await client.connect();
+      await client.query(`LISTEN ${CUSTOMER_CHANGES_CHANNEL}`);
+    } catch (error) {
+      this.lost(client, error as Error);
+      return;
+    }
+    if (this.client !== client || this.stopped) return;
+    this.failures = 0;
+    // Whatever changed while nobody listened was not heard: start from an empty cache.
+    this.emit(null);
+    this.isLive = true;
+    this.heartbeat = setInterval(() => void this.beat(client), HEARTBEAT_MS).unref();
+    this.logger.log(`Listening for customer changes on "${CUSTOMER_CHANGES_CHANNEL}"`);
+  }
+
+  /** A silently dropped connection (no FIN) would otherwise go unnoticed until TCP gives up. */
+  private async beat(client: Client): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        client.query('SELECT 1'),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error('heartbeat timed out')), HEARTBEAT_TIMEOUT_MS);
+        }),
+      ]);
+    } catch (error) {
+      this.lost(client, error as Error);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private lost(client: Client, error: Error): void {
+    if (this.client !== client) return; // an old connection, already replaced
+    this.client = undefined;
+    this.isLive = false;
+    clearInterval(this.heartbeat);
+    client.removeAllListeners('end');
+    client.on('error', () => undefined);
+    void client.end().catch(() => undefined);
+    this.emit(null);
+    if (this.stopped) return;
+    const delay = Math.min(FIRST_RETRY_MS * 2 ** this.failures, MAX_RETRY_MS);
+    this.failures += 1;
+    this.logger.warn(
+      `The LISTEN connection is down (${error.message}); caches are bypassed. Reconnecting in ${delay} ms.`,
+    );
+    this.retry = setTimeout(() => void this.connect(), delay);
+    this.retry.unref();
+  }
+}

@@ -1,0 +1,13 @@
+import { Module } from '@nestjs/common';
+import { CustomersModule } from '../customers/customers.module';
+import { NotesController } from './notes.controller';
+import { NotesService } from './notes.service';
+
+/** Internal notes on customers, by staff and from disable/enable reasons. */
+@Module({
+  imports: [CustomersModule],
+  controllers: [NotesController],
+  providers: [NotesService],
+  exports: [NotesService],
+})
+export class NotesModule {}
