@@ -1,5 +1,5 @@
 import { Body, Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AuditService } from '../audit/audit.service';
 import { Audited } from '../audit/audited.decorator';
 import { AuditLogDto, AuditLogPageDto } from '../audit/dto/audit-log.dto';
@@ -29,7 +29,8 @@ export class CustomerStatusController {
       'Takes effect at once and writes one audit entry; the reason is also added to the customer’s notes. ' +
       'Disabling a disabled customer answers 200 with the customer as it is and changes nothing.',
   })
-  @ApiOkResponse({ type: CustomerDto })
+  @ApiBody({ type: DisableCustomerDto, required: false })
+  @ApiOkResponse({ type: CustomerDto, description: 'The customer, disabled' })
   @ApiProblemResponses(400, 404)
   disable(@UuidParam() id: string, @Body() body: DisableCustomerDto): Promise<CustomerDto> {
     return this.status.disableCustomer(id, body);
@@ -45,7 +46,8 @@ export class CustomerStatusController {
       'Takes effect at once, resumes billing and writes one audit entry; the reason is also added to the customer’s notes. ' +
       'Enabling an enabled customer answers 200 with the customer as it is and changes nothing.',
   })
-  @ApiOkResponse({ type: CustomerDto })
+  @ApiBody({ type: EnableCustomerDto, required: false })
+  @ApiOkResponse({ type: CustomerDto, description: 'The customer, enabled' })
   @ApiProblemResponses(400, 404)
   enable(@UuidParam() id: string, @Body() body: EnableCustomerDto): Promise<CustomerDto> {
     return this.status.enableCustomer(id, body);

@@ -106,6 +106,24 @@ describe('disable and enable customers', () => {
       ]);
     });
 
+    it('accepts a request without a body', async () => {
+      const customer = await createCustomer(t);
+      const disabled = await request(t.http)
+        .post(`/api/v1/customers/${customer.id}/disable`)
+        .set(support.header)
+        .expect(200);
+      expect(disabled.body).toMatchObject({ status: 'disabled', disabled_reason: null });
+      const enabled = await request(t.http)
+        .post(`/api/v1/customers/${customer.id}/enable`)
+        .set(support.header)
+        .expect(200);
+      expect(enabled.body.status).toBe('enabled');
+      expect((await entriesOf(customer.id)).map((e) => e.action)).toEqual([
+        'customer.disabled',
+        'customer.enabled',
+      ]);
+    });
+
     it('keeps billing running when pause_billing is false', async () => {
       const customer = await createCustomer(t);
       const response = await disable(customer.id, { pause_billing: false }).expect(200);
@@ -407,8 +425,12 @@ describe('disable and enable customers', () => {
       const [oldest, middle, reEnabled, recent, untouched] = await Promise.all(
         [1, 2, 3, 4, 5].map(make),
       );
+      // disabled_at is timed to the millisecond: keep the disables apart so their order is known.
+      const tick = () => new Promise((resolve) => setTimeout(resolve, 2));
       await disable(oldest.id, { reason: 'Oldest' }).expect(200);
+      await tick();
       await disable(middle.id, { reason: 'Middle' }).expect(200);
+      await tick();
       await disable(reEnabled.id, { reason: 'Came back' }).expect(200);
       await enable(reEnabled.id).expect(200);
       const cutoff = new Date(Date.now() + 1).toISOString();

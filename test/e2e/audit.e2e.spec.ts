@@ -1,0 +1,281 @@
+import request from 'supertest';
+import { AuditLog } from '../../src/audit/entities/audit-log.entity';
+import { createCustomer, signIn, StaffSession } from '../support/factories';
+import { createApiKey } from '../support/api-keys';
+import { startTestApp, TestApp } from '../support/test-app';
+
+const UNKNOWN_ID = '6f1c1a52-9a43-4d5b-8a55-1b1d2f0c0c0c';
+
+interface EntryBody {
+  id: string;
+  action: string;
+  customer_id: string;
+  actor: { type: string; id: string; name: string };
+  reason: string | null;
+  before: { status: string };
+  after: { status: string };
+  created_at: string;
+}
+
+describe('audit log', () => {
+  let t: TestApp;
+  let support: StaffSession;
+  let admin: StaffSession;
+  let reader: StaffSession;
+
+  beforeAll(async () => {
+    t = await startTestApp();
+    [support, admin, reader] = await Promise.all([
+      signIn(t, 'customer_support'),
+      signIn(t, 'admin'),
+      signIn(t, 'user'),
+    ]);
+  });
+  afterAll(() => t.close());
+
+  const toggle = (
+    customerId: string,
+    action: 'disable' | 'enable',
+    session: StaffSession = support,
+    reason?: string,
+  ) =>
+    request(t.http)
+      .post(`/api/v1/customers/${customerId}/${action}`)
+      .set(session.header)
+      .send(reason === undefined ? {} : { reason })
+      .expect(200);
+
+  const list = (query: string) =>
+    request(t.http).get(`/api/v1/audit-logs?${query}`).set(reader.header);
+
+  const ids = (body: { data: EntryBody[] }) => body.data.map((e) => e.id);
+
+  /** Every entry of a query, walking the keyset pages. */
+  async function walk(path: string, limit: number): Promise<EntryBody[]> {
+    const seen: EntryBody[] = [];
+    let cursor: string | null = null;
+    do {
+      const separator = path.includes('?') ? '&' : '?';
+      const url: string = `${path}${separator}limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`;
+      const response = await request(t.http).get(url).set(reader.header).expect(200);
+      expect(response.body.data.length).toBeLessThanOrEqual(limit);
+      seen.push(...(response.body.data as EntryBody[]));
+      cursor = response.body.next_cursor;
+    } while (cursor);
+    return seen;
+  }
+
+  describe('append-only in the database', () => {
+    let entry: AuditLog;
+
+    beforeAll(async () => {
+      const customer = await createCustomer(t);
+      await toggle(customer.id, 'disable', support, 'Kept forever');
+      entry = await t.db.getRepository(AuditLog).findOneByOrFail({ customerId: customer.id });
+    });
+
+    it.each([
+      ['UPDATE', `UPDATE audit_logs SET reason = 'rewritten' WHERE id = $1`, true],
+      ['DELETE', 'DELETE FROM audit_logs WHERE id = $1', true],
+      ['TRUNCATE', 'TRUNCATE audit_logs CASCADE', false],
+    ])('refuses %s and keeps the entry as it was', async (operation, sql, withId) => {
+      await expect(t.db.query(sql, withId ? [entry.id] : [])).rejects.toThrow(
+        `audit_logs is append-only: ${operation} refused`,
+      );
+      expect(await t.db.getRepository(AuditLog).findOneByOrFail({ id: entry.id })).toEqual(entry);
+    });
+
+    it('refuses an UPDATE that touches no column value too', async () => {
+      await expect(
+        t.db.query('UPDATE audit_logs SET id = id WHERE id = $1', [entry.id]),
+      ).rejects.toThrow('append-only');
+    });
+  });
+
+  describe('GET /audit-logs', () => {
+    it('answers entries with the contract’s shape', async () => {
+      const customer = await createCustomer(t);
+      await request(t.http)
+        .post(`/api/v1/customers/${customer.id}/disable`)
+        .set(support.header)
+        .set('X-Request-Id', 'shape-check-1')
+        .set('User-Agent', 'audit-shape/2.0')
+        .send({ reason: 'Fraud check' })
+        .expect(200);
+      const response = await list(`customer_id=${customer.id}`).expect(200);
+      expect(response.body).toEqual({
+        data: [
+          {
+            id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+            action: 'customer.disabled',
+            customer_id: customer.id,
+            actor: { type: 'user', id: support.user.id, name: support.user.name },
+            reason: 'Fraud check',
+            before: { status: 'enabled' },
+            after: { status: 'disabled' },
+            request_id: 'shape-check-1',
+            ip: expect.stringMatching(/127\.0\.0\.1|::1/),
+            user_agent: 'audit-shape/2.0',
+            created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+          },
+        ],
+        next_cursor: null,
+      });
+    });
+
+    it('records a generated request id when the client sends none, the one echoed to it', async () => {
+      const customer = await createCustomer(t);
+      const response = await toggle(customer.id, 'disable');
+      const echoed = response.headers['x-request-id'];
+      expect(echoed).toMatch(/^[0-9a-f-]{36}$/);
+      const entries = await list(`customer_id=${customer.id}`).expect(200);
+      expect(entries.body.data[0].request_id).toBe(echoed);
+    });
+
+    it('records an API key as the actor, with its name', async () => {
+      const customer = await createCustomer(t);
+      const key = await createApiKey(t, null, 'Billing backend');
+      await request(t.http)
+        .post(`/api/v1/customers/${customer.id}/disable`)
+        .set(key.header)
+        .send({ reason: 'Unpaid (automated)' })
+        .expect(200);
+      const entries = await list(`customer_id=${customer.id}`).expect(200);
+      expect(entries.body.data[0].actor).toEqual({
+        type: 'api_key',
+        id: key.id,
+        name: 'Billing backend',
+      });
+    });
+
+    it('filters by customer, actor and action', async () => {
+      const [a, b] = [await createCustomer(t), await createCustomer(t)];
+      const aDisabled = await toggle(a.id, 'disable', support);
+      const aEnabled = await toggle(a.id, 'enable', admin);
+      await toggle(b.id, 'disable', admin);
+      const entriesOfA = (await list(`customer_id=${a.id}`).expect(200)).body;
+      expect(entriesOfA.data.map((e: EntryBody) => [e.action, e.actor.id])).toEqual([
+        ['customer.enabled', admin.user.id],
+        ['customer.disabled', support.user.id],
+      ]);
+      expect(aDisabled.body.version).toBe(2);
+      expect(aEnabled.body.version).toBe(3);
+
+      const byActor = (await list(`actor_id=${admin.user.id}`).expect(200)).body;
+      expect(byActor.data.every((e: EntryBody) => e.actor.id === admin.user.id)).toBe(true);
+      expect(byActor.data.map((e: EntryBody) => e.customer_id)).toEqual(
+        expect.arrayContaining([a.id, b.id]),
+      );
+
+      const byAction = (await list('action=customer.enabled&limit=200').expect(200)).body;
+      expect(byAction.data.every((e: EntryBody) => e.action === 'customer.enabled')).toBe(true);
+      expect(ids(byAction)).toContain(entriesOfA.data[0].id);
+
+      const combined = (
+        await list(`customer_id=${a.id}&actor_id=${support.user.id}&action=customer.disabled`)
+      ).body;
+      expect(ids(combined)).toEqual([entriesOfA.data[1].id]);
+
+      expect((await list(`customer_id=${UNKNOWN_ID}`).expect(200)).body).toEqual({
+        data: [],
+        next_cursor: null,
+      });
+    });
+
+    it('filters by time: from inclusive, to exclusive', async () => {
+      const customer = await createCustomer(t);
+      for (const action of ['disable', 'enable', 'disable', 'enable'] as const) {
+        await toggle(customer.id, action);
+      }
+      const all = (await list(`customer_id=${customer.id}`).expect(200)).body.data as EntryBody[];
+      const [fourth, third, second, first] = all;
+      expect(new Set(all.map((e) => e.created_at)).size).toBe(4);
+
+      const window = await list(
+        `customer_id=${customer.id}&from=${second.created_at}&to=${fourth.created_at}`,
+      ).expect(200);
+      expect(ids(window.body)).toEqual([third.id, second.id]);
+
+      const fromOnly = await list(`customer_id=${customer.id}&from=${third.created_at}`);
+      expect(ids(fromOnly.body)).toEqual([fourth.id, third.id]);
+      const toOnly = await list(`customer_id=${customer.id}&to=${second.created_at}`);
+      expect(ids(toOnly.body)).toEqual([first.id]);
+    });
+
+    it('walks every entry exactly once, newest first, through keyset pages', async () => {
+      const customer = await createCustomer(t);
+      for (let i = 0; i < 7; i++) {
+        await toggle(customer.id, i % 2 === 0 ? 'disable' : 'enable', support, `step ${i}`);
+      }
+      const seen = await walk(`/api/v1/audit-logs?customer_id=${customer.id}`, 3);
+      expect(seen.map((e) => e.reason)).toEqual(
+        [0, 1, 2, 3, 4, 5, 6].reverse().map((i) => `step ${i}`),
+      );
+
+      // Unfiltered, the pages stay newest first across customers.
+      const everything = await walk('/api/v1/audit-logs', 50);
+      expect(new Set(everything.map((e) => e.id)).size).toBe(everything.length);
+      const times = everything.map((e) => Date.parse(e.created_at));
+      expect(times).toEqual([...times].sort((x, y) => y - x));
+      expect(everything.length).toBe(await t.db.getRepository(AuditLog).count());
+    });
+
+    it.each([
+      ['customer_id=nope', 'customer_id'],
+      ['actor_id=123', 'actor_id'],
+      ['action=customer.deleted', 'action'],
+      ['from=yesterday', 'from'],
+      ['to=2026-13-45T00:00:00Z', 'to'],
+      ['limit=0', 'limit'],
+      ['limit=201', 'limit'],
+      ['cursor=garbage', 'cursor'],
+      [`cursor=${Buffer.from('["2026-01-01T00:00:00.000Z","x"]').toString('base64url')}`, 'cursor'],
+      ['sort=oldest', 'sort'],
+    ])('refuses ?%s with 400 naming %s', async (query, field) => {
+      const response = await list(query).expect(400);
+      expect(response.body.code).toBe('validation_failed');
+      expect(response.body.errors.map((e: { field: string }) => e.field)).toContain(field);
+    });
+  });
+
+  describe('GET /customers/{id}/audit-logs', () => {
+    it('answers only that customer’s entries, newest first, in pages', async () => {
+      const [customer, other] = [await createCustomer(t), await createCustomer(t)];
+      await toggle(customer.id, 'disable', support, 'one');
+      await toggle(other.id, 'disable', support, 'other');
+      await toggle(customer.id, 'enable', support, 'two');
+      await toggle(customer.id, 'disable', support, 'three');
+      const seen = await walk(`/api/v1/customers/${customer.id}/audit-logs`, 2);
+      expect(seen.map((e) => [e.reason, e.customer_id])).toEqual([
+        ['three', customer.id],
+        ['two', customer.id],
+        ['one', customer.id],
+      ]);
+    });
+
+    it('answers an empty page for a customer never disabled', async () => {
+      const customer = await createCustomer(t);
+      const response = await request(t.http)
+        .get(`/api/v1/customers/${customer.id}/audit-logs`)
+        .set(reader.header)
+        .expect(200);
+      expect(response.body).toEqual({ data: [], next_cursor: null });
+    });
+
+    it('answers 404 not_found for an unknown customer and 400 for a malformed id', async () => {
+      const unknown = await request(t.http)
+        .get(`/api/v1/customers/${UNKNOWN_ID}/audit-logs`)
+        .set(reader.header)
+        .expect(404);
+      expect(unknown.body.code).toBe('not_found');
+      const malformed = await request(t.http)
+        .get('/api/v1/customers/42/audit-logs')
+        .set(reader.header)
+        .expect(400);
+      expect(malformed.body).toMatchObject({
+        code: 'validation_failed',
+        errors: [{ field: 'id' }],
+      });
+    });
+  });
+});
