@@ -3,6 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { SwaggerModule } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { serveAdminPage } from './admin-page';
 import { AppModule } from './app.module';
 import { ProblemDetailsFilter } from './common/problem-details.filter';
 import { createValidationPipe } from './common/validation';
@@ -41,6 +42,7 @@ export function setupApp(app: NestFastifyApplication): NestFastifyApplication {
     jsonDocumentUrl: 'docs-json',
     customSiteTitle: 'customer-access API',
   });
+  serveAdminPage(app);
   return app;
 }
 

@@ -1,0 +1,240 @@
+/** The REST API under /api/v1 (see openapi.json), with the staff token kept in sessionStorage. */
+
+export const ROLES = ['user', 'customer_support', 'account_manager', 'developer', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** Roles form a hierarchy: each has every right of those before it. */
+export function roleAtLeast(role: Role, least: Role): boolean {
+  return ROLES.indexOf(role) >= ROLES.indexOf(least);
+}
+
+export interface StaffUser {
+  id: string;
+  email: string;
+  name: string;
+  role: Role;
+}
+
+export interface LoginResponse {
+  access_token: string;
+  token_type: 'Bearer';
+  expires_in: number;
+  user: StaffUser;
+}
+
+export type CustomerStatus = 'enabled' | 'disabled';
+
+export interface Customer {
+  id: string;
+  email: string;
+  name: string | null;
+  reference: string | null;
+  external_reference: string | null;
+  status: CustomerStatus;
+  disabled_at: string | null;
+  disabled_reason: string | null;
+  billing_paused: boolean;
+  created_at: string;
+  updated_at: string;
+  version: number;
+}
+
+export interface Page<T> {
+  data: T[];
+  next_cursor: string | null;
+}
+
+export interface Actor {
+  type: 'user' | 'api_key';
+  id: string | null;
+  name: string | null;
+}
+
+export interface Note {
+  id: string;
+  body: string;
+  author?: Actor | null;
+  created_at: string;
+}
+
+export interface AuditEntry {
+  id: string;
+  action: string;
+  customer_id: string;
+  actor: Actor;
+  reason: string | null;
+  before: { status?: string } | null;
+  after: { status?: string } | null;
+  request_id: string | null;
+  created_at: string;
+}
+
+export interface Subscription {
+  id: string;
+  plan_code?: string;
+  plan?: { code?: string; name?: string } | null;
+  status: string;
+  current_period_start?: string | null;
+  current_period_end?: string | null;
+  created_at?: string;
+}
+
+export interface Problem {
+  type?: string;
+  title?: string;
+  status?: number;
+  detail?: string;
+  code?: string;
+  errors?: { field: string; message: string }[];
+}
+
+/** An answer other than 2xx, or no answer at all (status 0, code `network_error`). */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly problem: Problem = {},
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+/** Thrown after a 401: the shell has already sent the user back to sign in, with a message. */
+export class SessionExpiredError extends Error {
+  constructor() {
+    super('The session has expired.');
+    this.name = 'SessionExpiredError';
+  }
+}
+
+const TOKEN_KEY = 'customer-access.admin.token';
+
+export const session = {
+  token(): string | null {
+    return sessionStorage.getItem(TOKEN_KEY);
+  },
+  save(token: string): void {
+    sessionStorage.setItem(TOKEN_KEY, token);
+  },
+  clear(): void {
+    sessionStorage.removeItem(TOKEN_KEY);
+  },
+};
+
+let sessionExpired: (message: string) => void = () => undefined;
+
+/** Called when any call answers 401: the token is gone or no longer accepted. */
+export function onSessionExpired(handler: (message: string) => void): void {
+  sessionExpired = handler;
+}
+
+type Query = Record<string, string | number | null | undefined>;
+
+async function call<T>(
+  method: 'GET' | 'POST' | 'PATCH',
+  path: string,
+  options: { body?: unknown; query?: Query; signedIn?: boolean } = {},
+): Promise<T> {
+  const url = new URL(`/api/v1${path}`, window.location.origin);
+  for (const [name, value] of Object.entries(options.query ?? {})) {
+    if (value !== null && value !== undefined && value !== '') {
+      url.searchParams.set(name, String(value));
+    }
+  }
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (options.body !== undefined) headers['content-type'] = 'application/json';
+  const signedIn = options.signedIn ?? true;
+  const token = session.token();
+  if (signedIn && token) headers.authorization = `Bearer ${token}`;
+
+  let response: Response;
+  try {
+    response = await fetch(url, {
+      method,
+      headers,
+      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+    });
+  } catch {
+    throw new ApiError(
+      0,
+      'network_error',
+      'The service could not be reached. Check the connection and try again.',
+    );
+  }
+
+  if (response.status === 401 && signedIn) {
+    const problem = await readProblem(response);
+    session.clear();
+    sessionExpired(
+      `Your session has ended${problem.detail ? ` (${problem.detail})` : ''}. Sign in again.`,
+    );
+    throw new SessionExpiredError();
+  }
+  if (!response.ok) {
+    const problem = await readProblem(response);
+    throw new ApiError(
+      response.status,
+      problem.code ?? `http_${response.status}`,
+      describeProblem(response, problem),
+      problem,
+    );
+  }
+  if (response.status === 204) return undefined as T;
+  return (await response.json()) as T;
+}
+
+async function readProblem(response: Response): Promise<Problem> {
+  try {
+    const body: unknown = await response.json();
+    return typeof body === 'object' && body !== null ? body : {};
+  } catch {
+    return {};
+  }
+}
+
+function describeProblem(response: Response, problem: Problem): string {
+  const title = problem.title ?? (response.statusText || 'Error');
+  const fields = (problem.errors ?? []).map((e) => `${e.field}: ${e.message}`).join('; ');
+  const detail = [problem.detail, fields].filter(Boolean).join(' ');
+  return `${title} (${response.status}${problem.code ? ` ${problem.code}` : ''})${detail ? `: ${detail}` : ''}`;
+}
+
+const id = (value: string) => encodeURIComponent(value);
+
+export const api = {
+  login: (email: string, password: string) =>
+    call<LoginResponse>('POST', '/auth/login', { body: { email, password }, signedIn: false }),
+  me: () => call<StaffUser>('GET', '/auth/me'),
+
+  listCustomers: (query: { q?: string; status?: string; cursor?: string; limit?: number }) =>
+    call<Page<Customer>>('GET', '/customers', { query }),
+  customer: (customerId: string) => call<Customer>('GET', `/customers/${id(customerId)}`),
+  disable: (customerId: string, reason?: string) =>
+    call<Customer>('POST', `/customers/${id(customerId)}/disable`, {
+      body: reason ? { reason } : {},
+    }),
+  enable: (customerId: string, reason?: string) =>
+    call<Customer>('POST', `/customers/${id(customerId)}/enable`, {
+      body: reason ? { reason } : {},
+    }),
+
+  notes: (customerId: string, cursor?: string) =>
+    call<Page<Note>>('GET', `/customers/${id(customerId)}/notes`, { query: { cursor } }),
+  addNote: (customerId: string, body: string) =>
+    call<Note>('POST', `/customers/${id(customerId)}/notes`, { body: { body } }),
+  subscriptions: (customerId: string) =>
+    call<Page<Subscription> | Subscription[]>('GET', `/customers/${id(customerId)}/subscriptions`),
+  auditLogs: (customerId: string, cursor?: string) =>
+    call<Page<AuditEntry>>('GET', `/customers/${id(customerId)}/audit-logs`, {
+      query: { cursor, limit: 20 },
+    }),
+};
+
+/** What to tell the user about a failed call. */
+export function errorMessage(error: unknown): string {
+  if (error instanceof ApiError) return error.message;
+  if (error instanceof Error) return `Something went wrong: ${error.message}`;
+  return 'Something went wrong.';
+}

@@ -1,0 +1,14 @@
+import type { StaffUser } from '../api';
+
+/** What a view may ask of the page around it. */
+export interface Shell {
+  /** The signed-in staff member (GET /auth/me): its role decides what the view offers. */
+  me: StaffUser;
+  /** Shows a failed call in the alert region: "<what failed>. <what the service said>". */
+  showError(whatFailed: string, error: unknown): void;
+  /** Says what just happened, politely (the status region). */
+  announce(message: string): void;
+  clearMessages(): void;
+  /** False once the user has moved on to another view: late answers must not touch the page. */
+  isCurrent(): boolean;
+}
