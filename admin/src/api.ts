@@ -71,12 +71,13 @@ export interface AuditEntry {
 
 export interface Subscription {
   id: string;
-  plan_code?: string;
-  plan?: { code?: string; name?: string } | null;
+  customer_id: string;
+  plan_code: string;
   status: string;
-  current_period_start?: string | null;
-  current_period_end?: string | null;
-  created_at?: string;
+  current_period_start: string;
+  current_period_end: string;
+  cancelled_at: string | null;
+  created_at: string;
 }
 
 export interface Problem {
@@ -221,11 +222,15 @@ export const api = {
     }),
 
   notes: (customerId: string, cursor?: string) =>
-    call<Page<Note>>('GET', `/customers/${id(customerId)}/notes`, { query: { cursor } }),
+    call<Page<Note>>('GET', `/customers/${id(customerId)}/notes`, {
+      query: { cursor, limit: 20 },
+    }),
   addNote: (customerId: string, body: string) =>
     call<Note>('POST', `/customers/${id(customerId)}/notes`, { body: { body } }),
-  subscriptions: (customerId: string) =>
-    call<Page<Subscription> | Subscription[]>('GET', `/customers/${id(customerId)}/subscriptions`),
+  subscriptions: (customerId: string, cursor?: string) =>
+    call<Page<Subscription>>('GET', `/customers/${id(customerId)}/subscriptions`, {
+      query: { cursor },
+    }),
   auditLogs: (customerId: string, cursor?: string) =>
     call<Page<AuditEntry>>('GET', `/customers/${id(customerId)}/audit-logs`, {
       query: { cursor, limit: 20 },

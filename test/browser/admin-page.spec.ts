@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import request from 'supertest';
 import { chromium } from 'playwright-core';
 import { buildOpenApiDocument } from '../../src/openapi/openapi';
 import { createCustomer, createStaff, STAFF_PASSWORD } from '../support/factories';
@@ -73,9 +74,9 @@ describe('the admin page, in Chromium', () => {
     await page.getByLabel('Password').fill(STAFF_PASSWORD);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('button', { name: 'Sign out' }).waitFor();
+    await page.getByRole('heading', { name: 'Sign in', level: 1 }).waitFor({ state: 'detached' });
   }
 
-  const heading = (page: Page) => page.getByRole('heading', { level: 1 });
   const alertText = async (page: Page) => {
     const alert = page.getByRole('alert');
     await alert.filter({ hasText: /\S/ }).waitFor();
@@ -124,7 +125,7 @@ describe('the admin page, in Chromium', () => {
     const support = await createStaff(t, 'customer_support', { name: 'Sam Support' });
     const page = await openPage();
     await page.goto(`${baseUrl}/admin/`);
-    expect(await heading(page).innerText()).toBe('Sign in');
+    await page.getByRole('heading', { name: 'Sign in', level: 1 }).waitFor();
 
     await page.getByLabel('Email').fill(support.email);
     await page.getByLabel('Password').fill('not-the-password');
@@ -135,7 +136,7 @@ describe('the admin page, in Chromium', () => {
     await page.getByLabel('Password').fill(STAFF_PASSWORD);
     await page.keyboard.press('Enter');
     await page.getByText('Signed in as Sam Support (customer support)').waitFor();
-    expect(await heading(page).innerText()).toBe('Customers');
+    await page.getByRole('heading', { name: 'Customers', level: 1 }).waitFor();
     // Focus moves to the new view's heading, where a screen reader starts reading.
     await page.locator('h1:focus').waitFor();
 
@@ -184,6 +185,8 @@ describe('the admin page, in Chromium', () => {
     expect(await customerRow(customer.id)).toEqual({ status: 'enabled', disabled_reason: null });
 
     await disable.click();
+    await dialog.waitFor();
+    await page.screenshot({ path: join(ARTIFACTS, 'admin-disable-confirmation.png') });
     await dialog.getByRole('button', { name: 'Disable customer' }).click();
     const enable = actions.getByRole('button', { name: 'Enable', exact: true });
     await enable.waitFor();
@@ -220,8 +223,10 @@ describe('the admin page, in Chromium', () => {
     await page.getByLabel('Status').selectOption('disabled');
     await page.getByLabel('Search').fill('Acme Browser');
     await page.getByRole('button', { name: 'Search' }).click();
+    await page.getByText('1 customer matching “Acme Browser”, disabled').waitFor();
     const row = page.getByRole('row', { name: /Acme Browser Ltd/ });
     await row.getByText(/Disabled since \d{4}-\d\d-\d\d/).waitFor();
+    await page.screenshot({ path: join(ARTIFACTS, 'admin-customers-disabled.png') });
     await row.getByRole('link').click();
 
     await enable.click();
@@ -327,6 +332,32 @@ describe('the admin page, in Chromium', () => {
     await page.route('**/api/v1/**', (route) => route.abort('connectionrefused'));
     await page.getByRole('link', { name: '← All customers' }).click();
     expect(await alertText(page)).toContain('The service could not be reached');
+  });
+
+  it('pages through older notes from the keyboard, moving focus to the first older one', async () => {
+    const support = await createStaff(t, 'customer_support');
+    const customer = await createCustomer(t, { name: 'Chatty Ltd' });
+    for (let i = 1; i <= 23; i += 1) {
+      await request(t.http)
+        .post(`/api/v1/customers/${customer.id}/notes`)
+        .set({ Authorization: `Bearer ${t.sign(support.id)}` })
+        .send({ body: `Note number ${i}` })
+        .expect(201);
+    }
+    const page = await openPage();
+    await signInAs(page, support.email, `/admin/#/customers/${customer.id}`);
+    const notes = page.getByRole('region', { name: 'Internal notes' });
+    const more = notes.getByRole('button', { name: 'Show older notes' });
+    await more.waitFor();
+    expect(await notes.getByRole('listitem').count()).toBe(20);
+    expect(await notes.getByRole('listitem').first().innerText()).toContain('Note number 23');
+
+    await more.focus();
+    await page.keyboard.press('Enter');
+    await notes.getByText('Note number 1', { exact: true }).waitFor();
+    expect(await notes.getByRole('listitem').count()).toBe(23);
+    expect(await more.count()).toBe(0);
+    expect(await page.locator('li:focus').innerText()).toContain('Note number 3');
   });
 
   it('keeps the profile usable when the subscriptions cannot be loaded', async () => {

@@ -220,16 +220,28 @@ export async function customerProfileView(
         ),
   );
 
-  // --- internal notes
-  async function loadNotes(): Promise<void> {
-    try {
-      const page = await api.notes(customer.id);
-      if (!shell.isCurrent()) return;
-      replaceChildren(notesList, renderNotes(page));
-    } catch (error) {
-      replaceChildren(notesList, loadError('Could not load the notes', error));
-    }
-  }
+  // --- internal notes, subscriptions and the audit trail: each a list with pages of its own
+  const loadNotes = pagedList(notesList, {
+    fetch: (cursor) => api.notes(customer.id, cursor),
+    render: renderNotes,
+    failed: 'Could not load the notes',
+    more: 'Show older notes',
+    isCurrent: () => shell.isCurrent(),
+  });
+  const loadSubscriptions = pagedList(subscriptionsBox, {
+    fetch: (cursor) => api.subscriptions(customer.id, cursor),
+    render: renderSubscriptions,
+    failed: 'Could not load subscriptions',
+    more: 'Show more subscriptions',
+    isCurrent: () => shell.isCurrent(),
+  });
+  const loadAudit = pagedList(auditBox, {
+    fetch: (cursor) => api.auditLogs(customer.id, cursor),
+    render: renderAudit,
+    failed: 'Could not load the audit trail',
+    more: 'Show older entries',
+    isCurrent: () => shell.isCurrent(),
+  });
 
   const noteBody = h('textarea', {
     id: 'note-body',
@@ -270,46 +282,6 @@ export async function customerProfileView(
       shell.showError('Could not add the note', error);
     } finally {
       addingNote = false;
-    }
-  }
-
-  // --- subscriptions and audit trail
-  async function loadSubscriptions(): Promise<void> {
-    try {
-      const answer = await api.subscriptions(customer.id);
-      if (!shell.isCurrent()) return;
-      replaceChildren(
-        subscriptionsBox,
-        renderSubscriptions(Array.isArray(answer) ? answer : answer.data),
-      );
-    } catch (error) {
-      replaceChildren(subscriptionsBox, loadError('Could not load subscriptions', error));
-    }
-  }
-
-  let auditEntries: AuditEntry[] = [];
-  async function loadAudit(cursor?: string): Promise<void> {
-    try {
-      const page = await api.auditLogs(customer.id, cursor);
-      if (!shell.isCurrent()) return;
-      auditEntries = cursor ? [...auditEntries, ...page.data] : page.data;
-      replaceChildren(auditBox, renderAudit(auditEntries));
-      if (page.next_cursor) {
-        const next = page.next_cursor;
-        const more = h(
-          'button',
-          { type: 'button', class: 'button-secondary' },
-          'Show older entries',
-        );
-        more.addEventListener('click', () => {
-          void loadAudit(next).then(() => {
-            auditBox.querySelector<HTMLElement>('tbody tr:last-child th')?.focus();
-          });
-        });
-        auditBox.append(more);
-      }
-    } catch (error) {
-      replaceChildren(auditBox, loadError('Could not load the audit trail', error));
     }
   }
 
@@ -369,21 +341,60 @@ function loadError(whatFailed: string, error: unknown): HTMLElement {
   return h('p', { class: 'error-text' }, `${whatFailed}. ${errorMessage(error)}`);
 }
 
+/**
+ * Fills `box` with the first page of a list, and a button that appends the next page, moving
+ * focus to the first new row so keyboard users carry on where the new items start.
+ */
+function pagedList<T>(
+  box: HTMLElement,
+  options: {
+    fetch: (cursor?: string) => Promise<Page<T>>;
+    render: (items: T[]) => HTMLElement;
+    failed: string;
+    more: string;
+    isCurrent: () => boolean;
+  },
+): () => Promise<void> {
+  let items: T[] = [];
+  const load = async (cursor?: string): Promise<void> => {
+    try {
+      const page = await options.fetch(cursor);
+      if (!options.isCurrent()) return;
+      const firstNew = cursor ? items.length : 0;
+      items = cursor ? [...items, ...page.data] : page.data;
+      replaceChildren(box, options.render(items));
+      if (page.next_cursor) {
+        const next = page.next_cursor;
+        const more = h('button', { type: 'button', class: 'button-secondary more' }, options.more);
+        more.addEventListener('click', () => {
+          void load(next).then(() => {
+            box.querySelectorAll<HTMLElement>('[data-item]')[firstNew + page.data.length]?.focus();
+          });
+        });
+        box.append(more);
+      }
+    } catch (error) {
+      replaceChildren(box, loadError(options.failed, error));
+    }
+  };
+  return () => load();
+}
+
 function actorName(actor: Actor | null | undefined): string {
   if (!actor) return 'unknown';
   const kind = actor.type === 'api_key' ? 'API key' : 'staff';
   return `${actor.name ?? actor.id ?? 'unknown'} (${kind})`;
 }
 
-function renderNotes(page: Page<Note>): HTMLElement {
-  if (page.data.length === 0) return h('p', { class: 'empty' }, 'No notes yet.');
+function renderNotes(notes: Note[]): HTMLElement {
+  if (notes.length === 0) return h('p', { class: 'empty' }, 'No notes yet.');
   return h(
     'ul',
     { class: 'note-list' },
-    page.data.map((note) =>
+    notes.map((note) =>
       h(
         'li',
-        {},
+        { tabindex: -1, 'data-item': true },
         h('p', { class: 'note-body' }, note.body),
         h(
           'p',
@@ -412,7 +423,8 @@ function renderSubscriptions(subscriptions: Subscription[]): HTMLElement {
           {},
           h('th', { scope: 'col' }, 'Plan'),
           h('th', { scope: 'col' }, 'Status'),
-          h('th', { scope: 'col' }, 'Current period ends'),
+          h('th', { scope: 'col' }, 'Current period'),
+          h('th', { scope: 'col' }, 'Since'),
         ),
       ),
       h(
@@ -422,17 +434,23 @@ function renderSubscriptions(subscriptions: Subscription[]): HTMLElement {
           h(
             'tr',
             {},
-            h(
-              'th',
-              { scope: 'row' },
-              subscription.plan?.name ?? subscription.plan_code ?? subscription.plan?.code ?? '—',
-            ),
-            h('td', {}, subscription.status),
+            h('th', { scope: 'row', tabindex: -1, 'data-item': true }, subscription.plan_code),
             h(
               'td',
               {},
-              subscription.current_period_end ? time(subscription.current_period_end) : '—',
+              subscription.status,
+              subscription.cancelled_at
+                ? h('span', { class: 'since' }, ' on ', time(subscription.cancelled_at))
+                : null,
             ),
+            h(
+              'td',
+              {},
+              time(subscription.current_period_start),
+              ' to ',
+              time(subscription.current_period_end),
+            ),
+            h('td', {}, time(subscription.created_at)),
           ),
         ),
       ),
@@ -474,7 +492,7 @@ function renderAudit(entries: AuditEntry[]): HTMLElement {
           h(
             'tr',
             {},
-            h('th', { scope: 'row', tabindex: -1 }, time(entry.created_at)),
+            h('th', { scope: 'row', tabindex: -1, 'data-item': true }, time(entry.created_at)),
             h('td', {}, ACTIONS[entry.action] ?? entry.action),
             h('td', {}, actorName(entry.actor)),
             h('td', {}, entry.reason ?? '—'),

@@ -5,10 +5,10 @@ export interface Shell {
   /** The signed-in staff member (GET /auth/me): its role decides what the view offers. */
   me: StaffUser;
   /** Shows a failed call in the alert region: "<what failed>. <what the service said>". */
-  showError(whatFailed: string, error: unknown): void;
+  showError: (whatFailed: string, error: unknown) => void;
   /** Says what just happened, politely (the status region). */
-  announce(message: string): void;
-  clearMessages(): void;
+  announce: (message: string) => void;
+  clearMessages: () => void;
   /** False once the user has moved on to another view: late answers must not touch the page. */
-  isCurrent(): boolean;
+  isCurrent: () => boolean;
 }
