@@ -3,6 +3,7 @@ import { Initial1795597058578 } from './1795597058578-Initial';
 import { AuditLogs1795600000000 } from './1795600000000-AuditLogs';
 import { CustomerNotes1795600001000 } from './1795600001000-CustomerNotes';
 import { ApiKeys1795610000000 } from './1795610000000-ApiKeys';
+import { PlansAndSubscriptions1795611000000 } from './1795611000000-PlansAndSubscriptions';
 
 /**
  * Every migration, in order. A new migration file must be listed here (a test checks that each
@@ -13,4 +14,5 @@ export const migrations: (new () => MigrationInterface)[] = [
   AuditLogs1795600000000,
   CustomerNotes1795600001000,
   ApiKeys1795610000000,
+  PlansAndSubscriptions1795611000000,
 ];

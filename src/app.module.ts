@@ -13,6 +13,9 @@ import { CustomersModule } from './customers/customers.module';
 import { dataSourceOptions } from './database/data-source-options';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
+import { LimitsModule } from './limits/limits.module';
+import { PlansModule } from './plans/plans.module';
+import { SubscriptionsModule } from './subscriptions/subscriptions.module';
 import { NotesModule } from './notes/notes.module';
 
 @Module({})
@@ -49,6 +52,9 @@ export class AppModule {
         HealthModule,
         AuthModule,
         ApiKeysModule,
+        PlansModule,
+        SubscriptionsModule,
+        LimitsModule,
         CustomersModule,
         CustomerStatusModule,
         AuditModule,

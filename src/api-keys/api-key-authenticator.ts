@@ -7,6 +7,7 @@ import { ChangeAwareCache } from '../changes/change-aware-cache';
 import { CustomerChangeFeed } from '../changes/customer-change-feed';
 import type { AppConfig } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
+import { LimitsService } from '../limits/limits.service';
 import { hashApiKey, looksLikeApiKey } from './api-key-format';
 import { ApiKey } from './entities/api-key.entity';
 
@@ -29,6 +30,7 @@ export class CachedApiKeyAuthenticator
   constructor(
     private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>,
     private readonly feed: CustomerChangeFeed,
+    private readonly limits: LimitsService,
     @InjectConfig() config: AppConfig,
   ) {
     this.cache = new ChangeAwareCache({
@@ -55,6 +57,10 @@ export class CachedApiKeyAuthenticator
     const hash = hashApiKey(key);
     const found = this.cache.get(hash, () => this.find(hash));
     return found instanceof Promise ? found.then((actor) => actor ?? null) : (found ?? null);
+  }
+
+  isCustomerDisabled(customerId: string): boolean | Promise<boolean> {
+    return this.limits.isDisabled(customerId);
   }
 
   private async find(hash: string): Promise<ApiKeyActor | undefined> {

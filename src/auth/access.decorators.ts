@@ -12,6 +12,7 @@ import type { Role } from './roles';
 
 export const IS_PUBLIC_KEY = 'access:public';
 export const ACCESS_RULE_KEY = 'access:rule';
+export const ALLOW_DISABLED_CUSTOMER_KEY = 'access:allow-disabled-customer-key';
 
 /**
  * Which API keys may call a route besides staff:
@@ -44,6 +45,13 @@ export function Roles(role: Role, options: { apiKeys?: ApiKeyAccess } = {}) {
     ApiProblemResponses(401, 403),
   );
 }
+
+/**
+ * A customer key whose customer is disabled is refused everywhere (`403 customer_disabled`)
+ * except on routes marked with this: its limits, which must be able to say "disabled".
+ */
+export const AllowDisabledCustomerKey = (): MethodDecorator =>
+  SetMetadata(ALLOW_DISABLED_CUSTOMER_KEY, true);
 
 export type AuthenticatedRequest = FastifyRequest & { user?: Actor };
 

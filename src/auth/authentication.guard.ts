@@ -1,16 +1,22 @@
 import { ExecutionContext, Inject, Injectable, Optional } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
-import { UnauthenticatedError } from '../common/errors';
+import { CustomerDisabledError, UnauthenticatedError } from '../common/errors';
 import type { ApiKeyActor, StaffActor } from './actor';
 import type { AccessTokenPayload } from './auth.service';
 import { UsersService } from './users.service';
-import { AuthenticatedRequest, IS_PUBLIC_KEY } from './access.decorators';
+import {
+  ALLOW_DISABLED_CUSTOMER_KEY,
+  AuthenticatedRequest,
+  IS_PUBLIC_KEY,
+} from './access.decorators';
 
 /** Resolves an `X-API-Key` header to its key; provided by the API keys module. */
 export interface ApiKeyAuthenticator {
   /** The key's actor, or null when the key is unknown or revoked. */
   authenticate(key: string): ApiKeyActor | null | Promise<ApiKeyActor | null>;
+  /** Whether a customer key's customer is disabled (answered from a cache on the hot path). */
+  isCustomerDisabled(customerId: string): boolean | Promise<boolean>;
 }
 export const API_KEY_AUTHENTICATOR = Symbol('API_KEY_AUTHENTICATOR');
 
@@ -45,6 +51,18 @@ export class AuthenticationGuard extends AuthGuard('jwt') {
       }
       const actor = await this.apiKeys.authenticate(key);
       if (!actor) throw new UnauthenticatedError('The API key is not valid or was revoked.');
+      // The one place where a disabled customer's own key is refused, on every route but those
+      // that allow it (its limits).
+      if (
+        actor.customerId !== null &&
+        !this.reflector.get<boolean | undefined>(
+          ALLOW_DISABLED_CUSTOMER_KEY,
+          context.getHandler(),
+        ) &&
+        (await this.apiKeys.isCustomerDisabled(actor.customerId))
+      ) {
+        throw new CustomerDisabledError(actor.customerId);
+      }
       request.user = actor;
       return true;
     }

@@ -7,6 +7,8 @@ export type ErrorCode =
   | 'customer_disabled'
   | 'not_found'
   | 'customer_exists'
+  | 'feature_exists'
+  | 'plan_exists'
   | 'user_exists'
   | 'last_admin'
   | 'conflict'

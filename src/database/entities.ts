@@ -2,7 +2,21 @@ import { ApiKey } from '../api-keys/entities/api-key.entity';
 import { AuditLog } from '../audit/entities/audit-log.entity';
 import { StaffUser } from '../auth/entities/staff-user.entity';
 import { Customer } from '../customers/entities/customer.entity';
+import { Feature } from '../plans/entities/feature.entity';
+import { PlanFeature } from '../plans/entities/plan-feature.entity';
+import { Plan } from '../plans/entities/plan.entity';
+import { Subscription } from '../subscriptions/entities/subscription.entity';
 import { Note } from '../notes/entities/note.entity';
 
 /** Every entity of the service. The migration check compares exactly these with the schema. */
-export const entities = [StaffUser, Customer, AuditLog, Note, ApiKey];
+export const entities = [
+  StaffUser,
+  Customer,
+  AuditLog,
+  Note,
+  ApiKey,
+  Feature,
+  Plan,
+  PlanFeature,
+  Subscription,
+];

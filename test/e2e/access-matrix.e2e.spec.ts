@@ -9,6 +9,7 @@ import {
   uniqueEmail,
 } from '../support/factories';
 import { createApiKey, TestApiKey } from '../support/api-keys';
+import { createPlan, createSubscription, uniqueCode } from '../support/plans';
 import { startTestApp, TestApp, TEST_JWT_SECRET } from '../support/test-app';
 import { JwtService } from '@nestjs/jwt';
 
@@ -25,16 +26,29 @@ interface Endpoint {
   least: Role;
   /** Which API keys may call it besides staff (default none); `:id` is then ctx.customerId. */
   apiKeys?: ApiKeyAccess;
+  /** `@AllowDisabledCustomerKey()`: a disabled customer's own key may still call it. */
+  evenDisabledCustomerKey?: boolean;
 }
 
 interface Context {
   customerId: string;
   userId: string;
   apiKeyId: string;
+  /** A customer that the matrix never disables, with an active subscription to `planCode`. */
+  subscriberId: string;
+  subscriptionId: string;
+  planCode: string;
 }
 
 const routeName = (e: Endpoint) =>
-  `${e.method.toUpperCase()} ${e.path({ customerId: ':id', userId: ':id', apiKeyId: ':id' })}`;
+  `${e.method.toUpperCase()} ${e.path({
+    customerId: ':id',
+    userId: ':id',
+    apiKeyId: ':id',
+    subscriberId: ':id',
+    subscriptionId: ':id',
+    planCode: ':code',
+  })}`;
 
 const ENDPOINTS: Endpoint[] = [
   { method: 'get', path: () => '/api/v1/auth/me', least: 'user' },
@@ -108,6 +122,62 @@ const ENDPOINTS: Endpoint[] = [
   },
   { method: 'get', path: () => '/api/v1/api-keys', least: 'developer' },
   { method: 'delete', path: (c) => `/api/v1/api-keys/${c.apiKeyId}`, least: 'developer' },
+  {
+    method: 'post',
+    path: () => '/api/v1/features',
+    body: () => ({ code: uniqueCode('matrix'), name: 'Matrix feature' }),
+    least: 'account_manager',
+  },
+  { method: 'get', path: () => '/api/v1/features', least: 'user' },
+  {
+    method: 'post',
+    path: () => '/api/v1/plans',
+    body: () => ({
+      code: uniqueCode('matrix'),
+      name: 'Matrix plan',
+      amount: 100,
+      currency: 'EUR',
+      interval: 'month',
+      user_count: 1,
+      features: [],
+      limits: {},
+    }),
+    least: 'account_manager',
+  },
+  { method: 'get', path: () => '/api/v1/plans', least: 'user' },
+  {
+    method: 'post',
+    path: (c) => `/api/v1/customers/${c.subscriberId}/subscriptions`,
+    body: (c) => ({ plan_code: c.planCode }),
+    least: 'account_manager',
+    apiKeys: 'platform',
+  },
+  {
+    method: 'get',
+    path: (c) => `/api/v1/customers/${c.subscriberId}/subscriptions`,
+    least: 'user',
+    apiKeys: 'platform',
+  },
+  {
+    method: 'patch',
+    path: (c) => `/api/v1/subscriptions/${c.subscriptionId}`,
+    body: (c) => ({ plan_code: c.planCode }),
+    least: 'account_manager',
+    apiKeys: 'platform',
+  },
+  {
+    method: 'post',
+    path: (c) => `/api/v1/subscriptions/${c.subscriptionId}/cancel`,
+    least: 'customer_support',
+    apiKeys: 'platform',
+  },
+  {
+    method: 'get',
+    path: (c) => `/api/v1/customers/${c.customerId}/limits`,
+    least: 'user',
+    apiKeys: 'platform_and_own_customer',
+    evenDisabledCustomerKey: true,
+  },
 ];
 
 const KEY_CALLERS = ['platform key', 'own customer key', 'other customer key'] as const;
@@ -118,6 +188,13 @@ function keyAllowed(access: ApiKeyAccess, caller: KeyCaller): boolean {
   if (caller === 'platform key') return access !== 'none';
   if (caller === 'own customer key') return access === 'platform_and_own_customer';
   return false;
+}
+
+async function subscribedCustomer(t: TestApp) {
+  const subscriberId = (await createCustomer(t)).id;
+  const plan = await createPlan(t);
+  const subscriptionId = (await createSubscription(t, subscriberId, plan.id)).id;
+  return { subscriberId, subscriptionId, planCode: plan.code };
 }
 
 describe('access matrix', () => {
@@ -144,6 +221,7 @@ describe('access matrix', () => {
       customerId,
       userId: (await createStaff(t, 'user')).id,
       apiKeyId: (await createApiKey(t)).id,
+      ...(await subscribedCustomer(t)),
     };
     expired = t.sign(sessions.admin.user.id, { expiresIn: 1 });
     forged = new JwtService({ secret: `${TEST_JWT_SECRET}-but-another` }).sign({
@@ -180,13 +258,21 @@ describe('access matrix', () => {
   it.each(keyCases)(
     '%s with a %s',
     async (_route: string, caller: KeyCaller, endpoint: Endpoint) => {
+      // Earlier rows disable and enable the context's customer: while it is disabled its own key
+      // is refused with customer_disabled, except where the route allows it.
+      const [{ status }] = await t.db.query<{ status: string }[]>(
+        'SELECT status FROM customers WHERE id = $1',
+        [ctx.customerId],
+      );
+      const refusedAsDisabled =
+        caller === 'own customer key' && status === 'disabled' && !endpoint.evenDisabledCustomerKey;
       const response = await call(endpoint, keys[caller].header);
-      if (keyAllowed(endpoint.apiKeys ?? 'none', caller)) {
+      if (keyAllowed(endpoint.apiKeys ?? 'none', caller) && !refusedAsDisabled) {
         expect([401, 403]).not.toContain(response.status);
         expect(response.status).toBeLessThan(500);
       } else {
         expect(response.status).toBe(403);
-        expect(response.body.code).toBe('forbidden');
+        expect(response.body.code).toBe(refusedAsDisabled ? 'customer_disabled' : 'forbidden');
       }
     },
   );

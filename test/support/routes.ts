@@ -2,7 +2,12 @@ import { RequestMethod } from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 import { ModulesContainer, Reflector } from '@nestjs/core';
 import type { INestApplication } from '@nestjs/common';
-import { ACCESS_RULE_KEY, AccessRule, IS_PUBLIC_KEY } from '../../src/auth/access.decorators';
+import {
+  ACCESS_RULE_KEY,
+  AccessRule,
+  ALLOW_DISABLED_CUSTOMER_KEY,
+  IS_PUBLIC_KEY,
+} from '../../src/auth/access.decorators';
 
 export interface RouteAccess {
   route: string;
@@ -45,7 +50,10 @@ export function listRoutes(
           : rule
             ? `${rule.role}+${rule.apiKeys === 'none' ? 'no-keys' : rule.apiKeys}`
             : 'UNDECLARED (refused to all)';
-        routes.push({ route: `${method} ${url}`, access });
+        const disabledKey = reflector.get<boolean>(ALLOW_DISABLED_CUSTOMER_KEY, handler)
+          ? '+even-disabled-customer-key'
+          : '';
+        routes.push({ route: `${method} ${url}`, access: access + disabledKey });
       }
     }
   }

@@ -1,0 +1,138 @@
+import { TransactionHost } from '@nestjs-cls/transactional';
+import { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
+import { Injectable } from '@nestjs/common';
+import { In } from 'typeorm';
+import { ConflictError, NotFoundError, ValidationFailedError } from '../common/errors';
+import { KeysetColumn, keysetPage, Page, PageQueryDto } from '../common/pagination';
+import { isUniqueViolation } from '../database/postgres-errors';
+import { UnitOfWork } from '../database/unit-of-work';
+import { CreateFeatureDto, FeatureDto } from './dto/feature.dto';
+import { CreatePlanDto, PlanDto } from './dto/plan.dto';
+import { Feature } from './entities/feature.entity';
+import { PlanFeature } from './entities/plan-feature.entity';
+import { Plan } from './entities/plan.entity';
+
+const BY_CODE_FEATURES: KeysetColumn<Feature>[] = [
+  { expression: 'f.code', cast: 'text', value: (f) => f.code },
+];
+const BY_CODE_PLANS: KeysetColumn<Plan>[] = [
+  { expression: 'p.code', cast: 'text', value: (p) => p.code },
+];
+
+/**
+ * Features and plans. A plan does not change once created (a new price is a new plan), so
+ * creating one changes no customer's limits and needs no cache invalidation.
+ */
+@Injectable()
+export class PlansService {
+  constructor(
+    private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>,
+    private readonly unitOfWork: UnitOfWork,
+  ) {}
+
+  private get features() {
+    return this.txHost.tx.getRepository(Feature);
+  }
+
+  private get plans() {
+    return this.txHost.tx.getRepository(Plan);
+  }
+
+  async createFeature(input: CreateFeatureDto): Promise<FeatureDto> {
+    try {
+      return FeatureDto.from(
+        await this.features.save(this.features.create({ code: input.code, name: input.name })),
+      );
+    } catch (error) {
+      if (isUniqueViolation(error, 'uq_features_code')) {
+        throw new ConflictError('feature_exists', `A feature with code ${input.code} exists.`);
+      }
+      throw error;
+    }
+  }
+
+  listFeatures(page: PageQueryDto): Promise<Page<FeatureDto>> {
+    return keysetPage(
+      this.features.createQueryBuilder('f'),
+      BY_CODE_FEATURES,
+      'ASC',
+      page,
+      FeatureDto.from,
+    );
+  }
+
+  createPlan(input: CreatePlanDto): Promise<PlanDto> {
+    return this.unitOfWork.run(async () => {
+      const features = await this.features.findBy({ code: In(input.features) });
+      const known = new Set(features.map((f) => f.code));
+      const unknown = input.features.filter((code) => !known.has(code));
+      const stray = Object.keys(input.limits).filter((code) => !input.features.includes(code));
+      if (unknown.length > 0 || stray.length > 0) {
+        throw new ValidationFailedError([
+          ...(unknown.length > 0
+            ? [{ field: 'features', message: `unknown feature codes: ${unknown.join(', ')}` }]
+            : []),
+          ...(stray.length > 0
+            ? [{ field: 'limits', message: `not among the plan's features: ${stray.join(', ')}` }]
+            : []),
+        ]);
+      }
+      let plan: Plan;
+      try {
+        plan = await this.plans.save(
+          this.plans.create({
+            code: input.code,
+            name: input.name,
+            amount: input.amount,
+            currency: input.currency,
+            interval: input.interval,
+            userCount: input.user_count,
+          }),
+        );
+      } catch (error) {
+        if (isUniqueViolation(error, 'uq_plans_code')) {
+          throw new ConflictError('plan_exists', `A plan with code ${input.code} exists.`);
+        }
+        throw error;
+      }
+      plan.grants = await this.txHost.tx.getRepository(PlanFeature).save(
+        features.map((feature) => ({
+          planId: plan.id,
+          featureId: feature.id,
+          limit: input.limits[feature.code] ?? null,
+          feature,
+        })),
+      );
+      return PlanDto.from(plan);
+    });
+  }
+
+  async listPlans(page: PageQueryDto): Promise<Page<PlanDto>> {
+    const qb = this.plans
+      .createQueryBuilder('p')
+      .leftJoinAndSelect('p.grants', 'g')
+      .leftJoinAndSelect('g.feature', 'f');
+    // keysetPage limits rows, and a join multiplies them: page the plans, then load their grants.
+    const ids = await keysetPage(
+      this.plans.createQueryBuilder('p'),
+      BY_CODE_PLANS,
+      'ASC',
+      page,
+      (p) => p,
+    );
+    if (ids.data.length === 0) return { data: [], next_cursor: ids.next_cursor };
+    const plans = await qb.where('p.id IN (:...ids)', { ids: ids.data.map((p) => p.id) }).getMany();
+    const byId = new Map(plans.map((p) => [p.id, p]));
+    return {
+      data: ids.data.map((p) => PlanDto.from(byId.get(p.id)!)),
+      next_cursor: ids.next_cursor,
+    };
+  }
+
+  /** The plan with this code, for subscriptions; 404 when there is none. */
+  async findByCode(code: string): Promise<Plan> {
+    const plan = await this.plans.findOneBy({ code });
+    if (!plan) throw new NotFoundError('Plan', code);
+    return plan;
+  }
+}

@@ -1,0 +1,137 @@
+import { TransactionHost } from '@nestjs-cls/transactional';
+import { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
+import { Injectable } from '@nestjs/common';
+import { CustomerChanges } from '../changes/customer-changes';
+import { ConflictError, CustomerDisabledError, NotFoundError } from '../common/errors';
+import { KeysetColumn, keysetPage, Page, PageQueryDto } from '../common/pagination';
+import { CustomersService } from '../customers/customers.service';
+import { Customer } from '../customers/entities/customer.entity';
+import { UnitOfWork } from '../database/unit-of-work';
+import { Plan } from '../plans/entities/plan.entity';
+import { PlansService } from '../plans/plans.service';
+import { firstPeriod } from './billing-period';
+import { ChangeSubscriptionDto, SubscribeDto, SubscriptionDto } from './dto/subscription.dto';
+import { Subscription } from './entities/subscription.entity';
+
+const NEWEST_FIRST: KeysetColumn<Subscription>[] = [
+  { expression: 's.created_at', cast: 'timestamptz', value: (s) => s.createdAt.toISOString() },
+  { expression: 's.id', cast: 'uuid', value: (s) => s.id },
+];
+
+/**
+ * Subscriptions of customers to plans. Every change (subscribe, change plan, cancel) tells the
+ * caches of every instance, in its transaction, that the customer's limits changed.
+ */
+@Injectable()
+export class SubscriptionsService {
+  constructor(
+    private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>,
+    private readonly unitOfWork: UnitOfWork,
+    private readonly customers: CustomersService,
+    private readonly plans: PlansService,
+    private readonly changes: CustomerChanges,
+  ) {}
+
+  private get subscriptions() {
+    return this.txHost.tx.getRepository(Subscription);
+  }
+
+  subscribe(customerId: string, input: SubscribeDto): Promise<SubscriptionDto> {
+    return this.unitOfWork.run(async () => {
+      await this.assertMayChangeSubscriptions(customerId);
+      const plan = await this.plans.findByCode(input.plan_code);
+      const period = firstPeriod(new Date(), plan.interval);
+      const subscription = await this.subscriptions.save(
+        this.subscriptions.create({
+          customerId,
+          planId: plan.id,
+          status: 'active',
+          startedAt: period.start,
+          currentPeriodStart: period.start,
+          currentPeriodEnd: period.end,
+          cancelledAt: null,
+        }),
+      );
+      await this.changes.changed(customerId);
+      return SubscriptionDto.from({ ...subscription, plan });
+    });
+  }
+
+  async list(customerId: string, page: PageQueryDto): Promise<Page<SubscriptionDto>> {
+    await this.customers.findOrFail(customerId);
+    const query = this.subscriptions
+      .createQueryBuilder('s')
+      .innerJoinAndSelect('s.plan', 'p')
+      .where('s.customer_id = :customerId', { customerId });
+    return keysetPage(query, NEWEST_FIRST, 'DESC', page, SubscriptionDto.from);
+  }
+
+  /**
+   * Moves an active subscription to another plan from now on; the current period and its
+   * dates stay, and the next invoice is at the new plan's price.
+   */
+  changePlan(id: string, input: ChangeSubscriptionDto): Promise<SubscriptionDto> {
+    return this.unitOfWork.run(async () => {
+      const { customerId } = await this.findOrFail(id);
+      await this.assertMayChangeSubscriptions(customerId);
+      const subscription = await this.findOrFail(id, true);
+      if (subscription.status === 'cancelled') {
+        throw new ConflictError('conflict', `Subscription ${id} is cancelled.`);
+      }
+      const plan = await this.plans.findByCode(input.plan_code);
+      if (plan.id === subscription.planId) return SubscriptionDto.from(subscription);
+      subscription.planId = plan.id;
+      subscription.plan = plan;
+      const saved = await this.subscriptions.save(subscription);
+      await this.changes.changed(customerId);
+      return SubscriptionDto.from({ ...saved, plan });
+    });
+  }
+
+  /** Allowed whatever the customer's status; cancelling a cancelled subscription changes nothing. */
+  cancel(id: string): Promise<SubscriptionDto> {
+    return this.unitOfWork.run(async () => {
+      const subscription = await this.findOrFail(id, true);
+      if (subscription.status === 'cancelled') return SubscriptionDto.from(subscription);
+      subscription.status = 'cancelled';
+      subscription.cancelledAt = new Date();
+      const saved = await this.subscriptions.save(subscription);
+      await this.changes.changed(subscription.customerId);
+      return SubscriptionDto.from(saved);
+    });
+  }
+
+  /**
+   * The one rule for a disabled customer: nothing may add to or change its subscriptions,
+   * whoever asks (cancelling stays allowed). The customer's row is read FOR SHARE, which waits
+   * for a disable in flight (it holds the row FOR UPDATE) and keeps a disable from committing
+   * before this change does, so the check cannot be overtaken.
+   */
+  private async assertMayChangeSubscriptions(customerId: string): Promise<void> {
+    const customer = await this.txHost.tx.getRepository(Customer).findOne({
+      select: { id: true, status: true },
+      where: { id: customerId },
+      lock: { mode: 'pessimistic_read' },
+    });
+    if (!customer) throw new NotFoundError('Customer', customerId);
+    if (customer.status === 'disabled') {
+      throw new CustomerDisabledError(
+        customerId,
+        `Customer ${customerId} is disabled: its subscriptions cannot be added to or changed.`,
+      );
+    }
+  }
+
+  /** The subscription with its plan; `lock` holds its row until the transaction ends. */
+  private async findOrFail(id: string, lock = false): Promise<Subscription> {
+    const subscription = await this.subscriptions.findOne({
+      where: { id },
+      ...(lock ? { lock: { mode: 'pessimistic_write' as const } } : {}),
+    });
+    if (!subscription) throw new NotFoundError('Subscription', id);
+    subscription.plan = await this.txHost.tx
+      .getRepository(Plan)
+      .findOneByOrFail({ id: subscription.planId });
+    return subscription;
+  }
+}
