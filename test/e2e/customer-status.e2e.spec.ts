@@ -7,6 +7,7 @@ import { Note } from '../../src/notes/entities/note.entity';
 import { NotesService } from '../../src/notes/notes.service';
 import { countRows, createCustomer, signIn, StaffSession } from '../support/factories';
 import { startTestApp, TestApp } from '../support/test-app';
+import { onEmbeddedDatabase } from '../support/test-env';
 
 const UNKNOWN_ID = '6f1c1a52-9a43-4d5b-8a55-1b1d2f0c0c0c';
 const TABLES = ['customers', 'audit_logs', 'customer_notes'];
@@ -352,13 +353,30 @@ describe('disable and enable customers', () => {
 
   describe('concurrent toggles', () => {
     let baseUrl: string;
+    let server: TestApp;
+    let stopServerListening: (() => void) | undefined;
 
     beforeAll(async () => {
+      // The embedded engine's socket server can interleave the protocol messages of two
+      // connections outside a transaction (it runs one transaction at a time anyway): there the
+      // requests share one connection, which also proves no use case needs a second one.
+      if (onEmbeddedDatabase()) {
+        server = await startTestApp({ DATABASE_POOL_SIZE: '1' }, { database: t.database });
+        stopServerListening = server.app
+          .get(CustomerChanges)
+          .onLocalChange((id) => changed.push(id));
+      } else {
+        server = t;
+      }
       // One listening server for all concurrent requests (supertest would open one per request).
-      await new Promise<void>((resolve) => t.http.listen(0, '127.0.0.1', resolve));
-      const address = t.http.address();
+      await new Promise<void>((resolve) => server.http.listen(0, '127.0.0.1', resolve));
+      const address = server.http.address();
       if (address === null || typeof address === 'string') throw new Error('no port');
       baseUrl = `http://127.0.0.1:${address.port}`;
+    });
+    afterAll(async () => {
+      stopServerListening?.();
+      if (server !== t) await server.close();
     });
 
     it('leaves alternating audit entries, one per real change, the last matching the final status', async () => {
