@@ -13,11 +13,16 @@ async function main(): Promise<void> {
 
   let embedded: EmbeddedPostgres | undefined;
   let databaseUrl = config.databaseUrl;
+  let databasePoolSize = config.databasePoolSize;
   if (databaseUrl === undefined) {
+    // The embedded engine runs one statement at a time anyway, and its socket server can mix up
+    // the messages of concurrent connections: one pooled connection is both safe and as fast.
+    databasePoolSize = 1;
     const started = Date.now();
     embedded = await startEmbeddedPostgres({
       dataDir: `${config.dataDir}/pglite`,
-      maxConnections: config.databasePoolSize + 2,
+      // The pool's connection, the change listener's and one for tools, with room to spare.
+      maxConnections: 8,
     });
     databaseUrl = embedded.url;
     logger.log(
@@ -29,7 +34,7 @@ async function main(): Promise<void> {
     logger.log(`Database: PostgreSQL at ${url.hostname}:${url.port || 5432}${url.pathname}`);
   }
 
-  const app = await createApp({ ...config, databaseUrl });
+  const app = await createApp({ ...config, databaseUrl, databasePoolSize });
   if (embedded) {
     const stop = embedded.stop.bind(embedded);
     app

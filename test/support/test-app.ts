@@ -62,7 +62,9 @@ export async function startTestApp(
     ADMIN_EMAIL: TEST_ADMIN.email,
     ADMIN_PASSWORD: TEST_ADMIN.password,
     LOG_LEVEL: 'error',
-    DATABASE_POOL_SIZE: '10',
+    // On the embedded engine, one connection as `npm start` uses there: the run then also proves
+    // that no use case needs a second connection while it holds a transaction.
+    DATABASE_POOL_SIZE: process.env[TEST_ENV.embeddedUrl] ? '1' : '10',
     ...env,
   });
   const app = await createApp({ ...config, databaseUrl: database.url, runMigrations: false });
