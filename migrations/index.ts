@@ -4,6 +4,7 @@ import { AuditLogs1795600000000 } from './1795600000000-AuditLogs';
 import { CustomerNotes1795600001000 } from './1795600001000-CustomerNotes';
 import { ApiKeys1795610000000 } from './1795610000000-ApiKeys';
 import { PlansAndSubscriptions1795611000000 } from './1795611000000-PlansAndSubscriptions';
+import { Billing1795612000000 } from './1795612000000-Billing';
 
 /**
  * Every migration, in order. A new migration file must be listed here (a test checks that each
@@ -15,4 +16,5 @@ export const migrations: (new () => MigrationInterface)[] = [
   CustomerNotes1795600001000,
   ApiKeys1795610000000,
   PlansAndSubscriptions1795611000000,
+  Billing1795612000000,
 ];

@@ -6,6 +6,7 @@ import { ClsModule } from 'nestjs-cls';
 import { AuditModule } from './audit/audit.module';
 import { ApiKeysModule } from './api-keys/api-keys.module';
 import { AuthModule } from './auth/auth.module';
+import { BillingModule } from './billing/billing.module';
 import type { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { CustomerStatusModule } from './customers/customer-status.module';
@@ -55,6 +56,7 @@ export class AppModule {
         PlansModule,
         SubscriptionsModule,
         LimitsModule,
+        BillingModule,
         CustomersModule,
         CustomerStatusModule,
         AuditModule,

@@ -1,4 +1,7 @@
 import { ApiKey } from '../api-keys/entities/api-key.entity';
+import { BillingPause } from '../billing/entities/billing-pause.entity';
+import { BillingRun } from '../billing/entities/billing-run.entity';
+import { Invoice } from '../billing/entities/invoice.entity';
 import { AuditLog } from '../audit/entities/audit-log.entity';
 import { StaffUser } from '../auth/entities/staff-user.entity';
 import { Customer } from '../customers/entities/customer.entity';
@@ -19,4 +22,7 @@ export const entities = [
   Plan,
   PlanFeature,
   Subscription,
+  BillingRun,
+  Invoice,
+  BillingPause,
 ];

@@ -178,6 +178,8 @@ const ENDPOINTS: Endpoint[] = [
     apiKeys: 'platform_and_own_customer',
     evenDisabledCustomerKey: true,
   },
+  { method: 'post', path: () => '/api/v1/billing/runs', least: 'developer' },
+  { method: 'get', path: (c) => `/api/v1/customers/${c.customerId}/invoices`, least: 'user' },
 ];
 
 const KEY_CALLERS = ['platform key', 'own customer key', 'other customer key'] as const;
