@@ -6,6 +6,7 @@ import request from 'supertest';
 import { chromium } from 'playwright-core';
 import { buildOpenApiDocument } from '../../src/openapi/openapi';
 import { createCustomer, createStaff, STAFF_PASSWORD } from '../support/factories';
+import { createPlan, createSubscription } from '../support/plans';
 import { startTestApp, TestApp } from '../support/test-app';
 
 /**
@@ -149,6 +150,8 @@ describe('the admin page, in Chromium', () => {
   it('lets customer support disable a customer with a reason, after a confirmation, and enable it again', async () => {
     const support = await createStaff(t, 'customer_support', { name: 'Sam Support' });
     const customer = await createCustomer(t, { name: 'Acme Browser Ltd', reference: 'ACME-B1' });
+    const plan = await createPlan(t);
+    await createSubscription(t, customer.id, plan.id);
     const page = await openPage();
     await signInAs(page, support.email);
 
@@ -165,6 +168,9 @@ describe('the admin page, in Chromium', () => {
       .getByRole('region', { name: 'Audit trail' })
       .getByText('No status changes')
       .waitFor();
+    const subscriptions = page.getByRole('region', { name: 'Subscriptions' });
+    const subscription = subscriptions.getByRole('row', { name: new RegExp(plan.code) });
+    expect(await subscription.innerText()).toContain('active');
     await page.screenshot({
       path: join(ARTIFACTS, 'admin-profile-before-disable.png'),
       fullPage: true,
@@ -210,6 +216,8 @@ describe('the admin page, in Chromium', () => {
       path: join(ARTIFACTS, 'admin-profile-after-disable.png'),
       fullPage: true,
     });
+    // Disabling freezes the subscriptions; it does not cancel them.
+    expect(await subscription.innerText()).toContain('active');
     expect(await customerRow(customer.id)).toEqual({
       status: 'disabled',
       disabled_reason: 'Unpaid invoice INV-42',

@@ -175,6 +175,7 @@ export async function customerProfileView(
           : `${customerLabel(customer)} is enabled.`,
       );
       void loadNotes();
+      void loadSubscriptions();
       void loadAudit();
     } catch (error) {
       shell.showError(
