@@ -52,6 +52,13 @@ export class CustomerChangeFeed
     return this.isLive;
   }
 
+  /** The server process of the LISTEN connection (pg_stat_activity.pid), while connected. */
+  get backendPid(): number | undefined {
+    return this.isLive
+      ? ((this.client as unknown as { processID?: number } | undefined)?.processID ?? undefined)
+      : undefined;
+  }
+
   /** Calls `listener` on every change; returns the unsubscribe function. */
   subscribe(listener: ChangeListener): () => void {
     this.listeners.add(listener);

@@ -68,7 +68,8 @@ export class LimitsService implements OnModuleInit, OnModuleDestroy {
     const rows = await this.txHost.tx.query<GrantRow[]>(
       `SELECT c.status, s.id AS subscription_id, p.user_count, f.code AS feature, pf."limit"
          FROM customers c
-         LEFT JOIN subscriptions s ON s.customer_id = c.id AND s.status = 'active'
+         LEFT JOIN subscriptions s
+                ON s.customer_id = c.id AND s.status = 'active' AND c.status = 'enabled'
          LEFT JOIN plans p ON p.id = s.plan_id
          LEFT JOIN plan_features pf ON pf.plan_id = p.id
          LEFT JOIN features f ON f.id = pf.feature_id
