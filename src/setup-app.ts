@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { SwaggerModule } from '@nestjs/swagger';
+import { ClsService } from 'nestjs-cls';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { serveAdminPage } from './admin-page';
 import { AppModule } from './app.module';
@@ -35,6 +36,12 @@ export function setupApp(app: NestFastifyApplication): NestFastifyApplication {
   app.enableShutdownHooks();
 
   const fastify = app.getHttpAdapter().getInstance();
+  // Every request runs in its own CLS context (transactions and the audit trail live there),
+  // entered here rather than by nestjs-cls's middleware, guard or interceptor (see app.module.ts).
+  const cls = app.get(ClsService);
+  fastify.addHook('onRequest', (_request, _reply, done) => {
+    cls.run({ ifNested: 'override' }, () => done());
+  });
   fastify.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply) => {
     reply.header('x-request-id', request.id);
   });
