@@ -5,6 +5,7 @@ import { PassportModule } from '@nestjs/passport';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { AdminBootstrap } from './admin-bootstrap';
+import { AccessGuard } from './access.guard';
 import { AuthController } from './auth.controller';
 import { AuthService } from './auth.service';
 import { AuthenticationGuard } from './authentication.guard';
@@ -12,6 +13,7 @@ import { JwtStrategy } from './jwt.strategy';
 import { LoginThrottle } from './login-throttle';
 import { PasswordHasher } from './password-hasher';
 import { RolesGuard } from './roles.guard';
+import { RouteAccessReader } from './route-access';
 import { UsersController } from './users.controller';
 import { UsersService } from './users.service';
 
@@ -34,9 +36,11 @@ import { UsersService } from './users.service';
     LoginThrottle,
     JwtStrategy,
     AdminBootstrap,
-    // Order matters: who is calling, then whether they may.
-    { provide: APP_GUARD, useClass: AuthenticationGuard },
-    { provide: APP_GUARD, useClass: RolesGuard },
+    RouteAccessReader,
+    AuthenticationGuard,
+    RolesGuard,
+    // One global guard: who is calling (AuthenticationGuard), then whether they may (RolesGuard).
+    { provide: APP_GUARD, useClass: AccessGuard },
   ],
   exports: [UsersService],
 })

@@ -1,15 +1,11 @@
 import { ExecutionContext, Inject, Injectable, Optional } from '@nestjs/common';
-import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
 import { CustomerDisabledError, UnauthenticatedError } from '../common/errors';
 import type { ApiKeyActor, StaffActor } from './actor';
 import type { AccessTokenPayload } from './auth.service';
 import { UsersService } from './users.service';
-import {
-  ALLOW_DISABLED_CUSTOMER_KEY,
-  AuthenticatedRequest,
-  IS_PUBLIC_KEY,
-} from './access.decorators';
+import type { AuthenticatedRequest } from './access.decorators';
+import { RouteAccess, RouteAccessReader } from './route-access';
 
 /** Resolves an `X-API-Key` header to its key; provided by the API keys module. */
 export interface ApiKeyAuthenticator {
@@ -21,13 +17,15 @@ export interface ApiKeyAuthenticator {
 export const API_KEY_AUTHENTICATOR = Symbol('API_KEY_AUTHENTICATOR');
 
 /**
- * Global: every route needs a caller unless it is `@Public()`. Staff send a bearer JWT (checked
- * by the passport `jwt` strategy); API clients send `X-API-Key`.
+ * Who is calling, for every route that is not `@Public()` (run by AccessGuard, the one global
+ * guard). Staff send a bearer JWT (checked by the passport `jwt` strategy); API clients send
+ * `X-API-Key`, resolved without passport and, for a key in memory, without a promise: this is
+ * the hot path of the limits check.
  */
 @Injectable()
 export class AuthenticationGuard extends AuthGuard('jwt') {
   constructor(
-    private readonly reflector: Reflector,
+    private readonly routes: RouteAccessReader,
     private readonly users: UsersService,
     @Optional()
     @Inject(API_KEY_AUTHENTICATOR)
@@ -36,36 +34,51 @@ export class AuthenticationGuard extends AuthGuard('jwt') {
     super();
   }
 
-  override async canActivate(context: ExecutionContext): Promise<boolean> {
-    const isPublic = this.reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC_KEY, [
-      context.getHandler(),
-      context.getClass(),
-    ]);
-    if (isPublic) return true;
-
+  override canActivate(context: ExecutionContext): boolean | Promise<boolean> {
+    const access = this.routes.of(context);
+    if (access.isPublic) return true;
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const key = request.headers['x-api-key'];
-    if (key !== undefined) {
-      if (typeof key !== 'string' || !this.apiKeys) {
-        throw new UnauthenticatedError('The API key is not valid.');
-      }
-      const actor = await this.apiKeys.authenticate(key);
-      if (!actor) throw new UnauthenticatedError('The API key is not valid or was revoked.');
-      // The one place where a disabled customer's own key is refused, on every route but those
-      // that allow it (its limits).
-      if (
-        actor.customerId !== null &&
-        !this.reflector.get<boolean | undefined>(
-          ALLOW_DISABLED_CUSTOMER_KEY,
-          context.getHandler(),
-        ) &&
-        (await this.apiKeys.isCustomerDisabled(actor.customerId))
-      ) {
-        throw new CustomerDisabledError(actor.customerId);
-      }
-      request.user = actor;
-      return true;
+    if (key === undefined) return this.authenticateStaff(context, request);
+    if (typeof key !== 'string' || !this.apiKeys) {
+      throw new UnauthenticatedError('The API key is not valid.');
     }
+    const actor = this.apiKeys.authenticate(key);
+    return actor instanceof Promise
+      ? actor.then((found) => this.acceptKey(found, request, access))
+      : this.acceptKey(actor, request, access);
+  }
+
+  private acceptKey(
+    actor: ApiKeyActor | null,
+    request: AuthenticatedRequest,
+    access: RouteAccess,
+  ): boolean | Promise<boolean> {
+    if (!actor) throw new UnauthenticatedError('The API key is not valid or was revoked.');
+    // The one place where a disabled customer's own key is refused, on every route but those
+    // that allow it (its limits).
+    if (actor.customerId !== null && !access.allowDisabledCustomerKey) {
+      const customerId = actor.customerId;
+      const disabled = this.apiKeys!.isCustomerDisabled(customerId);
+      if (disabled instanceof Promise) {
+        return disabled.then((isDisabled) => this.admitKey(actor, request, isDisabled));
+      }
+      return this.admitKey(actor, request, disabled);
+    }
+    request.user = actor;
+    return true;
+  }
+
+  private admitKey(actor: ApiKeyActor, request: AuthenticatedRequest, disabled: boolean): true {
+    if (disabled) throw new CustomerDisabledError(actor.customerId!);
+    request.user = actor;
+    return true;
+  }
+
+  private async authenticateStaff(
+    context: ExecutionContext,
+    request: AuthenticatedRequest,
+  ): Promise<boolean> {
     await super.canActivate(context);
     // The user is loaded on every request: a deactivated user's tokens stop working at once, and
     // a role change applies to the next request, not the next login.

@@ -36,3 +36,14 @@ export const UuidParam = (name = 'id'): ParameterDecorator =>
         new ValidationFailedError([{ field: name, message: 'must be a UUID' }]),
     }),
   );
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * What `UuidParam()` checks, without a pipe: for a hot route that reads its parameter from the
+ * request, because a pipeable parameter runs Nest's whole pipe chain on every request.
+ */
+export function parseUuid(value: unknown, field = 'id'): string {
+  if (typeof value === 'string' && UUID.test(value)) return value;
+  throw new ValidationFailedError([{ field, message: 'must be a UUID' }]);
+}

@@ -1,8 +1,9 @@
-import { Controller, Get } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Controller, Get, Req } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import type { FastifyRequest } from 'fastify';
 import { AllowDisabledCustomerKey, Roles } from '../auth/access.decorators';
 import { ApiProblemResponses } from '../common/api-problem-responses';
-import { UuidParam } from '../common/validation';
+import { parseUuid } from '../common/validation';
 import { LimitsDto } from './dto/limits.dto';
 import { LimitsService } from './limits.service';
 
@@ -21,9 +22,12 @@ export class LimitsController {
       'A disabled customer gets 200 with status "disabled", disabled: true and no grants; its own ' +
       'key may still call this route (and only this one).',
   })
+  @ApiParam({ name: 'id', type: String, format: 'uuid' })
   @ApiOkResponse({ type: LimitsDto })
   @ApiProblemResponses(400, 404)
-  get(@UuidParam() id: string): LimitsDto | Promise<LimitsDto> {
-    return this.limits.limitsOf(id);
+  get(@Req() request: FastifyRequest<{ Params: { id: string } }>): LimitsDto | Promise<LimitsDto> {
+    // Read from the request rather than with @UuidParam(): a pipeable parameter runs Nest's
+    // pipe chain, about 4 µs of this route's 27 µs here (bench/RESULTS.md). Same 400 answer.
+    return this.limits.limitsOf(parseUuid(request.params.id));
   }
 }
