@@ -21,7 +21,8 @@ const HEARTBEAT_TIMEOUT_MS = 5000;
 /**
  * What every in-process cache of customer access listens to: changes committed by any instance
  * (a dedicated `pg` connection doing LISTEN) and by this one (told directly after the commit,
- * because the embedded engine delivers no NOTIFY between connections).
+ * because the embedded engine delivers no NOTIFY between connections; on that engine, which
+ * serves a single instance, only the latter is used).
  *
  * `live` is true only while the LISTEN connection is up. While it is down a change made by another
  * instance could go unheard, so caches must not be read or filled: they are dropped when the
@@ -71,7 +72,20 @@ export class CustomerChangeFeed
 
   /** The first connection is awaited, so a started instance caches from its first request. */
   async onApplicationBootstrap(): Promise<void> {
+    if (await this.onEmbeddedEngine()) {
+      // It serves one instance and delivers no NOTIFY between connections (and its socket server
+      // mixes up concurrent connections' messages): this instance's own changes, told after each
+      // commit, are all the changes there are. No LISTEN connection, and the caches are usable.
+      this.isLive = true;
+      this.logger.log("Embedded database: caches follow this instance's own changes");
+      return;
+    }
     await this.connect();
+  }
+
+  private async onEmbeddedEngine(): Promise<boolean> {
+    const [{ version }] = await this.dataSource.query<{ version: string }[]>('SELECT version()');
+    return version.includes('PGlite');
   }
 
   async onApplicationShutdown(): Promise<void> {

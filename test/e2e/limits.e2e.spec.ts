@@ -1,10 +1,12 @@
 import request from 'supertest';
+import { CustomerChangeFeed } from '../../src/changes/customer-change-feed';
 import { CustomerChanges } from '../../src/changes/customer-changes';
 import { UnitOfWork } from '../../src/database/unit-of-work';
 import { createApiKey, TestApiKey } from '../support/api-keys';
 import { createCustomer, signIn, StaffSession } from '../support/factories';
 import { createFeature, createPlan, createSubscription } from '../support/plans';
 import { startTestApp, TestApp } from '../support/test-app';
+import { onEmbeddedDatabase } from '../support/test-env';
 
 const UNKNOWN_ID = '6f1c1a52-9a43-4d5b-8a55-1b1d2f0c0c0c';
 
@@ -146,6 +148,12 @@ describe('GET /customers/{id}/limits', () => {
   });
 
   describe('the cache', () => {
+    it('hears every instance through LISTEN on PostgreSQL, and only itself on the embedded engine', () => {
+      const feed = t.app.get(CustomerChangeFeed);
+      expect(feed.live).toBe(true);
+      expect(feed.backendPid === undefined).toBe(onEmbeddedDatabase());
+    });
+
     it('answers from memory: a change written behind the service’s back is not seen', async () => {
       const customer = await createCustomer(t);
       await limitsOf(t, customer.id).expect(200);
