@@ -9,6 +9,7 @@ import { AppModule } from './app.module';
 import { ProblemDetailsFilter } from './common/problem-details.filter';
 import { createValidationPipe } from './common/validation';
 import { AppConfig, logLevelsFrom } from './config/app-config';
+import { LimitsFastLane } from './limits/limits-fast-lane';
 import { buildOpenApiDocument } from './openapi/openapi';
 
 export const API_PREFIX = 'api/v1';
@@ -36,6 +37,8 @@ export function setupApp(app: NestFastifyApplication): NestFastifyApplication {
   app.enableShutdownHooks();
 
   const fastify = app.getHttpAdapter().getInstance();
+  // Before app.init(), which registers the routes: the lane wraps the limits route's handler.
+  app.get(LimitsFastLane).install(fastify);
   // Every request runs in its own CLS context (transactions and the audit trail live there),
   // entered here rather than by nestjs-cls's middleware, guard or interceptor (see app.module.ts).
   const cls = app.get(ClsService);

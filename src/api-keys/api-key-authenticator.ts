@@ -59,6 +59,14 @@ export class CachedApiKeyAuthenticator
     return found instanceof Promise ? found.then((actor) => actor ?? null) : (found ?? null);
   }
 
+  /**
+   * The key's actor if the cache holds it and may be used now, else undefined (unknown, revoked,
+   * not in memory: only `authenticate` can tell); never loads. For the limits fast lane.
+   */
+  cachedActorOf(key: string): ApiKeyActor | undefined {
+    return looksLikeApiKey(key) ? this.cache.peek(hashApiKey(key)) : undefined;
+  }
+
   isCustomerDisabled(customerId: string): boolean | Promise<boolean> {
     return this.limits.isDisabled(customerId);
   }

@@ -17,6 +17,6 @@ import { ApiKeysService } from './api-keys.service';
     CachedApiKeyAuthenticator,
     { provide: API_KEY_AUTHENTICATOR, useExisting: CachedApiKeyAuthenticator },
   ],
-  exports: [API_KEY_AUTHENTICATOR],
+  exports: [API_KEY_AUTHENTICATOR, CachedApiKeyAuthenticator],
 })
 export class ApiKeysModule {}

@@ -42,6 +42,6 @@ import { UsersService } from './users.service';
     // One global guard: who is calling (AuthenticationGuard), then whether they may (RolesGuard).
     { provide: APP_GUARD, useClass: AccessGuard },
   ],
-  exports: [UsersService],
+  exports: [UsersService, RouteAccessReader],
 })
 export class AuthModule {}

@@ -26,8 +26,14 @@ export class RouteAccessReader {
   constructor(private readonly reflector: Reflector) {}
 
   of(context: ExecutionContext): RouteAccess {
-    const handler = context.getHandler();
-    const controller = context.getClass();
+    return this.ofHandler(context.getHandler(), context.getClass());
+  }
+
+  /** The same, for a controller method named directly (the limits fast lane). */
+  ofHandler(
+    handler: ReturnType<ExecutionContext['getHandler']>,
+    controller: ReturnType<ExecutionContext['getClass']>,
+  ): RouteAccess {
     let byController = this.byHandler.get(handler);
     if (!byController) {
       byController = new Map();

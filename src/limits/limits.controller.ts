@@ -1,4 +1,5 @@
 import { Controller, Get, Req } from '@nestjs/common';
+import { RouteConfig } from '@nestjs/platform-fastify';
 import { ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { AllowDisabledCustomerKey, Roles } from '../auth/access.decorators';
@@ -6,6 +7,9 @@ import { ApiProblemResponses } from '../common/api-problem-responses';
 import { parseUuid } from '../common/validation';
 import { LimitsDto } from './dto/limits.dto';
 import { LimitsService } from './limits.service';
+
+/** Fastify route config flag that puts LimitsFastLane in front of a route (this one). */
+export const LIMITS_FAST_LANE = 'limitsFastLane';
 
 @ApiTags('limits')
 @Controller('customers')
@@ -15,6 +19,9 @@ export class LimitsController {
   @Get(':id/limits')
   @Roles('user', { apiKeys: 'platform_and_own_customer' })
   @AllowDisabledCustomerKey()
+  // A key and limits found in memory are answered before Nest's pipeline (LimitsFastLane),
+  // with the same answer; everything else comes here.
+  @RouteConfig({ [LIMITS_FAST_LANE]: true })
   @ApiOperation({
     summary: 'What the customer may do now (the hot path)',
     description:

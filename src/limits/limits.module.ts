@@ -1,12 +1,14 @@
 import { Module } from '@nestjs/common';
+import { AuthModule } from '../auth/auth.module';
 import { ChangesModule } from '../changes/changes.module';
+import { LimitsFastLane } from './limits-fast-lane';
 import { LimitsController } from './limits.controller';
 import { LimitsService } from './limits.service';
 
 @Module({
-  imports: [ChangesModule],
+  imports: [ChangesModule, AuthModule],
   controllers: [LimitsController],
-  providers: [LimitsService],
-  exports: [LimitsService],
+  providers: [LimitsService, LimitsFastLane],
+  exports: [LimitsService, LimitsFastLane],
 })
 export class LimitsModule {}

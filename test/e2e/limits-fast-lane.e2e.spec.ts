@@ -1,0 +1,299 @@
+import request, { Response } from 'supertest';
+import { CustomerChangeFeed } from '../../src/changes/customer-change-feed';
+import { LimitsFastLane } from '../../src/limits/limits-fast-lane';
+import { createApiKey, TestApiKey } from '../support/api-keys';
+import { createCustomer, signIn, StaffSession } from '../support/factories';
+import { createFeature, createPlan, createSubscription } from '../support/plans';
+import { startTestApp, TestApp } from '../support/test-app';
+
+const UNKNOWN_ID = '0b6f3a57-1c1e-4d0e-9f55-2a8f5e0d4c11';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** What a client can see of an answer; the date and a generated request id differ by nature. */
+function visible(response: Response, requestIdGiven: boolean) {
+  const headers = { ...response.headers } as Record<string, string>;
+  delete headers.date;
+  if (!requestIdGiven) {
+    expect(headers['x-request-id']).toMatch(UUID);
+    delete headers['x-request-id'];
+  }
+  return { status: response.status, headers, body: response.body as unknown };
+}
+
+/**
+ * The limits fast lane (LimitsFastLane) answers a key and limits found in memory without Nest's
+ * pipeline. For every kind of call, its answer must be the Nest route's, to the header.
+ */
+describe('GET /customers/{id}/limits through the fast lane', () => {
+  let t: TestApp;
+  let lane: LimitsFastLane;
+  let support: StaffSession;
+  let platform: TestApiKey;
+
+  beforeAll(async () => {
+    t = await startTestApp();
+    lane = t.app.get(LimitsFastLane);
+    support = await signIn(t, 'customer_support');
+    platform = await createApiKey(t);
+  });
+  afterAll(() => t.close());
+  afterEach(() => jest.restoreAllMocks());
+
+  const get = (path: string, headers: Record<string, string>) =>
+    request(t.http).get(path).set(headers);
+
+  /** The answer, and whether the fast lane gave it. */
+  async function call(path: string, headers: Record<string, string>) {
+    const before = lane.served;
+    const response = await get(path, headers);
+    return { response, fast: lane.served - before === 1 };
+  }
+
+  /** The Nest route's answer in the same state: the lane made to pass every call on. */
+  async function nestRouteAnswer(path: string, headers: Record<string, string>) {
+    const answer = jest.spyOn(lane, 'answer').mockReturnValue(undefined);
+    try {
+      return await get(path, headers);
+    } finally {
+      answer.mockRestore();
+    }
+  }
+
+  async function customerWithPlans() {
+    const [calls, sso] = [await createFeature(t), await createFeature(t)];
+    const customer = await createCustomer(t);
+    await createSubscription(
+      t,
+      customer.id,
+      (await createPlan(t, { grants: { [calls.code]: 10, [sso.code]: null }, userCount: 2 })).id,
+    );
+    await createSubscription(
+      t,
+      customer.id,
+      (await createPlan(t, { grants: { [calls.code]: 15 }, userCount: 3 })).id,
+    );
+    return customer;
+  }
+
+  const disable = (customerId: string) =>
+    request(t.http)
+      .post(`/api/v1/customers/${customerId}/disable`)
+      .set(support.header)
+      .send({ reason: 'Unpaid invoice' })
+      .expect(200);
+
+  interface Case {
+    name: string;
+    /** The request; runs after the previous cases. */
+    setup: () => Promise<{ id: string; headers: Record<string, string> }>;
+    status: number;
+    /** Whether the second call (everything then in memory) is the fast lane's. */
+    fast: boolean;
+    body?: (id: string) => object;
+  }
+
+  const enabledLimits = (id: string) => ({
+    customer_id: id,
+    status: 'enabled',
+    disabled: false,
+    user_count: 5,
+    features: expect.any(Array) as unknown,
+    limits: expect.objectContaining({}) as unknown,
+  });
+  const disabledLimits = (id: string) => ({
+    customer_id: id,
+    status: 'disabled',
+    disabled: true,
+    user_count: 0,
+    features: [],
+    limits: {},
+  });
+
+  const cases: Case[] = [
+    {
+      name: 'a platform key',
+      setup: async () => ({ id: (await customerWithPlans()).id, headers: platform.header }),
+      status: 200,
+      fast: true,
+      body: enabledLimits,
+    },
+    {
+      name: 'a platform key with an X-Request-Id to echo',
+      setup: async () => ({
+        id: (await customerWithPlans()).id,
+        headers: { ...platform.header, 'X-Request-Id': 'backend-42.7' },
+      }),
+      status: 200,
+      fast: true,
+      body: enabledLimits,
+    },
+    {
+      name: 'a platform key asking about a disabled customer',
+      setup: async () => {
+        const customer = await customerWithPlans();
+        await disable(customer.id);
+        return { id: customer.id, headers: platform.header };
+      },
+      status: 200,
+      fast: true,
+      body: disabledLimits,
+    },
+    {
+      name: 'the customer’s own key, enabled',
+      setup: async () => {
+        const customer = await customerWithPlans();
+        return { id: customer.id, headers: (await createApiKey(t, customer.id)).header };
+      },
+      status: 200,
+      fast: true,
+      body: enabledLimits,
+    },
+    {
+      name: 'the customer’s own key, disabled',
+      setup: async () => {
+        const customer = await customerWithPlans();
+        const own = await createApiKey(t, customer.id);
+        await disable(customer.id);
+        return { id: customer.id, headers: own.header };
+      },
+      status: 200,
+      fast: true,
+      body: disabledLimits,
+    },
+    {
+      name: 'another customer’s key',
+      setup: async () => {
+        const [customer, other] = [await customerWithPlans(), await createCustomer(t)];
+        return { id: customer.id, headers: (await createApiKey(t, other.id)).header };
+      },
+      status: 403,
+      fast: false,
+      body: () => ({ status: 403, code: 'forbidden' }),
+    },
+    {
+      name: 'a key revoked after it was cached',
+      setup: async () => {
+        const customer = await customerWithPlans();
+        const key = await createApiKey(t, customer.id);
+        await get(`/api/v1/customers/${customer.id}/limits`, key.header).expect(200);
+        await get(`/api/v1/customers/${customer.id}/limits`, key.header).expect(200);
+        await request(t.http)
+          .delete(`/api/v1/api-keys/${key.id}`)
+          .set((await signIn(t, 'developer')).header)
+          .expect(204);
+        return { id: customer.id, headers: key.header };
+      },
+      status: 401,
+      fast: false,
+      body: () => ({ status: 401, code: 'unauthenticated' }),
+    },
+    {
+      name: 'an unknown key',
+      setup: async () => ({
+        id: (await customerWithPlans()).id,
+        headers: { 'X-API-Key': `ca_${'x'.repeat(43)}` },
+      }),
+      status: 401,
+      fast: false,
+      body: () => ({ status: 401, code: 'unauthenticated' }),
+    },
+    {
+      name: 'an unknown customer',
+      setup: () => Promise.resolve({ id: UNKNOWN_ID, headers: platform.header }),
+      status: 404,
+      fast: false,
+      body: () => ({ status: 404, code: 'not_found' }),
+    },
+    {
+      name: 'a malformed id',
+      setup: () => Promise.resolve({ id: 'not-a-uuid', headers: platform.header }),
+      status: 400,
+      fast: false,
+      body: () => ({ status: 400, code: 'validation_failed' }),
+    },
+    {
+      name: 'a staff bearer token',
+      setup: async () => ({
+        id: (await customerWithPlans()).id,
+        headers: (await signIn(t, 'user')).header,
+      }),
+      status: 200,
+      fast: false,
+      body: enabledLimits,
+    },
+    {
+      name: 'no credentials',
+      setup: async () => ({ id: (await customerWithPlans()).id, headers: {} }),
+      status: 401,
+      fast: false,
+      body: () => ({ status: 401, code: 'unauthenticated' }),
+    },
+  ];
+
+  it.each(cases)(
+    'gives $name the Nest route’s answer ($status), on a miss and on a hit',
+    async ({ setup, status, fast, body }) => {
+      const { id, headers } = await setup();
+      const path = `/api/v1/customers/${id}/limits`;
+      const requestIdGiven = 'X-Request-Id' in headers;
+
+      const first = await call(path, headers); // the caches may miss: always the Nest route
+      const second = await call(path, headers); // now in memory when it can be
+      const reference = await nestRouteAnswer(path, headers); // the Nest route, caches warm
+
+      expect(first.fast).toBe(false);
+      expect(second.fast).toBe(fast);
+      expect(second.response.status).toBe(status);
+      if (body) expect(second.response.body).toMatchObject(body(id));
+      expect(visible(second.response, requestIdGiven)).toEqual(visible(reference, requestIdGiven));
+      expect(visible(second.response, requestIdGiven)).toEqual(
+        visible(first.response, requestIdGiven),
+      );
+      expect(second.response.headers['content-type']).toBe(
+        status === 200
+          ? 'application/json; charset=utf-8'
+          : 'application/problem+json; charset=utf-8',
+      );
+      if (requestIdGiven) expect(second.response.headers['x-request-id']).toBe('backend-42.7');
+      // No sign of the lane in an answer: its headers are the Nest route's, listed above.
+    },
+  );
+
+  it('never answers "enabled" once a disable is committed, to the customer’s key or a platform key', async () => {
+    const customer = await customerWithPlans();
+    const own = await createApiKey(t, customer.id);
+    const path = `/api/v1/customers/${customer.id}/limits`;
+    for (const headers of [own.header, platform.header]) {
+      await get(path, headers).expect(200);
+      expect(await call(path, headers)).toMatchObject({
+        fast: true,
+        response: { body: { status: 'enabled' } },
+      });
+    }
+
+    await disable(customer.id);
+
+    for (const headers of [own.header, platform.header, own.header, platform.header]) {
+      const { response } = await call(path, headers);
+      expect(response.status).toBe(200);
+      expect(response.body).toEqual(disabledLimits(customer.id));
+    }
+    expect((await call(path, platform.header)).fast).toBe(true);
+  });
+
+  it('passes every call on to the Nest route while the change feed is down, which reads the database', async () => {
+    const customer = await customerWithPlans();
+    const path = `/api/v1/customers/${customer.id}/limits`;
+    await get(path, platform.header).expect(200);
+    expect((await call(path, platform.header)).fast).toBe(true);
+
+    jest.spyOn(t.app.get(CustomerChangeFeed), 'live', 'get').mockReturnValue(false);
+    // A change nobody announces: only a bypassed cache sees it.
+    await t.db.query(`UPDATE customers SET status = 'disabled' WHERE id = $1`, [customer.id]);
+    for (let i = 0; i < 3; i += 1) {
+      const { response, fast } = await call(path, platform.header);
+      expect(fast).toBe(false);
+      expect(response.body).toEqual(disabledLimits(customer.id));
+    }
+  });
+});
