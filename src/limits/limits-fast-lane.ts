@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { GUARDS_METADATA, INTERCEPTORS_METADATA, PIPES_METADATA } from '@nestjs/common/constants';
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import { CachedApiKeyAuthenticator } from '../api-keys/api-key-authenticator';
 import { isAllowed } from '../auth/roles.guard';
@@ -40,6 +41,7 @@ export class LimitsFastLane {
     // method is only a metadata key here, never called.
     // eslint-disable-next-line @typescript-eslint/unbound-method
     this.access = routes.ofHandler(LimitsController.prototype.get, LimitsController);
+    assertNothingToSkip();
   }
 
   /**
@@ -94,5 +96,26 @@ export class LimitsFastLane {
     const customerId = request.params.id;
     if (!isUuid(customerId)) return undefined;
     return this.limits.cachedLimitsOf(customerId);
+  }
+}
+
+/**
+ * The lane answers without the route's own guards, interceptors and pipes; it copies only the
+ * global guard's decision. So the route must have none of its own: adding one fails the start
+ * here instead of being silently skipped on cache hits.
+ */
+export function assertNothingToSkip(): void {
+  // eslint-disable-next-line @typescript-eslint/unbound-method
+  const targets = [LimitsController, LimitsController.prototype.get];
+  for (const key of [GUARDS_METADATA, INTERCEPTORS_METADATA, PIPES_METADATA]) {
+    for (const target of targets) {
+      const own = Reflect.getMetadata(key, target) as unknown[] | undefined;
+      if (own && own.length > 0) {
+        throw new Error(
+          `LimitsController has its own ${key}: the limits fast lane would skip it. ` +
+            'Teach LimitsFastLane the same check, or take the route out of the lane.',
+        );
+      }
+    }
   }
 }
