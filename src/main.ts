@@ -34,14 +34,10 @@ async function main(): Promise<void> {
     logger.log(`Database: PostgreSQL at ${url.hostname}:${url.port || 5432}${url.pathname}`);
   }
 
-  const app = await createApp({ ...config, databaseUrl, databasePoolSize });
-  if (embedded) {
-    const stop = embedded.stop.bind(embedded);
-    app
-      .getHttpAdapter()
-      .getInstance()
-      .addHook('onClose', async () => stop());
-  }
+  const app = await createApp(
+    { ...config, databaseUrl, databasePoolSize },
+    { onClose: embedded ? () => embedded.stop() : undefined },
+  );
   await app.listen(config.port, config.host);
   const shown = config.host === '0.0.0.0' ? 'localhost' : config.host;
   logger.log(

@@ -58,7 +58,7 @@ export function setupApp(app: NestFastifyApplication): NestFastifyApplication {
 
 export async function createApp(
   config: AppConfig & { databaseUrl: string },
-  options: { logger?: boolean } = {},
+  options: { logger?: boolean; onClose?: () => Promise<void> } = {},
 ): Promise<NestFastifyApplication> {
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(config),
@@ -69,6 +69,13 @@ export async function createApp(
     },
   );
   setupApp(app);
+  // Hooks must be added before Fastify is ready: after the app closes (e.g. the embedded database).
+  const onClose = options.onClose;
+  if (onClose)
+    app
+      .getHttpAdapter()
+      .getInstance()
+      .addHook('onClose', () => onClose());
   await app.init();
   await app.getHttpAdapter().getInstance().ready();
   return app;
