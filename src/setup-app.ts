@@ -9,7 +9,7 @@ import { AppModule } from './app.module';
 import { ProblemDetailsFilter } from './common/problem-details.filter';
 import { createValidationPipe } from './common/validation';
 import { AppConfig, logLevelsFrom } from './config/app-config';
-import { LimitsFastLane } from './limits/limits-fast-lane';
+import { isFastLaneRoute, LimitsFastLane } from './limits/limits-fast-lane';
 import { buildOpenApiDocument } from './openapi/openapi';
 
 export const API_PREFIX = 'api/v1';
@@ -41,13 +41,25 @@ export function setupApp(app: NestFastifyApplication): NestFastifyApplication {
   app.get(LimitsFastLane).install(fastify);
   // Every request runs in its own CLS context (transactions and the audit trail live there),
   // entered here rather than by nestjs-cls's middleware, guard or interceptor (see app.module.ts).
+  // The limits fast lane enters it itself, only when it hands a request on to Nest.
   const cls = app.get(ClsService);
-  fastify.addHook('onRequest', (_request, _reply, done) => {
+  fastify.addHook('onRequest', (request, _reply, done) => {
+    if (isFastLaneRoute(request)) return done();
     cls.run({ ifNested: 'override' }, () => done());
   });
-  fastify.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply) => {
-    reply.header('x-request-id', request.id);
-  });
+  // A callback hook, not an async one: no promise per response on the hot path.
+  fastify.addHook(
+    'onSend',
+    (
+      request: FastifyRequest,
+      reply: FastifyReply,
+      payload: unknown,
+      done: (e: null, p: unknown) => void,
+    ) => {
+      reply.header('x-request-id', request.id);
+      done(null, payload);
+    },
+  );
   SwaggerModule.setup('docs', app, () => buildOpenApiDocument(app), {
     jsonDocumentUrl: 'docs-json',
     customSiteTitle: 'customer-access API',
