@@ -3,9 +3,8 @@ import { PassportStrategy } from '@nestjs/passport';
 import { ExtractJwt, Strategy } from 'passport-jwt';
 import type { AppConfig } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
+import { isUuid } from '../common/validation';
 import type { AccessTokenPayload } from './auth.service';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * Checks the bearer token's signature, algorithm and expiry, and nothing else. Passport keeps
@@ -25,8 +24,6 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
   }
 
   validate(payload: AccessTokenPayload): AccessTokenPayload | false {
-    return typeof payload?.sub === 'string' && UUID.test(payload.sub)
-      ? { sub: payload.sub }
-      : false;
+    return isUuid(payload?.sub) ? { sub: payload.sub } : false;
   }
 }

@@ -3,6 +3,7 @@ import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 import { ObjectLiteral, SelectQueryBuilder } from 'typeorm';
 import { ValidationFailedError } from './errors';
+import { isUuid } from './validation';
 
 export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 200;
@@ -83,12 +84,11 @@ export function encodeCursor(values: (string | number)[]): string {
   return Buffer.from(JSON.stringify(values)).toString('base64url');
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/;
 
 /** A cursor is client input: each value is checked against its column before it reaches SQL. */
 function fitsColumn(value: unknown, cast: string): boolean {
-  if (cast === 'uuid') return typeof value === 'string' && UUID.test(value);
+  if (cast === 'uuid') return isUuid(value);
   if (cast === 'timestamptz') {
     return typeof value === 'string' && ISO_TIME.test(value) && !isNaN(Date.parse(value));
   }

@@ -1,5 +1,4 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform } from 'class-transformer';
 import {
   IsBoolean,
   IsEmail,
@@ -11,20 +10,17 @@ import {
 } from 'class-validator';
 import { ROLES } from '../roles';
 import type { Role } from '../roles';
-
-const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
-const normaliseEmail = ({ value }: { value: unknown }) =>
-  typeof value === 'string' ? value.trim().toLowerCase() : value;
+import { NormaliseEmail, Trim } from '../../common/transforms';
 
 export class CreateUserDto {
   @ApiProperty({ example: 'grace@example.com' })
-  @Transform(normaliseEmail)
+  @NormaliseEmail()
   @IsEmail()
   @MaxLength(320)
   email: string;
 
   @ApiProperty({ example: 'Grace Hopper' })
-  @Transform(trim)
+  @Trim()
   @IsString()
   @MinLength(1)
   @MaxLength(200)
@@ -44,7 +40,7 @@ export class CreateUserDto {
 export class UpdateUserDto {
   @ApiPropertyOptional({ example: 'Grace Hopper' })
   @IsOptional()
-  @Transform(trim)
+  @Trim()
   @IsString()
   @MinLength(1)
   @MaxLength(200)

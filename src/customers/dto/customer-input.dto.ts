@@ -1,5 +1,4 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform } from 'class-transformer';
 import {
   IsEmail,
   IsIn,
@@ -12,21 +11,18 @@ import {
 } from 'class-validator';
 import { PageQueryDto } from '../../common/pagination';
 import type { CustomerStatus } from '../entities/customer.entity';
-
-const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
-const normaliseEmail = ({ value }: { value: unknown }) =>
-  typeof value === 'string' ? value.trim().toLowerCase() : value;
+import { NormaliseEmail, Trim } from '../../common/transforms';
 
 export class CreateCustomerDto {
   @ApiProperty({ example: 'billing@acme.test' })
-  @Transform(normaliseEmail)
+  @NormaliseEmail()
   @IsEmail()
   @MaxLength(320)
   email: string;
 
   @ApiPropertyOptional({ type: String, nullable: true, example: 'Acme Ltd', maxLength: 200 })
   @IsOptional()
-  @Transform(trim)
+  @Trim()
   @IsString()
   @MinLength(1)
   @MaxLength(200)
@@ -34,7 +30,7 @@ export class CreateCustomerDto {
 
   @ApiPropertyOptional({ type: String, nullable: true, example: 'ACME-001', maxLength: 200 })
   @IsOptional()
-  @Transform(trim)
+  @Trim()
   @IsString()
   @MinLength(1)
   @MaxLength(200)
@@ -42,7 +38,7 @@ export class CreateCustomerDto {
 
   @ApiPropertyOptional({ type: String, nullable: true, example: 'crm-4711', maxLength: 200 })
   @IsOptional()
-  @Transform(trim)
+  @Trim()
   @IsString()
   @MinLength(1)
   @MaxLength(200)
@@ -53,14 +49,14 @@ export class CreateCustomerDto {
 export class UpdateCustomerDto {
   @ApiPropertyOptional({ example: 'billing@acme.test' })
   @IsOptional()
-  @Transform(normaliseEmail)
+  @NormaliseEmail()
   @IsEmail()
   @MaxLength(320)
   email?: string;
 
   @ApiPropertyOptional({ type: String, nullable: true, maxLength: 200 })
   @ValidateIf((_, v) => v !== null && v !== undefined)
-  @Transform(trim)
+  @Trim()
   @IsString()
   @MinLength(1)
   @MaxLength(200)
@@ -68,7 +64,7 @@ export class UpdateCustomerDto {
 
   @ApiPropertyOptional({ type: String, nullable: true, maxLength: 200 })
   @ValidateIf((_, v) => v !== null && v !== undefined)
-  @Transform(trim)
+  @Trim()
   @IsString()
   @MinLength(1)
   @MaxLength(200)
@@ -76,7 +72,7 @@ export class UpdateCustomerDto {
 
   @ApiPropertyOptional({ type: String, nullable: true, maxLength: 200 })
   @ValidateIf((_, v) => v !== null && v !== undefined)
-  @Transform(trim)
+  @Trim()
   @IsString()
   @MinLength(1)
   @MaxLength(200)
@@ -91,14 +87,14 @@ export class ListCustomersQueryDto extends PageQueryDto {
 
   @ApiPropertyOptional({ description: 'Exact email, case-insensitive' })
   @IsOptional()
-  @Transform(normaliseEmail)
+  @NormaliseEmail()
   @IsString()
   @MaxLength(320)
   email?: string;
 
   @ApiPropertyOptional({ description: 'Search in email, name and references' })
   @IsOptional()
-  @Transform(trim)
+  @Trim()
   @IsString()
   @MinLength(1)
   @MaxLength(200)

@@ -1,10 +1,8 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform } from 'class-transformer';
 import { IsBoolean, IsOptional, IsString, MaxLength } from 'class-validator';
+import { Trim } from '../../common/transforms';
 
 export const REASON_MAX_LENGTH = 1000;
-
-const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
 
 export class EnableCustomerDto {
   @ApiPropertyOptional({
@@ -15,7 +13,7 @@ export class EnableCustomerDto {
     example: 'Paid the overdue invoice',
   })
   @IsOptional()
-  @Transform(trim)
+  @Trim()
   @IsString()
   @MaxLength(REASON_MAX_LENGTH)
   reason?: string | null;

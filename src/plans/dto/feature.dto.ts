@@ -1,13 +1,12 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { Transform } from 'class-transformer';
 import { IsString, Matches, MaxLength, MinLength } from 'class-validator';
 import type { Feature } from '../entities/feature.entity';
+import { Trim } from '../../common/transforms';
 
 /** Codes are what clients test for in the limits answer: short, lower case, stable. */
 export const CODE_PATTERN = /^[a-z][a-z0-9_.-]{0,63}$/;
 export const CODE_MESSAGE =
   'must be 1 to 64 characters: a lower-case letter, then lower-case letters, digits, _ . or -';
-const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
 
 export class CreateFeatureDto {
   @ApiProperty({ example: 'api_calls', pattern: CODE_PATTERN.source })
@@ -16,7 +15,7 @@ export class CreateFeatureDto {
   code: string;
 
   @ApiProperty({ example: 'API calls per month', maxLength: 200 })
-  @Transform(trim)
+  @Trim()
   @IsString()
   @MinLength(1)
   @MaxLength(200)

@@ -1,5 +1,4 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { Transform } from 'class-transformer';
 import {
   ArrayMaxSize,
   ArrayUnique,
@@ -21,9 +20,9 @@ import {
 import type { Plan, PlanInterval } from '../entities/plan.entity';
 import { PLAN_INTERVALS } from '../entities/plan.entity';
 import { CODE_MESSAGE, CODE_PATTERN } from './feature.dto';
+import { Trim } from '../../common/transforms';
 
 const MAX_INT = 2_147_483_647;
-const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
 
 @ValidatorConstraint({ name: 'limitsMap' })
 class LimitsMapConstraint implements ValidatorConstraintInterface {
@@ -47,7 +46,7 @@ export class CreatePlanDto {
   code: string;
 
   @ApiProperty({ example: 'Pro, monthly', maxLength: 200 })
-  @Transform(trim)
+  @Trim()
   @IsString()
   @MinLength(1)
   @MaxLength(200)

@@ -1,0 +1,11 @@
+import { Transform } from 'class-transformer';
+
+/** Trims a string input before validation; leaves anything else for the validators to refuse. */
+export const Trim = (): PropertyDecorator =>
+  Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value));
+
+/** Emails are compared case-insensitively: stored and looked up trimmed and lower-cased. */
+export const NormaliseEmail = (): PropertyDecorator =>
+  Transform(({ value }: { value: unknown }) =>
+    typeof value === 'string' ? value.trim().toLowerCase() : value,
+  );
