@@ -37,12 +37,12 @@ export class AppModule {
           retryAttempts: 2,
           retryDelay: 1000,
         }),
-        // A use case that writes runs in one transaction, carried through the request by CLS,
-        // so that every repository call (and the audit entry) joins it without passing it along.
-        // Not ClsModule.forRoot: it always registers a global interceptor (a no-op unless
-        // mounted), and any global interceptor costs Nest 11 every route about 70% of its
-        // throughput here (one AsyncResource.bind per request: /health fell from 63k to 19k
-        // req/s). The request's context is entered by a Fastify hook instead (setup-app.ts).
+        // A use case that writes runs in one transaction, carried by CLS, so that every
+        // repository call (and the audit entry) joins it without passing it along. The context
+        // is opened by UnitOfWork.run() for the use case, not per request: reads outside a
+        // transaction need none. Not ClsModule.forRoot: it always registers a global interceptor
+        // (a no-op unless mounted), and any global interceptor costs Nest 11 every route about
+        // 70% of its throughput here (/health fell from 63k to 19k req/s).
         {
           ...ClsModule.registerPlugins([
             new ClsPluginTransactional({

@@ -2,14 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { SwaggerModule } from '@nestjs/swagger';
-import { ClsService } from 'nestjs-cls';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { serveAdminPage } from './admin-page';
 import { AppModule } from './app.module';
 import { ProblemDetailsFilter } from './common/problem-details.filter';
 import { createValidationPipe } from './common/validation';
 import { AppConfig, logLevelsFrom } from './config/app-config';
-import { isFastLaneRoute, LimitsFastLane } from './limits/limits-fast-lane';
+import { LimitsFastLane } from './limits/limits-fast-lane';
 import { buildOpenApiDocument } from './openapi/openapi';
 
 export const API_PREFIX = 'api/v1';
@@ -39,14 +38,6 @@ export function setupApp(app: NestFastifyApplication): NestFastifyApplication {
   const fastify = app.getHttpAdapter().getInstance();
   // Before app.init(), which registers the routes: the lane wraps the limits route's handler.
   app.get(LimitsFastLane).install(fastify);
-  // Every request runs in its own CLS context (transactions and the audit trail live there),
-  // entered here rather than by nestjs-cls's middleware, guard or interceptor (see app.module.ts).
-  // The limits fast lane enters it itself, only when it hands a request on to Nest.
-  const cls = app.get(ClsService);
-  fastify.addHook('onRequest', (request, _reply, done) => {
-    if (isFastLaneRoute(request)) return done();
-    cls.run({ ifNested: 'override' }, () => done());
-  });
   // A callback hook, not an async one: no promise per response on the hot path.
   fastify.addHook(
     'onSend',

@@ -6,7 +6,6 @@ import { isAllowed } from '../auth/roles.guard';
 import { RouteAccess, RouteAccessReader } from '../auth/route-access';
 import { isUuid } from '../common/validation';
 import type { LimitsDto } from './dto/limits.dto';
-import { ClsService } from 'nestjs-cls';
 import { LIMITS_FAST_LANE, LimitsController } from './limits.controller';
 import { LimitsService } from './limits.service';
 
@@ -37,7 +36,6 @@ export class LimitsFastLane {
     private readonly keys: CachedApiKeyAuthenticator,
     private readonly limits: LimitsService,
     routes: RouteAccessReader,
-    private readonly cls: ClsService,
   ) {
     // The route's rule as the guards read it (a method's @Roles wins over its class's). The
     // method is only a metadata key here, never called.
@@ -72,10 +70,7 @@ export class LimitsFastLane {
         reply: FastifyReply,
       ) {
         const answer = lane.answer(request as LimitsRequest);
-        if (answer === undefined) {
-          // The CLS context every other route enters in its onRequest hook (setup-app.ts).
-          return lane.cls.run({ ifNested: 'override' }, () => nestRoute.call(this, request, reply));
-        }
+        if (answer === undefined) return nestRoute.call(this, request, reply);
         lane.served += 1;
         // What Nest's Fastify adapter does with the route's result (status 200 for a GET).
         void reply.send(answer);
@@ -102,12 +97,6 @@ export class LimitsFastLane {
     if (!isUuid(customerId)) return undefined;
     return this.limits.cachedLimitsOf(customerId);
   }
-}
-
-/** True for the route the lane wraps; its CLS context is entered only when Nest serves it. */
-export function isFastLaneRoute(request: FastifyRequest): boolean {
-  const config = request.routeOptions?.config as unknown as Record<string, unknown> | undefined;
-  return config?.[LIMITS_FAST_LANE] === true;
 }
 
 /**
