@@ -53,13 +53,6 @@ export function time(iso: string): HTMLTimeElement {
   return h('time', { datetime: iso }, formatTime(iso));
 }
 
-let nextId = 0;
-/** A unique id for label/aria wiring. */
-export function uid(prefix: string): string {
-  nextId += 1;
-  return `${prefix}-${nextId}`;
-}
-
 export function statusBadge(status: string, attrs: Attrs = {}): HTMLSpanElement {
   const label = status === 'disabled' ? 'Disabled' : status === 'enabled' ? 'Enabled' : status;
   return h('span', { class: `badge badge-${status}`, ...attrs }, label);

@@ -91,10 +91,6 @@ export class AuditService {
   /** A customer's entries, newest first; 404 for an unknown customer. */
   async listForCustomer(customerId: string, page: PageQueryDto): Promise<Page<AuditLogDto>> {
     await this.customers.findOrFail(customerId);
-    const qb = this.txHost.tx
-      .getRepository(AuditLog)
-      .createQueryBuilder('a')
-      .where('a.customer_id = :customerId', { customerId });
-    return keysetPage(qb, NEWEST_FIRST, 'DESC', page, AuditLogDto.from);
+    return this.list({ ...page, customer_id: customerId });
   }
 }

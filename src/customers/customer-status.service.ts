@@ -28,7 +28,7 @@ export class CustomerStatusService {
 
   async disableCustomer(id: string, input: DisableCustomerDto): Promise<CustomerDto> {
     this.trail.assertOpen();
-    const customer = await this.customers.findOrFail(id, true);
+    const customer = await this.customers.findOrFail(id, 'pessimistic_write');
     if (customer.status === 'disabled') return CustomerDto.from(customer);
 
     const reason = reasonOf(input);
@@ -41,7 +41,7 @@ export class CustomerStatusService {
 
   async enableCustomer(id: string, input: EnableCustomerDto): Promise<CustomerDto> {
     this.trail.assertOpen();
-    const customer = await this.customers.findOrFail(id, true);
+    const customer = await this.customers.findOrFail(id, 'pessimistic_write');
     if (customer.status === 'enabled') return CustomerDto.from(customer);
 
     customer.status = 'enabled';

@@ -61,11 +61,15 @@ export class CustomersService {
     return CustomerDto.from(await this.findOrFail(id));
   }
 
-  /** The customer entity, for other modules' use cases; 404 when unknown. */
-  async findOrFail(id: string, lock = false): Promise<Customer> {
+  /**
+   * The customer entity, for other modules' use cases; 404 when unknown. `lock` holds the row
+   * until the transaction ends: `pessimistic_write` to change it, `pessimistic_read` to keep it
+   * from changing meanwhile.
+   */
+  async findOrFail(id: string, lock?: 'pessimistic_write' | 'pessimistic_read'): Promise<Customer> {
     const customer = await this.customers.findOne({
       where: { id },
-      ...(lock ? { lock: { mode: 'pessimistic_write' as const } } : {}),
+      ...(lock ? { lock: { mode: lock } } : {}),
     });
     if (!customer) throw new NotFoundError('Customer', id);
     return customer;
@@ -97,7 +101,7 @@ export class CustomersService {
   }
 
   private async applyUpdate(id: string, input: UpdateCustomerDto): Promise<CustomerDto> {
-    const customer = await this.findOrFail(id, true);
+    const customer = await this.findOrFail(id, 'pessimistic_write');
     if (input.email !== undefined) customer.email = input.email;
     if (input.name !== undefined) customer.name = input.name;
     if (input.reference !== undefined) customer.reference = input.reference;

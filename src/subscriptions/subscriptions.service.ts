@@ -5,7 +5,6 @@ import { CustomerChanges } from '../changes/customer-changes';
 import { ConflictError, CustomerDisabledError, NotFoundError } from '../common/errors';
 import { KeysetColumn, keysetPage, Page, PageQueryDto } from '../common/pagination';
 import { CustomersService } from '../customers/customers.service';
-import { Customer } from '../customers/entities/customer.entity';
 import { UnitOfWork } from '../database/unit-of-work';
 import { Plan } from '../plans/entities/plan.entity';
 import { PlansService } from '../plans/plans.service';
@@ -72,7 +71,13 @@ export class SubscriptionsService {
    */
   changePlan(id: string, input: ChangeSubscriptionDto): Promise<SubscriptionDto> {
     return this.unitOfWork.run(async () => {
-      const { customerId } = await this.findOrFail(id);
+      // The customer first, then the subscription: the lock order of every use case here.
+      const owner = await this.subscriptions.findOne({
+        select: { customerId: true },
+        where: { id },
+      });
+      if (!owner) throw new NotFoundError('Subscription', id);
+      const { customerId } = owner;
       await this.assertMayChangeSubscriptions(customerId);
       const subscription = await this.findOrFail(id, true);
       if (subscription.status === 'cancelled') {
@@ -81,6 +86,7 @@ export class SubscriptionsService {
       const plan = await this.plans.findByCode(input.plan_code);
       if (plan.id === subscription.planId) return SubscriptionDto.from(subscription);
       subscription.planId = plan.id;
+      // The loaded relation would otherwise win over planId when saving.
       subscription.plan = plan;
       const saved = await this.subscriptions.save(subscription);
       await this.changes.changed(customerId);
@@ -108,12 +114,7 @@ export class SubscriptionsService {
    * before this change does, so the check cannot be overtaken.
    */
   private async assertMayChangeSubscriptions(customerId: string): Promise<void> {
-    const customer = await this.txHost.tx.getRepository(Customer).findOne({
-      select: { id: true, status: true },
-      where: { id: customerId },
-      lock: { mode: 'pessimistic_read' },
-    });
-    if (!customer) throw new NotFoundError('Customer', customerId);
+    const customer = await this.customers.findOrFail(customerId, 'pessimistic_read');
     if (customer.status === 'disabled') {
       throw new CustomerDisabledError(
         customerId,

@@ -1,15 +1,10 @@
 import { RequestMethod } from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
-import { ModulesContainer, Reflector } from '@nestjs/core';
+import { ModulesContainer } from '@nestjs/core';
 import type { INestApplication } from '@nestjs/common';
-import {
-  ACCESS_RULE_KEY,
-  AccessRule,
-  ALLOW_DISABLED_CUSTOMER_KEY,
-  IS_PUBLIC_KEY,
-} from '../../src/auth/access.decorators';
+import { RouteAccessReader } from '../../src/auth/route-access';
 
-export interface RouteAccess {
+export interface RouteListing {
   route: string;
   access: string;
 }
@@ -20,14 +15,14 @@ const joinPath = (...parts: string[]) =>
     .filter(Boolean)
     .join('/')}`;
 
-/** Every route of the app with what its guards require, read from the same metadata they read. */
+/** Every route of the app with what its guards require, read by the reader the guards use. */
 export function listRoutes(
   app: INestApplication,
   prefix: string,
   unprefixed: string[],
-): RouteAccess[] {
-  const reflector = new Reflector();
-  const routes: RouteAccess[] = [];
+): RouteListing[] {
+  const reader = app.get(RouteAccessReader);
+  const routes: RouteListing[] = [];
   for (const module of app.get(ModulesContainer).values()) {
     for (const wrapper of module.controllers.values()) {
       const controller = wrapper.metatype as (new () => unknown) | undefined;
@@ -42,17 +37,13 @@ export function listRoutes(
         const method = RequestMethod[Reflect.getMetadata(METHOD_METADATA, handler) as number];
         const full = joinPath(base, path);
         const url = unprefixed.some((u) => full === joinPath(u)) ? full : joinPath(prefix, full);
-        const targets = [handler, controller];
-        const isPublic = reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, targets);
-        const rule = reflector.getAllAndOverride<AccessRule | undefined>(ACCESS_RULE_KEY, targets);
+        const { isPublic, rule, allowDisabledCustomerKey } = reader.ofHandler(handler, controller);
         const access = isPublic
           ? 'public'
           : rule
             ? `${rule.role}+${rule.apiKeys === 'none' ? 'no-keys' : rule.apiKeys}`
             : 'UNDECLARED (refused to all)';
-        const disabledKey = reflector.get<boolean>(ALLOW_DISABLED_CUSTOMER_KEY, handler)
-          ? '+even-disabled-customer-key'
-          : '';
+        const disabledKey = allowDisabledCustomerKey ? '+even-disabled-customer-key' : '';
         routes.push({ route: `${method} ${url}`, access: access + disabledKey });
       }
     }
