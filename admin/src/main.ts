@@ -36,9 +36,10 @@ function showError(whatFailed: string, error: unknown): void {
   showAlert(`${whatFailed}. ${errorMessage(error)}`);
 }
 
-function announce(message: string): void {
+function announce(message: string, options: { focus?: boolean } = {}): void {
   alertRegion.textContent = '';
   noticeRegion.textContent = message;
+  if (options.focus) noticeRegion.focus();
 }
 
 function renderAccount(): void {

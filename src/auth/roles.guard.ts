@@ -2,7 +2,7 @@ import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { ForbiddenError } from '../common/errors';
 import type { Actor } from './actor';
 import type { AccessRule, AuthenticatedRequest } from './access.decorators';
-import { roleSatisfies } from './roles';
+import { ROLES, roleSatisfies } from './roles';
 import { RouteAccessReader } from './route-access';
 
 /**
@@ -19,8 +19,9 @@ export class RolesGuard implements CanActivate {
     if (isPublic) return true;
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const actor = request.user;
-    if (!rule || !actor || !isAllowed(rule, actor, request.params as Record<string, string>)) {
-      throw new ForbiddenError();
+    if (!rule || !actor) throw new ForbiddenError();
+    if (!isAllowed(rule, actor, request.params as Record<string, string>)) {
+      throw new ForbiddenError(refusalDetail(rule, actor));
     }
     return true;
   }
@@ -30,4 +31,31 @@ export function isAllowed(rule: AccessRule, actor: Actor, params: Record<string,
   if (actor.type === 'user') return roleSatisfies(actor.role, rule.role);
   if (actor.customerId === null) return rule.apiKeys !== 'none';
   return rule.apiKeys === 'platform_and_own_customer' && params?.id === actor.customerId;
+}
+
+/**
+ * What a refused caller is told: the least role, or the kind of API key, that the route admits,
+ * so that they (or the admin page showing the answer) know what to ask for. Only the route's own
+ * rule and the caller's own role are named: nothing the caller could not read in the API document.
+ */
+export function refusalDetail(rule: AccessRule, actor: Actor): string {
+  const staff =
+    rule.role === ROLES[ROLES.length - 1]
+      ? `the role ${rule.role}`
+      : `the role ${rule.role} or higher`;
+  if (actor.type === 'user') return `This needs ${staff}; you are ${actor.role}.`;
+  switch (rule.apiKeys) {
+    case 'none':
+      return `This needs a staff sign-in with ${staff}; API keys cannot call it.`;
+    case 'platform':
+      return (
+        `This needs a platform API key or a staff sign-in with ${staff}; ` +
+        'a customer’s API key cannot call it.'
+      );
+    case 'platform_and_own_customer':
+      return (
+        'A customer’s API key may call this for its own customer only; for any other this needs ' +
+        `a platform API key or a staff sign-in with ${staff}.`
+      );
+  }
 }

@@ -202,7 +202,7 @@ describe('the admin page, in Chromium', () => {
       /Disabled since \d{4}-\d\d-\d\d \d\d:\d\d UTC/,
     );
     expect(await page.getByRole('status').innerText()).toBe('Acme Browser Ltd is disabled.');
-    await page.locator('#status-action:focus').waitFor();
+    await page.locator('#notice:focus').waitFor();
     const trail = page.getByRole('region', { name: 'Audit trail' });
     const firstEntry = trail.locator('tbody tr').first();
     await firstEntry.getByText('Disabled', { exact: true }).waitFor();
@@ -238,6 +238,10 @@ describe('the admin page, in Chromium', () => {
     await row.getByRole('link').click();
 
     await enable.click();
+    await page
+      .getByRole('dialog', { name: 'Enable Acme Browser Ltd?' })
+      .getByRole('button', { name: 'Enable customer' })
+      .click();
     await actions.getByRole('button', { name: 'Disable', exact: true }).waitFor();
     expect(await badge.innerText()).toBe('Enabled');
     await trail.locator('tbody tr').nth(1).waitFor();
@@ -247,6 +251,125 @@ describe('the admin page, in Chromium', () => {
     expect(await auditActions(customer.id)).toEqual([
       ['customer.disabled', support.id, 'Unpaid invoice INV-42'],
       ['customer.enabled', support.id, null],
+    ]);
+  });
+
+  it('disables from the keyboard alone, then puts focus on the status notice, where Enter does nothing', async () => {
+    const support = await createStaff(t, 'customer_support', { name: 'Kim Keys' });
+    const customer = await createCustomer(t, { name: 'Keyboard Ltd' });
+    const page = await openPage();
+    await signInAs(page, support.email, `/admin/#/customers/${customer.id}`);
+    await page.getByRole('heading', { name: 'Keyboard Ltd', level: 1 }).waitFor();
+    await page.locator('h1:focus').waitFor();
+    const posts: string[] = [];
+    page.on('request', (sent) => {
+      if (sent.method() === 'POST') posts.push(new URL(sent.url()).pathname);
+    });
+
+    // From the heading: Tab to the reason, type it, Tab to Disable, Enter; in the dialog Cancel
+    // has focus, Tab to "Disable customer", Enter.
+    await page.keyboard.press('Tab');
+    await page.locator('#status-reason:focus').waitFor();
+    await page.keyboard.type('Chargeback CB-9');
+    await page.keyboard.press('Tab');
+    await page.locator('#status-action:focus').waitFor();
+    expect(await page.locator('#status-action').innerText()).toBe('Disable');
+    await page.keyboard.press('Enter');
+    const dialog = page.getByRole('dialog', { name: 'Disable Keyboard Ltd?' });
+    await dialog.waitFor();
+    await dialog.getByRole('button', { name: 'Cancel' }).and(page.locator(':focus')).waitFor();
+    await page.keyboard.press('Tab');
+    await dialog
+      .getByRole('button', { name: 'Disable customer' })
+      .and(page.locator(':focus'))
+      .waitFor();
+    await page.keyboard.press('Enter');
+
+    // Focus is on the notice saying what happened, not on the new Enable button.
+    const notice = page.getByRole('status');
+    await notice.getByText('Keyboard Ltd is disabled.', { exact: true }).waitFor();
+    await page.locator('#notice:focus').waitFor();
+    await page.screenshot({ path: join(ARTIFACTS, 'admin-notice-focused-after-disable.png') });
+    expect(await page.evaluate('document.activeElement.id')).toBe('notice');
+    expect(await page.locator('#notice').getAttribute('tabindex')).toBe('-1');
+    await page.getByRole('button', { name: 'Enable', exact: true }).waitFor();
+    expect(await customerRow(customer.id)).toEqual({
+      status: 'disabled',
+      disabled_reason: 'Chargeback CB-9',
+    });
+    expect(posts).toEqual([`/api/v1/customers/${customer.id}/disable`]);
+
+    // One more Enter, as a hurried user would press: nothing is sent, nothing opens.
+    await page.keyboard.press('Enter');
+    await page.waitForTimeout(500);
+    expect(posts).toEqual([`/api/v1/customers/${customer.id}/disable`]);
+    expect(await page.locator('dialog[open]').count()).toBe(0);
+    expect(await page.locator('#customer-status').innerText()).toBe('Disabled');
+    expect(await notice.innerText()).toBe('Keyboard Ltd is disabled.');
+    expect(await customerRow(customer.id)).toEqual({
+      status: 'disabled',
+      disabled_reason: 'Chargeback CB-9',
+    });
+    expect(await auditActions(customer.id)).toEqual([
+      ['customer.disabled', support.id, 'Chargeback CB-9'],
+    ]);
+    const limits = await request(t.http)
+      .get(`/api/v1/customers/${customer.id}/limits`)
+      .set({ Authorization: `Bearer ${t.sign(support.id)}` })
+      .expect(200);
+    expect(limits.body).toMatchObject({ status: 'disabled', disabled: true });
+  });
+
+  it('asks before enabling: Escape and Cancel change nothing, confirming enables', async () => {
+    const support = await createStaff(t, 'customer_support', { name: 'Eve Enabler' });
+    const customer = await createCustomer(t, { name: 'Comeback Ltd' });
+    await t.db.query(
+      "UPDATE customers SET status = 'disabled', disabled_at = now(), disabled_reason = 'Unpaid' WHERE id = $1",
+      [customer.id],
+    );
+    const disabledRow = { status: 'disabled', disabled_reason: 'Unpaid' };
+    const page = await openPage();
+    await signInAs(page, support.email, `/admin/#/customers/${customer.id}`);
+    const actions = page.getByRole('region', { name: 'Customer actions' });
+    const enable = actions.getByRole('button', { name: 'Enable', exact: true });
+    const dialog = page.getByRole('dialog', { name: 'Enable Comeback Ltd?' });
+    const cancel = dialog.getByRole('button', { name: 'Cancel' });
+
+    // Escape backs out, from the keyboard.
+    await enable.focus();
+    await page.keyboard.press('Enter');
+    await dialog.waitFor();
+    expect(await dialog.innerText()).toContain('takes effect at once');
+    expect(await dialog.innerText()).toContain('No reason given.');
+    await cancel.and(page.locator(':focus')).waitFor();
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'hidden' });
+    await page.locator('#status-action:focus').waitFor();
+    expect(await customerRow(customer.id)).toEqual(disabledRow);
+
+    // Cancel backs out too; the dialog shows the reason that would be recorded.
+    await actions.getByLabel('Reason (optional)').fill('Paid in full');
+    await enable.click();
+    await dialog.waitFor();
+    expect(await dialog.innerText()).toContain('Paid in full');
+    await cancel.click();
+    await dialog.waitFor({ state: 'hidden' });
+    await page.locator('#status-action:focus').waitFor();
+    expect(await page.locator('#customer-status').innerText()).toBe('Disabled');
+    expect(await customerRow(customer.id)).toEqual(disabledRow);
+    expect(await auditActions(customer.id)).toEqual([]);
+
+    await enable.click();
+    await dialog.waitFor();
+    await page.screenshot({ path: join(ARTIFACTS, 'admin-enable-confirmation.png') });
+    await dialog.getByRole('button', { name: 'Enable customer' }).click();
+    await page.getByRole('status').getByText('Comeback Ltd is enabled.', { exact: true }).waitFor();
+    await page.locator('#notice:focus').waitFor();
+    expect(await page.locator('#customer-status').innerText()).toBe('Enabled');
+    await actions.getByRole('button', { name: 'Disable', exact: true }).waitFor();
+    expect(await customerRow(customer.id)).toEqual({ status: 'enabled', disabled_reason: null });
+    expect(await auditActions(customer.id)).toEqual([
+      ['customer.enabled', support.id, 'Paid in full'],
     ]);
   });
 
@@ -327,6 +450,10 @@ describe('the admin page, in Chromium', () => {
     await page.getByRole('button', { name: 'Disable', exact: true }).click();
     await page.getByRole('button', { name: 'Disable customer' }).click();
     expect(await alertText(page)).toMatch(/^Could not disable the customer\. Forbidden \(403/);
+    // The service's detail says what was missing, so the user knows whom to ask.
+    expect(await alertText(page)).toContain(
+      'This needs the role customer_support or higher; you are user.',
+    );
     expect(await page.locator('#customer-status').innerText()).toBe('Enabled');
     expect(await customerRow(customer.id)).toEqual({ status: 'enabled', disabled_reason: null });
     expect(await auditActions(customer.id)).toEqual([]);

@@ -250,6 +250,9 @@ describe('access matrix', () => {
     } else {
       expect(response.status).toBe(403);
       expect(response.body.code).toBe('forbidden');
+      // The refusal names the least role that would do, and the caller's.
+      expect(response.body.detail).toContain(`needs the role ${endpoint.least}`);
+      expect(response.body.detail).toContain(`you are ${role}.`);
     }
   });
 
@@ -275,6 +278,15 @@ describe('access matrix', () => {
       } else {
         expect(response.status).toBe(403);
         expect(response.body.code).toBe(refusedAsDisabled ? 'customer_disabled' : 'forbidden');
+        // A key is told what would do: a staff sign-in with the least role, or a platform key.
+        if (!refusedAsDisabled) {
+          expect(response.body.detail).toContain(`staff sign-in with the role ${endpoint.least}`);
+          expect(response.body.detail).toContain(
+            endpoint.apiKeys && endpoint.apiKeys !== 'none'
+              ? 'platform API key'
+              : 'API keys cannot',
+          );
+        }
       }
     },
   );

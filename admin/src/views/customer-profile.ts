@@ -94,63 +94,47 @@ export async function customerProfileView(
     actionButton.className = disabling ? 'button-danger' : '';
   }
 
-  const dialogTitle = h('h2', { id: 'disable-dialog-title' });
-  const dialogReason = h('p', { class: 'dialog-reason' });
-  const dialog = h(
-    'dialog',
-    {
-      id: 'disable-dialog',
-      'aria-labelledby': 'disable-dialog-title',
-      'aria-describedby': 'disable-dialog-warning',
-    },
-    h(
-      'form',
-      { method: 'dialog' },
-      dialogTitle,
-      h(
-        'p',
-        { id: 'disable-dialog-warning', class: 'warning' },
-        h('strong', {}, 'Inform the customer first.'),
-        ' Tell them that their access is being disabled, and why, before you confirm.',
-      ),
-      h(
-        'ul',
-        {},
-        h(
-          'li',
-          {},
-          'It takes effect at once: the customer’s own API keys are refused and the limits API reports it disabled.',
-        ),
-        h(
-          'li',
-          {},
-          'Its subscriptions stay but cannot be changed; billing is paused unless the service is set otherwise.',
-        ),
-        h('li', {}, 'Nothing is deleted: it can be enabled again at any time.'),
-      ),
-      dialogReason,
-      h(
-        'div',
-        { class: 'button-row' },
-        h('button', { value: 'cancel', class: 'button-secondary', autofocus: true }, 'Cancel'),
-        h('button', { value: 'confirm', class: 'button-danger' }, 'Disable customer'),
-      ),
-    ),
-  );
-  dialog.addEventListener('close', () => {
-    if (dialog.returnValue === 'confirm') void changeStatus('disable');
-    else actionButton.focus();
+  // Both changes ask first: the button changes meaning after each one, so a stray Enter or a
+  // double click must never change the status unasked.
+  const disableDialog = confirmationDialog({
+    id: 'disable-dialog',
+    confirm: 'Disable customer',
+    confirmClass: 'button-danger',
+    warning: [
+      h('strong', {}, 'Inform the customer first.'),
+      ' Tell them that their access is being disabled, and why, before you confirm.',
+    ],
+    consequences: [
+      'It takes effect at once: the customer’s own API keys are refused and the limits API reports it disabled.',
+      'Its subscriptions stay but cannot be changed; billing is paused unless the service is set otherwise.',
+      'Nothing is deleted: it can be enabled again at any time.',
+    ],
+    onConfirm: () => void changeStatus('disable'),
+    onCancel: () => actionButton.focus(),
+  });
+  const enableDialog = confirmationDialog({
+    id: 'enable-dialog',
+    confirm: 'Enable customer',
+    warning: [
+      h('strong', {}, 'Check why it was disabled first.'),
+      ' Enable it only once that is settled.',
+    ],
+    consequences: [
+      'It takes effect at once: the customer’s own API keys work again and the limits API reports its grants.',
+      'Its subscriptions can be changed again and billing resumes.',
+      'Why it was disabled stays in its notes and audit trail.',
+    ],
+    onConfirm: () => void changeStatus('enable'),
+    onCancel: () => actionButton.focus(),
   });
 
-  function openDisableDialog(): void {
-    dialogTitle.textContent = `Disable ${customerLabel(customer)}?`;
-    const given = reason.value.trim();
-    replaceChildren(
-      dialogReason,
-      given ? h('span', {}, 'Reason: ', h('q', {}, given)) : 'No reason given.',
+  function openStatusDialog(): void {
+    const disabling = customer.status === 'enabled';
+    const confirmation = disabling ? disableDialog : enableDialog;
+    confirmation.open(
+      `${disabling ? 'Disable' : 'Enable'} ${customerLabel(customer)}?`,
+      reason.value.trim(),
     );
-    dialog.returnValue = '';
-    dialog.showModal();
   }
 
   async function changeStatus(change: 'disable' | 'enable'): Promise<void> {
@@ -159,6 +143,7 @@ export async function customerProfileView(
     actionButton.setAttribute('aria-disabled', 'true');
     shell.clearMessages();
     const given = reason.value.trim() || undefined;
+    let done = false;
     try {
       const updated =
         change === 'disable'
@@ -169,11 +154,14 @@ export async function customerProfileView(
       reason.value = '';
       renderCustomer();
       renderActionButton();
+      // Focus goes to the notice, not back to the button, which now does the opposite.
       shell.announce(
         change === 'disable'
           ? `${customerLabel(customer)} is disabled.`
           : `${customerLabel(customer)} is enabled.`,
+        { focus: true },
       );
+      done = true;
       void loadNotes();
       void loadSubscriptions();
       void loadAudit();
@@ -185,14 +173,12 @@ export async function customerProfileView(
     } finally {
       busy = false;
       actionButton.removeAttribute('aria-disabled');
-      if (shell.isCurrent()) actionButton.focus();
+      if (!done && shell.isCurrent()) actionButton.focus();
     }
   }
 
   actionButton.addEventListener('click', () => {
-    if (busy) return;
-    if (customer.status === 'enabled') openDisableDialog();
-    else void changeStatus('enable');
+    if (!busy) openStatusDialog();
   });
 
   const actions = h(
@@ -328,9 +314,70 @@ export async function customerProfileView(
       h('h2', { id: 'audit-heading' }, 'Audit trail'),
       auditBox,
     ),
-    dialog,
+    disableDialog.element,
+    enableDialog.element,
   );
   return { element, title: customerLabel(customer) };
+}
+
+/**
+ * A modal confirmation: its title names the change and the customer, a warning, what follows, and
+ * the reason that will be recorded. Cancel has focus first, so Enter alone never confirms; Escape
+ * and Cancel call `onCancel`.
+ */
+function confirmationDialog(options: {
+  id: string;
+  confirm: string;
+  confirmClass?: string;
+  warning: Child[];
+  consequences: string[];
+  onConfirm: () => void;
+  onCancel: () => void;
+}): { element: HTMLDialogElement; open: (title: string, reason: string) => void } {
+  const title = h('h2', { id: `${options.id}-title` });
+  const reasonLine = h('p', { class: 'dialog-reason' });
+  const element = h(
+    'dialog',
+    {
+      id: options.id,
+      'aria-labelledby': title.id,
+      'aria-describedby': `${options.id}-warning`,
+    },
+    h(
+      'form',
+      { method: 'dialog' },
+      title,
+      h('p', { id: `${options.id}-warning`, class: 'warning' }, options.warning),
+      h(
+        'ul',
+        {},
+        options.consequences.map((text) => h('li', {}, text)),
+      ),
+      reasonLine,
+      h(
+        'div',
+        { class: 'button-row' },
+        h('button', { value: 'cancel', class: 'button-secondary', autofocus: true }, 'Cancel'),
+        h('button', { value: 'confirm', class: options.confirmClass }, options.confirm),
+      ),
+    ),
+  );
+  element.addEventListener('close', () => {
+    if (element.returnValue === 'confirm') options.onConfirm();
+    else options.onCancel();
+  });
+  return {
+    element,
+    open(text, reason) {
+      title.textContent = text;
+      replaceChildren(
+        reasonLine,
+        reason ? h('span', {}, 'Reason: ', h('q', {}, reason)) : 'No reason given.',
+      );
+      element.returnValue = '';
+      element.showModal();
+    },
+  };
 }
 
 function backLink(): HTMLElement {
