@@ -51,10 +51,13 @@ export function isUuid(value: unknown): value is string {
 /**
  * A uuid in its one spelling, lower case (PostgreSQL's, so an id from the database and one from a
  * request compare equal and key a cache alike); anything else unchanged, for the validators.
- * Free for an id already in lower case: `toLowerCase` then returns the same string.
+ * On the hot path: an id already in lower case costs a `toLowerCase` (which then returns the
+ * same string), not the pattern test, which only a changed string pays.
  */
 export function canonicalUuid<T>(value: T): T {
-  return isUuid(value) ? (value.toLowerCase() as T) : value;
+  if (typeof value !== 'string') return value;
+  const lower = value.toLowerCase();
+  return lower !== value && UUID.test(value) ? (lower as T) : value;
 }
 
 /**
