@@ -6,7 +6,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { serveAdminPage } from './admin-page';
 import { AppModule } from './app.module';
 import { ProblemDetailsFilter } from './common/problem-details.filter';
-import { createValidationPipe } from './common/validation';
+import { createValidationPipe, installCanonicalUuidParams } from './common/validation';
 import { AppConfig, logLevelsFrom } from './config/app-config';
 import { LimitsFastLane } from './limits/limits-fast-lane';
 import { buildOpenApiDocument } from './openapi/openapi';
@@ -38,6 +38,8 @@ export function setupApp(app: NestFastifyApplication): NestFastifyApplication {
   const fastify = app.getHttpAdapter().getInstance();
   // Before app.init(), which registers the routes: the lane wraps the limits route's handler.
   app.get(LimitsFastLane).install(fastify);
+  // After the lane, so that its wrapper runs first: both lanes see every uuid in lower case.
+  installCanonicalUuidParams(fastify);
   // A callback hook, not an async one: no promise per response on the hot path.
   fastify.addHook(
     'onSend',

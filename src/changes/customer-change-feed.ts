@@ -8,6 +8,8 @@ import {
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Client, Notification } from 'pg';
 import { DataSource } from 'typeorm';
+import type { AppConfig } from '../config/app-config';
+import { InjectConfig } from '../config/config.module';
 import { CUSTOMER_CHANGES_CHANNEL, CustomerChanges } from './customer-changes';
 
 /** `customerId` null: anything may have changed, drop everything. */
@@ -15,8 +17,7 @@ export type ChangeListener = (customerId: string | null) => void;
 
 const FIRST_RETRY_MS = 100;
 const MAX_RETRY_MS = 5000;
-const HEARTBEAT_MS = 10_000;
-const HEARTBEAT_TIMEOUT_MS = 5000;
+const CONNECT_TIMEOUT_MS = 5000;
 
 /**
  * What every in-process cache of customer access listens to: changes committed by any instance
@@ -24,10 +25,18 @@ const HEARTBEAT_TIMEOUT_MS = 5000;
  * because the embedded engine delivers no NOTIFY between connections; on that engine, which
  * serves a single instance, only the latter is used).
  *
- * `live` is true only while the LISTEN connection is up. While it is down a change made by another
- * instance could go unheard, so caches must not be read or filled: they are dropped when the
- * connection is lost and again when it is back (what changed in between was not heard), and
- * bypassed in between. Reconnects back off from 100 ms to 5 s.
+ * `live` is true only while changes from every instance are known to be heard. While it is false
+ * a change made by another instance could go unheard, so caches must not be read or filled: they
+ * are dropped when it turns false and again when the connection is back (what changed in between
+ * was not heard), and bypassed in between. Reconnects back off from 100 ms to 5 s.
+ *
+ * A connection can hang instead of breaking (half-open TCP, a frozen server or proxy): nothing
+ * fails, notifications just stop. So a heartbeat query runs every `changeFeedHeartbeatMs`, and
+ * `live` turns false once no heartbeat sent in the last `changeFeedStaleMs` has been answered.
+ * PostgreSQL sends a listener its pending notifications before the answer to its next query, so
+ * an answer to a query sent at time T proves that every change committed before T was heard: a
+ * change is unheard for at most `changeFeedStaleMs`. The hot path reads one boolean; a timer per
+ * heartbeat (not per request) flips it, and the hung connection is then replaced.
  */
 @Injectable()
 export class CustomerChangeFeed
@@ -35,8 +44,12 @@ export class CustomerChangeFeed
 {
   private readonly logger = new Logger('CustomerChangeFeed');
   private readonly listeners = new Set<ChangeListener>();
+  private readonly heartbeatMs: number;
+  private readonly staleMs: number;
   private client: Client | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
+  /** Fires when the last answered heartbeat gets older than the bound. */
+  private staleness: NodeJS.Timeout | undefined;
   private retry: NodeJS.Timeout | undefined;
   private failures = 0;
   private stopped = false;
@@ -46,9 +59,16 @@ export class CustomerChangeFeed
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly changes: CustomerChanges,
-  ) {}
+    @InjectConfig() config: AppConfig,
+  ) {
+    this.heartbeatMs = config.changeFeedHeartbeatMs;
+    this.staleMs = config.changeFeedStaleMs;
+  }
 
-  /** True while changes from every instance are heard: only then may a cache be used. */
+  /**
+   * True while changes from every instance are known to be heard (within `changeFeedStaleMs`):
+   * only then may a cache be used. A field read, on every limits check.
+   */
   get live(): boolean {
     return this.isLive;
   }
@@ -93,6 +113,7 @@ export class CustomerChangeFeed
     this.unsubscribeLocal?.();
     clearTimeout(this.retry);
     clearInterval(this.heartbeat);
+    clearTimeout(this.staleness);
     this.isLive = false;
     const client = this.client;
     this.client = undefined;
@@ -115,8 +136,11 @@ export class CustomerChangeFeed
     const client = new Client({
       connectionString: options.url,
       application_name: `${options.applicationName ?? 'customer-access'}-listener`,
+      // The kernel's own probe, for a peer that vanished while the connection was idle; the
+      // heartbeat below is what bounds staleness.
       keepAlive: true,
-      connectionTimeoutMillis: 5000,
+      keepAliveInitialDelayMillis: this.staleMs,
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
     });
     // Registered before connecting: an error event without a listener would crash the process.
     client.on('error', (error) => this.lost(client, error));
@@ -125,9 +149,11 @@ export class CustomerChangeFeed
       if (message.channel !== CUSTOMER_CHANGES_CHANNEL) return;
       this.emit(!message.payload || message.payload === '*' ? null : message.payload);
     });
+    let listenSent: number;
     try {
       this.client = client;
       await client.connect();
+      listenSent = performance.now();
       await client.query(`LISTEN ${CUSTOMER_CHANGES_CHANNEL}`);
     } catch (error) {
       this.lost(client, error as Error);
@@ -138,25 +164,36 @@ export class CustomerChangeFeed
     // Whatever changed while nobody listened was not heard: start from an empty cache.
     this.emit(null);
     this.isLive = true;
-    this.heartbeat = setInterval(() => void this.beat(client), HEARTBEAT_MS).unref();
+    this.answered(client, listenSent);
+    let beating = false; // one heartbeat at a time: a hung connection does not pile them up
+    this.heartbeat = setInterval(() => {
+      if (beating) return;
+      beating = true;
+      const sent = performance.now();
+      client.query('SELECT 1').then(
+        () => {
+          beating = false;
+          this.answered(client, sent);
+        },
+        (error: Error) => this.lost(client, error),
+      );
+    }, this.heartbeatMs).unref();
     this.logger.log(`Listening for customer changes on "${CUSTOMER_CHANGES_CHANNEL}"`);
   }
 
-  /** A silently dropped connection (no FIN) would otherwise go unnoticed until TCP gives up. */
-  private async beat(client: Client): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      await Promise.race([
-        client.query('SELECT 1'),
-        new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new Error('heartbeat timed out')), HEARTBEAT_TIMEOUT_MS);
-        }),
-      ]);
-    } catch (error) {
-      this.lost(client, error as Error);
-    } finally {
-      clearTimeout(timer);
-    }
+  /**
+   * `client` answered a query sent at `sent`: every change committed before then has been heard.
+   * The caches stay trusted until `staleMs` after it, unless a later heartbeat is answered.
+   */
+  private answered(client: Client, sent: number): void {
+    if (this.client !== client) return;
+    const left = sent + this.staleMs - performance.now();
+    if (left <= 0) return; // too late to vouch for anything: the timer has fired or will
+    clearTimeout(this.staleness);
+    this.staleness = setTimeout(
+      () => this.lost(client, new Error(`no heartbeat answered for ${this.staleMs} ms`)),
+      left,
+    ).unref();
   }
 
   private lost(client: Client, error: Error): void {
@@ -164,8 +201,10 @@ export class CustomerChangeFeed
     this.client = undefined;
     this.isLive = false;
     clearInterval(this.heartbeat);
+    clearTimeout(this.staleness);
     client.removeAllListeners('end');
     client.on('error', () => undefined);
+    // With a query in flight (a hung heartbeat) this destroys the socket rather than wait on it.
     void client.end().catch(() => undefined);
     this.emit(null);
     if (this.stopped) return;

@@ -3,7 +3,7 @@ import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 import { ObjectLiteral, SelectQueryBuilder } from 'typeorm';
 import { ValidationFailedError } from './errors';
-import { isUuid } from './validation';
+import { canonicalUuid, isUuid } from './validation';
 
 export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 200;
@@ -104,7 +104,10 @@ function decodeCursor<E>(cursor: string, columns: KeysetColumn<E>[]): (string | 
       values.length === columns.length &&
       values.every((v, i) => fitsColumn(v, columns[i].cast))
     ) {
-      return values as (string | number)[];
+      // An id in a cursor is client input too: one spelling, like every other uuid.
+      return values.map((value, i) =>
+        columns[i].cast === 'uuid' ? canonicalUuid(value) : value,
+      ) as (string | number)[];
     }
   } catch {
     // falls through to the validation error

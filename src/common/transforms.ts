@@ -1,4 +1,5 @@
 import { Transform } from 'class-transformer';
+import { canonicalUuid } from './validation';
 
 /** Trims a string input before validation; leaves anything else for the validators to refuse. */
 export const Trim = (): PropertyDecorator =>
@@ -9,3 +10,7 @@ export const NormaliseEmail = (): PropertyDecorator =>
   Transform(({ value }: { value: unknown }) =>
     typeof value === 'string' ? value.trim().toLowerCase() : value,
   );
+
+/** A uuid in body or query is taken in its one spelling, lower case, as route parameters are. */
+export const CanonicalUuid = (): PropertyDecorator =>
+  Transform(({ value }: { value: unknown }) => canonicalUuid(value));

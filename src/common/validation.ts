@@ -1,4 +1,5 @@
 import { ParseUUIDPipe, Param, ValidationError, ValidationPipe } from '@nestjs/common';
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import { FieldError, ValidationFailedError } from './errors';
 
 function flatten(errors: ValidationError[], parent = ''): FieldError[] {
@@ -27,7 +28,10 @@ export function createValidationPipe(): ValidationPipe {
   });
 }
 
-/** A route parameter that must be a UUID: a malformed one is `400 validation_failed`. */
+/**
+ * A route parameter that must be a UUID: a malformed one is `400 validation_failed`. It arrives
+ * here already in lower case (installCanonicalUuidParams).
+ */
 export const UuidParam = (name = 'id'): ParameterDecorator =>
   Param(
     name,
@@ -42,6 +46,47 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Whether `parseUuid` accepts the value. */
 export function isUuid(value: unknown): value is string {
   return typeof value === 'string' && UUID.test(value);
+}
+
+/**
+ * A uuid in its one spelling, lower case (PostgreSQL's, so an id from the database and one from a
+ * request compare equal and key a cache alike); anything else unchanged, for the validators.
+ * On the hot path: an id already in lower case costs a `toLowerCase` (which then returns the
+ * same string), not the pattern test, which only a changed string pays.
+ */
+export function canonicalUuid<T>(value: T): T {
+  if (typeof value !== 'string') return value;
+  const lower = value.toLowerCase();
+  return lower !== value && UUID.test(value) ? (lower as T) : value;
+}
+
+/**
+ * Canonicalises every uuid route parameter where it enters, before anything reads it: the
+ * guards (a customer key's own id), the limits fast lane and its caches, the pipes and the
+ * services that announce changes. It wraps each handler of a route with parameters, and must be
+ * installed after any other wrapper of route handlers (the limits fast lane) so as to run first.
+ */
+export function installCanonicalUuidParams(fastify: FastifyInstance): void {
+  fastify.addHook('onRoute', (route: RouteOptions) => {
+    const names = [...route.url.matchAll(/:(\w+)/g)].map((match) => match[1]);
+    if (names.length === 0) return;
+    const handler = route.handler;
+    route.handler = function canonicalUuidParams(
+      this: FastifyInstance,
+      request: FastifyRequest,
+      reply: FastifyReply,
+    ) {
+      const params = request.params as Record<string, unknown> | undefined;
+      if (params) {
+        for (const name of names) {
+          const value = params[name];
+          const canonical = canonicalUuid(value);
+          if (canonical !== value) params[name] = canonical;
+        }
+      }
+      return handler.call(this, request, reply);
+    };
+  });
 }
 
 /**

@@ -46,4 +46,15 @@ describe('loadConfig', () => {
     expect(config.production).toBe(true);
     expect(config.jwtSecretGenerated).toBe(false);
   });
+
+  it('bounds the change feed: a heartbeat every 500 ms, caches bypassed after 2 s without one', () => {
+    expect(loadConfig({})).toMatchObject({ changeFeedHeartbeatMs: 500, changeFeedStaleMs: 2000 });
+    expect(
+      loadConfig({ CHANGE_FEED_HEARTBEAT_MS: '200', CHANGE_FEED_STALE_MS: '1000' }),
+    ).toMatchObject({ changeFeedHeartbeatMs: 200, changeFeedStaleMs: 1000 });
+    expect(() => loadConfig({ CHANGE_FEED_HEARTBEAT_MS: '3000' })).toThrow(
+      /CHANGE_FEED_HEARTBEAT_MS \(3000\) must be less than CHANGE_FEED_STALE_MS \(2000\)/,
+    );
+    expect(() => loadConfig({ CHANGE_FEED_STALE_MS: 'soon' })).toThrow(/CHANGE_FEED_STALE_MS/);
+  });
 });

@@ -29,6 +29,10 @@ export interface AppConfig {
   billingRunCron: string | undefined;
   /** Keep computed limits and API keys in memory (invalidated by LISTEN/NOTIFY). */
   limitsCache: boolean;
+  /** How often the LISTEN connection is asked a heartbeat query. */
+  changeFeedHeartbeatMs: number;
+  /** Caches are bypassed once no heartbeat sent within this many ms has been answered. */
+  changeFeedStaleMs: number;
 }
 
 /** One entry per environment variable: its documentation lives next to its parser. */
@@ -80,6 +84,16 @@ export const CONFIG_VARIABLES: readonly VariableSpec[] = [
   {
     name: 'LIMITS_CACHE',
     description: 'Cache limits and API keys in memory (default `true`); `false` reads the database',
+  },
+  {
+    name: 'CHANGE_FEED_HEARTBEAT_MS',
+    description: 'Heartbeat period of the LISTEN connection in ms (default `500`)',
+  },
+  {
+    name: 'CHANGE_FEED_STALE_MS',
+    description:
+      'Caches are bypassed once the LISTEN connection has not answered a heartbeat sent within ' +
+      'this many ms (default `2000`): the longest a change from another instance goes unheard',
   },
 ];
 
@@ -168,6 +182,15 @@ export function loadConfig(env: Env = process.env): AppConfig {
     );
   }
 
+  const changeFeedHeartbeatMs = int('CHANGE_FEED_HEARTBEAT_MS', 500, 50, 60_000);
+  const changeFeedStaleMs = int('CHANGE_FEED_STALE_MS', 2000, 100, 600_000);
+  if (changeFeedHeartbeatMs >= changeFeedStaleMs) {
+    problems.push(
+      `CHANGE_FEED_HEARTBEAT_MS (${changeFeedHeartbeatMs}) must be less than ` +
+        `CHANGE_FEED_STALE_MS (${changeFeedStaleMs}), or every heartbeat would come too late`,
+    );
+  }
+
   const config: AppConfig = {
     nodeEnv,
     production,
@@ -189,6 +212,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
     billingPauseOnDisable: bool('BILLING_PAUSE_ON_DISABLE', true),
     billingRunCron,
     limitsCache: bool('LIMITS_CACHE', true),
+    changeFeedHeartbeatMs,
+    changeFeedStaleMs,
   };
 
   if (problems.length > 0) throw new ConfigError(problems);

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, IsString, IsUUID, MaxLength, MinLength } from 'class-validator';
 import type { ApiKey } from '../entities/api-key.entity';
-import { Trim } from '../../common/transforms';
+import { CanonicalUuid, Trim } from '../../common/transforms';
 
 export class CreateApiKeyDto {
   @ApiProperty({ example: 'Billing backend', maxLength: 200 })
@@ -18,6 +18,7 @@ export class CreateApiKeyDto {
     description: 'Binds the key to this customer; without it the key is a platform key',
   })
   @IsOptional()
+  @CanonicalUuid()
   @IsUUID()
   customer_id?: string | null;
 }

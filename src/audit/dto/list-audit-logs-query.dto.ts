@@ -1,17 +1,20 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsISO8601, IsOptional, IsUUID } from 'class-validator';
 import { PageQueryDto } from '../../common/pagination';
+import { CanonicalUuid } from '../../common/transforms';
 import { AUDIT_ACTIONS } from '../entities/audit-log.entity';
 import type { AuditAction } from '../entities/audit-log.entity';
 
 export class ListAuditLogsQueryDto extends PageQueryDto {
   @ApiPropertyOptional({ format: 'uuid' })
   @IsOptional()
+  @CanonicalUuid()
   @IsUUID()
   customer_id?: string;
 
   @ApiPropertyOptional({ format: 'uuid', description: 'A staff user or API key id' })
   @IsOptional()
+  @CanonicalUuid()
   @IsUUID()
   actor_id?: string;
 
