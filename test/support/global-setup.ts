@@ -49,7 +49,8 @@ export default async function globalSetup(): Promise<void> {
   process.env[TEST_ENV.embeddedUrl] = embedded.url;
   console.log(
     `\n*** No PostgreSQL server at ${new URL(serverUrl).host}: the tests run on the EMBEDDED ` +
-      'database (PGlite). Tests that need LISTEN/NOTIFY between connections are skipped. ***',
+      'database (PGlite). Tests that need LISTEN/NOTIFY between connections or a second role ' +
+      'are skipped. ***',
   );
 }
 
