@@ -81,3 +81,20 @@ export async function grantRuntimeRole(
   }
   return { granted: true, role: runtime.name };
 }
+
+/**
+ * Why the connection's role could switch the audit log's triggers off (it is a superuser or owns
+ * the table), or undefined when it cannot: a DML-only role.
+ */
+export async function auditLogTamperingRights(
+  query: (sql: string) => Promise<{ superuser: boolean; owner: boolean }[]>,
+): Promise<string | undefined> {
+  const [rights] = await query(
+    `SELECT r.rolsuper AS superuser, pg_has_role(current_user, c.relowner, 'MEMBER') AS owner
+       FROM pg_roles r, pg_class c
+      WHERE r.rolname = current_user AND c.oid = 'audit_logs'::regclass`,
+  );
+  if (rights.superuser) return 'is a superuser';
+  if (rights.owner) return 'owns audit_logs';
+  return undefined;
+}

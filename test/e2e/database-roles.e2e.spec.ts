@@ -2,7 +2,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
 import { withUser } from '../../src/database/database-admin';
-import { grantRuntimeRole, runtimeRoleGrants } from '../../src/database/runtime-role';
+import {
+  auditLogTamperingRights,
+  grantRuntimeRole,
+  runtimeRoleGrants,
+} from '../../src/database/runtime-role';
 import {
   createTestDatabase,
   queryAs,
@@ -121,6 +125,14 @@ describeWithRoles(
       ]);
       await expect(t.db.query('DELETE FROM audit_logs')).rejects.toThrow(
         'permission denied for table audit_logs',
+      );
+    });
+
+    it('tells a role that could switch the audit triggers off from one that cannot (main warns of it)', async () => {
+      await expect(auditLogTamperingRights((sql) => t.db.query(sql))).resolves.toBeUndefined();
+      // The owner here is the server's superuser; a plain owner is named by the other reason.
+      await expect(auditLogTamperingRights((sql) => t.asOwner(sql))).resolves.toBe(
+        'is a superuser',
       );
     });
 
