@@ -28,11 +28,8 @@ export class AppModule {
       imports: [
         ConfigModule.forRoot(config),
         TypeOrmModule.forRoot({
-          ...dataSourceOptions({
-            url: config.databaseUrl,
-            poolSize: config.databasePoolSize,
-            runMigrations: config.runMigrations,
-          }),
+          // Migrations ran before (createApp), possibly as another role: never on this pool.
+          ...dataSourceOptions({ url: config.databaseUrl, poolSize: config.databasePoolSize }),
           // Fail the start instead of retrying for minutes against a wrong URL.
           retryAttempts: 2,
           retryDelay: 1000,

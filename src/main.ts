@@ -1,7 +1,9 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
+import { DataSource } from 'typeorm';
 import { ConfigError, loadConfig } from './config/app-config';
 import { EmbeddedPostgres, startEmbeddedPostgres } from './database/embedded-postgres';
+import { auditLogTamperingRights } from './database/runtime-role';
 import { API_PREFIX, createApp } from './setup-app';
 
 async function main(): Promise<void> {
@@ -38,6 +40,15 @@ async function main(): Promise<void> {
     { ...config, databaseUrl, databasePoolSize },
     { onClose: embedded ? () => embedded.stop() : undefined },
   );
+  if (!embedded) {
+    const rights = await auditLogTamperingRights((sql) => app.get(DataSource).query(sql));
+    if (rights) {
+      logger.warn(
+        `DATABASE_URL's role ${rights}: it could switch the audit log's triggers off. Run as a ` +
+          'DML-only role, with the owner in MIGRATION_DATABASE_URL (README: Database roles).',
+      );
+    }
+  }
   await app.listen(config.port, config.host);
   const shown = config.host === '0.0.0.0' ? 'localhost' : config.host;
   logger.log(

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { ConsoleLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { SwaggerModule } from '@nestjs/swagger';
@@ -8,6 +9,7 @@ import { AppModule } from './app.module';
 import { ProblemDetailsFilter } from './common/problem-details.filter';
 import { createValidationPipe, installCanonicalUuidParams } from './common/validation';
 import { AppConfig, logLevelsFrom } from './config/app-config';
+import { migrateDatabase } from './database/run-migrations';
 import { LimitsFastLane } from './limits/limits-fast-lane';
 import { buildOpenApiDocument } from './openapi/openapi';
 
@@ -65,6 +67,17 @@ export async function createApp(
   config: AppConfig & { databaseUrl: string },
   options: { logger?: boolean; onClose?: () => Promise<void> } = {},
 ): Promise<NestFastifyApplication> {
+  // Before the module graph: its pool may be a role that cannot migrate, and the admin
+  // bootstrap needs the tables.
+  if (config.runMigrations) {
+    await migrateDatabase(
+      { databaseUrl: config.databaseUrl, migrationDatabaseUrl: config.migrationDatabaseUrl },
+      // No app yet to carry LOG_LEVEL.
+      new ConsoleLogger('Migrations', {
+        logLevels: options.logger === false ? [] : logLevelsFrom(config.logLevel),
+      }),
+    );
+  }
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(config),
     createFastifyAdapter(config),

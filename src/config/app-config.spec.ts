@@ -41,6 +41,21 @@ describe('loadConfig', () => {
     );
   });
 
+  it('takes MIGRATION_DATABASE_URL as the migrating role, only beside DATABASE_URL', () => {
+    const owner = 'postgres://owner@db/customer_access';
+    const app = 'postgres://app@db/customer_access';
+    expect(loadConfig({ DATABASE_URL: app }).migrationDatabaseUrl).toBeUndefined();
+    expect(
+      loadConfig({ DATABASE_URL: app, MIGRATION_DATABASE_URL: owner }).migrationDatabaseUrl,
+    ).toBe(owner);
+    expect(() => loadConfig({ DATABASE_URL: app, MIGRATION_DATABASE_URL: 'mysql://x' })).toThrow(
+      /MIGRATION_DATABASE_URL must be a postgres/,
+    );
+    expect(() => loadConfig({ MIGRATION_DATABASE_URL: owner })).toThrow(
+      /MIGRATION_DATABASE_URL needs DATABASE_URL/,
+    );
+  });
+
   it('accepts a production configuration with a long secret', () => {
     const config = loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(40) });
     expect(config.production).toBe(true);

@@ -11,6 +11,11 @@ export interface AppConfig {
   port: number;
   /** PostgreSQL URL; undefined means "start the embedded database". */
   databaseUrl: string | undefined;
+  /**
+   * PostgreSQL URL of the schema's owner, for migrations (and the runtime role's grants); undefined
+   * means DATABASE_URL migrates too.
+   */
+  migrationDatabaseUrl: string | undefined;
   /** Where the embedded database keeps its files. */
   dataDir: string;
   databasePoolSize: number;
@@ -49,6 +54,12 @@ export const CONFIG_VARIABLES: readonly VariableSpec[] = [
   {
     name: 'DATABASE_URL',
     description: 'PostgreSQL URL; when unset an embedded PostgreSQL keeps its data in `DATA_DIR`',
+    sensitive: true,
+  },
+  {
+    name: 'MIGRATION_DATABASE_URL',
+    description:
+      'PostgreSQL URL of the owner of the schema: runs migrations; `DATABASE_URL` may then be a DML-only role',
     sensitive: true,
   },
   { name: 'DATA_DIR', description: 'Directory of the embedded database (default `./.data`)' },
@@ -144,6 +155,14 @@ export function loadConfig(env: Env = process.env): AppConfig {
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     problems.push('DATABASE_URL must be a postgres:// or postgresql:// URL');
   }
+  const migrationDatabaseUrl = value('MIGRATION_DATABASE_URL');
+  if (migrationDatabaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(migrationDatabaseUrl)) {
+    problems.push('MIGRATION_DATABASE_URL must be a postgres:// or postgresql:// URL');
+  }
+  // The embedded engine has a single user: a second URL there would be a mistake of deployment.
+  if (migrationDatabaseUrl !== undefined && databaseUrl === undefined) {
+    problems.push('MIGRATION_DATABASE_URL needs DATABASE_URL (the role the service runs as)');
+  }
 
   let jwtSecret = value('JWT_SECRET');
   let jwtSecretGenerated = false;
@@ -197,6 +216,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     host: value('HOST') ?? '0.0.0.0',
     port: int('PORT', 3000, 0, 65535),
     databaseUrl,
+    migrationDatabaseUrl,
     dataDir: value('DATA_DIR') ?? './.data',
     databasePoolSize: int('DATABASE_POOL_SIZE', 10, 1, 200),
     runMigrations: bool('RUN_MIGRATIONS', true),

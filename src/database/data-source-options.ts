@@ -5,7 +5,6 @@ import { entities } from './entities';
 export interface DatabaseSettings {
   url: string;
   poolSize?: number;
-  runMigrations?: boolean;
   /** Name the pool in pg_stat_activity, to tell instances and tools apart. */
   applicationName?: string;
 }
@@ -22,7 +21,7 @@ export function dataSourceOptions(settings: DatabaseSettings): DataSourceOptions
     migrations,
     migrationsTableName: 'migrations',
     migrationsTransactionMode: 'each',
-    migrationsRun: settings.runMigrations ?? false,
+    migrationsRun: false,
     synchronize: false,
     // TypeORM asks for uuid-ossp by default; gen_random_uuid() is built into PostgreSQL 13+ and
     // into the embedded engine, which has no uuid-ossp.

@@ -10,6 +10,14 @@ export function withDatabase(serverUrl: string, database: string): string {
   return url.toString();
 }
 
+/** The same URL connecting as another role (without password: trust or peer authentication). */
+export function withUser(url: string, role: string): string {
+  const parsed = new URL(url);
+  parsed.username = encodeURIComponent(role);
+  parsed.password = '';
+  return parsed.toString();
+}
+
 export function uniqueDatabaseName(prefix: string): string {
   return `${prefix}_${process.pid}_${randomBytes(4).toString('hex')}`;
 }
@@ -67,4 +75,14 @@ export async function dropDatabasesLike(serverUrl: string, prefix: string): Prom
       await client.query(`DROP DATABASE IF EXISTS ${quote(datname)} WITH (FORCE)`);
     }
   });
+}
+
+/** A role that may log in and owns nothing: what the service runs as under least privilege. */
+export async function createLoginRole(serverUrl: string, name: string): Promise<void> {
+  await onServer(serverUrl, (client) => client.query(`CREATE ROLE ${quote(name)} LOGIN`));
+}
+
+/** Drops a role once the databases that granted it anything are gone. */
+export async function dropRole(serverUrl: string, name: string): Promise<void> {
+  await onServer(serverUrl, (client) => client.query(`DROP ROLE IF EXISTS ${quote(name)}`));
 }

@@ -3,6 +3,10 @@ import { AuditLog } from '../../src/audit/entities/audit-log.entity';
 import { createCustomer, signIn, StaffSession } from '../support/factories';
 import { createApiKey } from '../support/api-keys';
 import { startTestApp, TestApp } from '../support/test-app';
+import { onEmbeddedDatabase, TEST_ENV } from '../support/test-env';
+
+// The embedded engine has one user: the service cannot run there as a role that owns nothing.
+const describeWithRoles = onEmbeddedDatabase() ? describe.skip : describe;
 
 const UNKNOWN_ID = '6f1c1a52-9a43-4d5b-8a55-1b1d2f0c0c0c';
 
@@ -74,22 +78,134 @@ describe('audit log', () => {
       entry = await t.db.getRepository(AuditLog).findOneByOrFail({ customerId: customer.id });
     });
 
-    it.each([
-      ['UPDATE', `UPDATE audit_logs SET reason = 'rewritten' WHERE id = $1`, true],
-      ['DELETE', 'DELETE FROM audit_logs WHERE id = $1', true],
-      ['TRUNCATE', 'TRUNCATE audit_logs CASCADE', false],
-    ])('refuses %s and keeps the entry as it was', async (operation, sql, withId) => {
-      await expect(t.db.query(sql, withId ? [entry.id] : [])).rejects.toThrow(
-        `audit_logs is append-only: ${operation} refused`,
-      );
+    const expectUnchanged = async () =>
       expect(await t.db.getRepository(AuditLog).findOneByOrFail({ id: entry.id })).toEqual(entry);
+
+    describe('even for the owner of the table, the triggers', () => {
+      it.each([
+        ['UPDATE', `UPDATE audit_logs SET reason = 'rewritten' WHERE id = $1`, true],
+        ['DELETE', 'DELETE FROM audit_logs WHERE id = $1', true],
+        ['TRUNCATE', 'TRUNCATE audit_logs CASCADE', false],
+      ])('refuse %s and keep the entry as it was', async (operation, sql, withId) => {
+        await expect(t.asOwner(sql, withId ? [entry.id] : [])).rejects.toThrow(
+          `audit_logs is append-only: ${operation} refused`,
+        );
+        await expectUnchanged();
+      });
+
+      it('refuse an UPDATE that touches no column value too', async () => {
+        await expect(
+          t.asOwner('UPDATE audit_logs SET id = id WHERE id = $1', [entry.id]),
+        ).rejects.toThrow('append-only');
+      });
     });
 
-    it('refuses an UPDATE that touches no column value too', async () => {
-      await expect(
-        t.db.query('UPDATE audit_logs SET id = id WHERE id = $1', [entry.id]),
-      ).rejects.toThrow('append-only');
-    });
+    // Triggers bind only those who cannot switch them off: the service's own role must not own
+    // the table (MIGRATION_DATABASE_URL does). Every test app runs as such a role.
+    describeWithRoles(
+      'for the role the service runs as (needs a second role: skipped on the embedded engine, which has one user)',
+      () => {
+        it('the app is connected as a role that neither owns the table nor is a superuser', async () => {
+          const [me] = await t.db.query<{ role: string; superuser: boolean; owner: boolean }[]>(
+            `SELECT current_user AS role, rolsuper AS superuser,
+                    pg_has_role(current_user, c.relowner, 'MEMBER') AS owner
+               FROM pg_roles r, pg_class c
+              WHERE r.rolname = current_user AND c.oid = 'audit_logs'::regclass`,
+          );
+          expect(me).toEqual({
+            role: process.env[TEST_ENV.runtimeRole],
+            superuser: false,
+            owner: false,
+          });
+        });
+
+        it('the owner could rewrite the log by switching the triggers off (why the app must not be it)', async () => {
+          // One statement that rewrites and then rolls itself back by raising what it read.
+          await expect(
+            t.asOwner(`DO $$ BEGIN
+                ALTER TABLE audit_logs DISABLE TRIGGER audit_logs_no_update_delete;
+                UPDATE audit_logs SET reason = 'rewritten' WHERE id = '${entry.id}';
+                RAISE EXCEPTION 'rewritten to: %',
+                  (SELECT reason FROM audit_logs WHERE id = '${entry.id}');
+              END $$`),
+          ).rejects.toThrow('rewritten to: rewritten');
+          await expectUnchanged();
+        });
+
+        it.each([
+          [
+            'UPDATE',
+            `UPDATE audit_logs SET reason = 'rewritten'`,
+            'permission denied for table audit_logs',
+          ],
+          ['DELETE', 'DELETE FROM audit_logs', 'permission denied for table audit_logs'],
+          ['TRUNCATE', 'TRUNCATE audit_logs', 'permission denied for table audit_logs'],
+          [
+            'DISABLE TRIGGER',
+            'ALTER TABLE audit_logs DISABLE TRIGGER audit_logs_no_update_delete',
+            'must be owner of table audit_logs',
+          ],
+          [
+            'DISABLE TRIGGER ALL',
+            'ALTER TABLE audit_logs DISABLE TRIGGER ALL',
+            'must be owner of table audit_logs',
+          ],
+          [
+            'DROP TRIGGER',
+            'DROP TRIGGER audit_logs_no_update_delete ON audit_logs',
+            'must be owner of relation audit_logs',
+          ],
+          [
+            'CREATE TRIGGER',
+            `CREATE TRIGGER sneak BEFORE INSERT ON audit_logs
+               FOR EACH ROW EXECUTE FUNCTION audit_logs_refuse_change()`,
+            'permission denied for table audit_logs',
+          ],
+          [
+            'replacing the trigger function',
+            `CREATE OR REPLACE FUNCTION audit_logs_refuse_change() RETURNS trigger
+               LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$`,
+            'permission denied for schema public',
+          ],
+          [
+            'SET session_replication_role',
+            'SET session_replication_role = replica',
+            'permission denied to set parameter "session_replication_role"',
+          ],
+          ['DROP TABLE', 'DROP TABLE audit_logs', 'must be owner of table audit_logs'],
+          [
+            'RENAME',
+            'ALTER TABLE audit_logs RENAME TO audit_logs_old',
+            'must be owner of table audit_logs',
+          ],
+          [
+            'CREATE TABLE',
+            'CREATE TABLE audit_logs_copy (id uuid)',
+            'permission denied for schema public',
+          ],
+          ['DROP SCHEMA', 'DROP SCHEMA public CASCADE', 'must be owner of schema public'],
+          [
+            'rewriting the migration history',
+            'DELETE FROM migrations',
+            'permission denied for table migrations',
+          ],
+        ])('refuses %s and keeps the entry as it was', async (_operation, sql, refusal) => {
+          await expect(t.db.query(sql)).rejects.toThrow(refusal);
+          await expectUnchanged();
+        });
+
+        it('still writes and reads entries through the API as that role', async () => {
+          const customer = await createCustomer(t);
+          await toggle(customer.id, 'disable', support, 'Least privilege');
+          await toggle(customer.id, 'enable', admin, 'Back');
+          const response = await list(`customer_id=${customer.id}`).expect(200);
+          expect(response.body.data.map((e: EntryBody) => [e.action, e.reason])).toEqual([
+            ['customer.enabled', 'Back'],
+            ['customer.disabled', 'Least privilege'],
+          ]);
+        });
+      },
+    );
   });
 
   describe('GET /audit-logs', () => {

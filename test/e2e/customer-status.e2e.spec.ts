@@ -303,11 +303,12 @@ describe('disable and enable customers', () => {
       const customer = await createCustomer(t);
       const snapshot = await customerRow(customer.id);
       const before = await countRows(t, TABLES);
-      // The test's own database refuses audit entries of this customer only.
-      await t.db.query(`
+      // The test's own database refuses audit entries of this customer only (as the owner: the
+      // app's role may not add triggers).
+      await t.asOwner(`
         CREATE FUNCTION test_refuse_audit() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN RAISE EXCEPTION 'audit insert refused by the test'; END $$`);
-      await t.db.query(`
+      await t.asOwner(`
         CREATE TRIGGER test_refuse_audit BEFORE INSERT ON audit_logs FOR EACH ROW
         WHEN (NEW.customer_id = '${customer.id}') EXECUTE FUNCTION test_refuse_audit()`);
       try {
@@ -318,8 +319,8 @@ describe('disable and enable customers', () => {
           expect.stringContaining('audit insert refused by the test'),
         );
       } finally {
-        await t.db.query('DROP TRIGGER test_refuse_audit ON audit_logs');
-        await t.db.query('DROP FUNCTION test_refuse_audit()');
+        await t.asOwner('DROP TRIGGER test_refuse_audit ON audit_logs');
+        await t.asOwner('DROP FUNCTION test_refuse_audit()');
       }
       expect(await customerRow(customer.id)).toEqual(snapshot);
       expect(await countRows(t, TABLES)).toEqual(before);

@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import { JwtService } from '@nestjs/jwt';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { AppConfig, loadConfig } from '../../src/config/app-config';
 import {
@@ -8,6 +9,7 @@ import {
   dropDatabase,
   uniqueDatabaseName,
   withDatabase,
+  withUser,
 } from '../../src/database/database-admin';
 import { createApp } from '../../src/setup-app';
 import { TEST_ENV } from './test-env';
@@ -16,24 +18,35 @@ export const TEST_JWT_SECRET = 'test-secret-that-is-long-enough-for-hs256-012345
 export const TEST_ADMIN = { email: 'first-admin@example.com', password: 'first-admin-password-1' };
 
 export interface TestDatabase {
+  /** As the owner of the schema (a superuser here): what migrates. */
   url: string;
+  /**
+   * As the run's DML-only role, what the apps connect as; the owner's URL on the embedded engine,
+   * which has a single user.
+   */
+  runtimeUrl: string;
   drop(): Promise<void>;
 }
 
 /**
  * A database for one test file: a clone of the migrated template on the PostgreSQL server, or
- * the shared embedded database when there is no server.
+ * the shared embedded database when there is no server. `empty`: a database with no schema yet
+ * (only on a server).
  */
-export async function createTestDatabase(): Promise<TestDatabase> {
+export async function createTestDatabase(options: { empty?: boolean } = {}): Promise<TestDatabase> {
   const embeddedUrl = process.env[TEST_ENV.embeddedUrl];
-  if (embeddedUrl) return { url: embeddedUrl, drop: () => Promise.resolve() };
+  if (embeddedUrl && !options.empty) {
+    return { url: embeddedUrl, runtimeUrl: embeddedUrl, drop: () => Promise.resolve() };
+  }
 
   const serverUrl = process.env[TEST_ENV.serverUrl];
   const template = process.env[TEST_ENV.template];
-  if (!serverUrl || !template) throw new Error('The Jest global setup did not run');
+  const role = process.env[TEST_ENV.runtimeRole];
+  if (!serverUrl || !template || !role) throw new Error('The Jest global setup did not run');
   const name = uniqueDatabaseName(template);
-  await createDatabase(serverUrl, name, template);
-  return { url: withDatabase(serverUrl, name), drop: () => dropDatabase(serverUrl, name) };
+  await createDatabase(serverUrl, name, options.empty ? undefined : template);
+  const url = withDatabase(serverUrl, name);
+  return { url, runtimeUrl: withUser(url, role), drop: () => dropDatabase(serverUrl, name) };
 }
 
 export interface TestApp {
@@ -42,18 +55,41 @@ export interface TestApp {
   db: DataSource;
   config: AppConfig;
   database: TestDatabase;
+  /**
+   * Runs one statement as the schema's owner, for what the app's role may not do (a test's own
+   * trigger, say). `db` is the app's own pool, as the runtime role.
+   */
+  asOwner<T = unknown>(sql: string, parameters?: unknown[]): Promise<T[]>;
   /** A bearer token for a user id, signed like the service signs them. */
   sign(userId: string, options?: { expiresIn?: number }): string;
   close(): Promise<void>;
 }
 
+/** One statement on its own connection (the app's pool is not this role). */
+export async function queryAs<T = unknown>(
+  url: string,
+  sql: string,
+  parameters: unknown[] = [],
+): Promise<T[]> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query(sql, parameters)).rows as T[];
+  } finally {
+    await client.end();
+  }
+}
+
 /**
  * The real service (every module, guard, pipe and filter) on a real database, without a port:
- * supertest talks to its HTTP server. `env` overrides configuration variables.
+ * supertest talks to its HTTP server. `env` overrides configuration variables. The app connects
+ * as the runtime role (DATABASE_URL) with the owner as MIGRATION_DATABASE_URL, as a least-privilege
+ * deployment does; `role: 'owner'` connects it as the owner instead, as a one-URL deployment does.
+ * Migrations are the global setup's business unless `env` names RUN_MIGRATIONS.
  */
 export async function startTestApp(
   env: Record<string, string> = {},
-  options: { database?: TestDatabase } = {},
+  options: { database?: TestDatabase; role?: 'runtime' | 'owner' } = {},
 ): Promise<TestApp> {
   const database = options.database ?? (await createTestDatabase());
   const ownsDatabase = options.database === undefined;
@@ -67,7 +103,12 @@ export async function startTestApp(
     DATABASE_POOL_SIZE: process.env[TEST_ENV.embeddedUrl] ? '1' : '10',
     ...env,
   });
-  const app = await createApp({ ...config, databaseUrl: database.url, runMigrations: false });
+  const app = await createApp({
+    ...config,
+    databaseUrl: options.role === 'owner' ? database.url : database.runtimeUrl,
+    migrationDatabaseUrl: database.url,
+    runMigrations: 'RUN_MIGRATIONS' in env ? config.runMigrations : false,
+  });
   const jwt = app.get(JwtService);
   return {
     app,
@@ -75,6 +116,11 @@ export async function startTestApp(
     db: app.get(DataSource),
     config,
     database,
+    // The embedded engine has one user, and one connection at a time serves it best.
+    asOwner: (sql, parameters) =>
+      database.runtimeUrl === database.url
+        ? app.get(DataSource).query(sql, parameters)
+        : queryAs(database.url, sql, parameters),
     sign: (userId, signOptions = {}) =>
       jwt.sign({ sub: userId }, signOptions.expiresIn ? { expiresIn: signOptions.expiresIn } : {}),
     async close() {
