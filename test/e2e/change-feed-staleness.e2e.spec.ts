@@ -90,11 +90,18 @@ describeOnPostgres('a LISTEN connection that hangs instead of breaking', () => {
 
   beforeAll(async () => {
     direct = await startTestApp();
-    const started = await FreezingProxy.start(direct.database.url);
+    // The app connects as the runtime role: that is the URL the proxy must stand in for.
+    const started = await FreezingProxy.start(direct.database.runtimeUrl);
     proxy = started.proxy;
     proxied = await startTestApp(
       {},
-      { database: { url: started.url, drop: () => Promise.resolve() } },
+      {
+        database: {
+          url: direct.database.url,
+          runtimeUrl: started.url,
+          drop: () => Promise.resolve(),
+        },
+      },
     );
     [support, reader] = await Promise.all([
       signIn(direct, 'customer_support'),
