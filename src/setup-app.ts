@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { SwaggerModule } from '@nestjs/swagger';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { serveAdminPage } from './admin-page';
 import { AppModule } from './app.module';
 import { ProblemDetailsFilter } from './common/problem-details.filter';
@@ -61,7 +61,12 @@ export function setupApp(app: NestFastifyApplication): NestFastifyApplication {
 
 export async function createApp(
   config: AppConfig & { databaseUrl: string },
-  options: { logger?: boolean; onClose?: () => Promise<void> } = {},
+  options: {
+    logger?: boolean;
+    onClose?: () => Promise<void>;
+    /** Adds Fastify hooks before it is ready (the tests record every answer with one). */
+    instrument?: (fastify: FastifyInstance) => void;
+  } = {},
 ): Promise<NestFastifyApplication> {
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(config),
@@ -79,6 +84,7 @@ export async function createApp(
       .getHttpAdapter()
       .getInstance()
       .addHook('onClose', () => onClose());
+  options.instrument?.(app.getHttpAdapter().getInstance());
   await app.init();
   await app.getHttpAdapter().getInstance().ready();
   return app;
