@@ -3,7 +3,7 @@ import { ConsoleLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { SwaggerModule } from '@nestjs/swagger';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { serveAdminPage } from './admin-page';
 import { AppModule } from './app.module';
 import { ProblemDetailsFilter } from './common/problem-details.filter';
@@ -65,7 +65,12 @@ export function setupApp(app: NestFastifyApplication): NestFastifyApplication {
 
 export async function createApp(
   config: AppConfig & { databaseUrl: string },
-  options: { logger?: boolean; onClose?: () => Promise<void> } = {},
+  options: {
+    logger?: boolean;
+    onClose?: () => Promise<void>;
+    /** Adds Fastify hooks before it is ready (the tests record every answer with one). */
+    instrument?: (fastify: FastifyInstance) => void;
+  } = {},
 ): Promise<NestFastifyApplication> {
   // Before the module graph: its pool may be a role that cannot migrate, and the admin
   // bootstrap needs the tables.
@@ -94,6 +99,7 @@ export async function createApp(
       .getHttpAdapter()
       .getInstance()
       .addHook('onClose', () => onClose());
+  options.instrument?.(app.getHttpAdapter().getInstance());
   await app.init();
   await app.getHttpAdapter().getInstance().ready();
   return app;

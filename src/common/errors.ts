@@ -1,21 +1,31 @@
-/** The machine-readable codes of the HTTP contract. */
-export type ErrorCode =
-  | 'validation_failed'
-  | 'unauthenticated'
-  | 'invalid_credentials'
-  | 'forbidden'
-  | 'customer_disabled'
-  | 'not_found'
-  | 'customer_exists'
-  | 'feature_exists'
-  | 'plan_exists'
-  | 'user_exists'
-  | 'last_admin'
-  | 'conflict'
-  | 'payload_too_large'
-  | 'unsupported_media_type'
-  | 'too_many_attempts'
-  | 'internal_error';
+/**
+ * The machine-readable codes of the HTTP contract: a value, not only a type, so that the OpenAPI
+ * document's enum is generated from this list and cannot miss one.
+ */
+export const ERROR_CODES = [
+  'validation_failed',
+  'unauthenticated',
+  'invalid_credentials',
+  'forbidden',
+  'customer_disabled',
+  'not_found',
+  'customer_exists',
+  'feature_exists',
+  'plan_exists',
+  'user_exists',
+  'last_admin',
+  'conflict',
+  'payload_too_large',
+  'unsupported_media_type',
+  'too_many_attempts',
+  'internal_error',
+  'service_unavailable',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && (ERROR_CODES as readonly string[]).includes(value);
+}
 
 export interface FieldError {
   field: string;

@@ -1,4 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ERROR_CODES, ErrorCode } from './errors';
 
 export class FieldErrorDto {
   @ApiProperty({ example: 'email' })
@@ -16,18 +17,20 @@ export class ProblemDetailsDto {
   @ApiProperty({ example: 'Validation failed' })
   title: string;
 
-  @ApiProperty({ example: 400 })
+  @ApiProperty({ type: 'integer', example: 400 })
   status: number;
 
   @ApiProperty({ example: 'The request is not valid.' })
   detail: string;
 
   @ApiProperty({
+    enum: ERROR_CODES,
+    enumName: 'ErrorCode',
     example: 'validation_failed',
     description:
-      'Stable machine-readable code: validation_failed, unauthenticated, invalid_credentials, forbidden, customer_disabled, not_found, customer_exists, conflict, payload_too_large, too_many_attempts, internal_error',
+      'Stable machine-readable code. Each response of an operation lists the codes it can carry.',
   })
-  code: string;
+  code: ErrorCode;
 
   @ApiPropertyOptional({ type: [FieldErrorDto] })
   errors?: FieldErrorDto[];

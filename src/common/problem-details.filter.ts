@@ -21,6 +21,7 @@ const CODE_BY_STATUS: Record<number, ErrorCode> = {
   413: 'payload_too_large',
   415: 'unsupported_media_type',
   429: 'too_many_attempts',
+  503: 'service_unavailable',
 };
 
 const TITLE_BY_CODE: Partial<Record<ErrorCode, string>> = {
@@ -33,6 +34,7 @@ const TITLE_BY_CODE: Partial<Record<ErrorCode, string>> = {
   unsupported_media_type: 'Unsupported media type',
   too_many_attempts: 'Too many attempts',
   internal_error: 'Internal server error',
+  service_unavailable: 'Service unavailable',
 };
 
 /** Turns any error into RFC 9457 problem details. Never leaks a stack trace or SQL. */

@@ -1,5 +1,6 @@
 import { ParseUUIDPipe, Param, ValidationError, ValidationPipe } from '@nestjs/common';
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
+import { ApiParam } from '@nestjs/swagger';
 import { FieldError, ValidationFailedError } from './errors';
 
 function flatten(errors: ValidationError[], parent = ''): FieldError[] {
@@ -30,16 +31,22 @@ export function createValidationPipe(): ValidationPipe {
 
 /**
  * A route parameter that must be a UUID: a malformed one is `400 validation_failed`. It arrives
- * here already in lower case (installCanonicalUuidParams).
+ * here already in lower case (installCanonicalUuidParams). Documents
+ * itself as `format: uuid`, so the contract says what the pipe checks.
  */
-export const UuidParam = (name = 'id'): ParameterDecorator =>
-  Param(
-    name,
-    new ParseUUIDPipe({
-      exceptionFactory: () =>
-        new ValidationFailedError([{ field: name, message: 'must be a UUID' }]),
-    }),
-  );
+export const UuidParam =
+  (name = 'id'): ParameterDecorator =>
+  (target, key, index) => {
+    Param(
+      name,
+      new ParseUUIDPipe({
+        exceptionFactory: () =>
+          new ValidationFailedError([{ field: name, message: 'must be a UUID' }]),
+      }),
+    )(target, key, index);
+    const descriptor = key === undefined ? undefined : Object.getOwnPropertyDescriptor(target, key);
+    if (descriptor) ApiParam({ name, type: String, format: 'uuid' })(target, key!, descriptor);
+  };
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

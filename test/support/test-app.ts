@@ -1,7 +1,11 @@
+import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
+import { join } from 'node:path';
 import { JwtService } from '@nestjs/jwt';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Client } from 'pg';
+import type { OpenAPIObject } from '@nestjs/swagger';
+import type { FastifyInstance } from 'fastify';
 import { DataSource } from 'typeorm';
 import { AppConfig, loadConfig } from '../../src/config/app-config';
 import {
@@ -11,7 +15,8 @@ import {
   withDatabase,
   withUser,
 } from '../../src/database/database-admin';
-import { createApp } from '../../src/setup-app';
+import { ResponseContract } from '../../src/openapi/response-contract';
+import { API_PREFIX, createApp } from '../../src/setup-app';
 import { TEST_ENV } from './test-env';
 
 export const TEST_JWT_SECRET = 'test-secret-that-is-long-enough-for-hs256-0123456789';
@@ -89,7 +94,12 @@ export async function queryAs<T = unknown>(
  */
 export async function startTestApp(
   env: Record<string, string> = {},
-  options: { database?: TestDatabase; role?: 'runtime' | 'owner' } = {},
+  options: {
+    database?: TestDatabase;
+    role?: 'runtime' | 'owner';
+    /** The document answers are checked against: openapi.json unless given. */
+    openApiDocument?: OpenAPIObject;
+  } = {},
 ): Promise<TestApp> {
   const database = options.database ?? (await createTestDatabase());
   const ownsDatabase = options.database === undefined;
@@ -103,12 +113,19 @@ export async function startTestApp(
     DATABASE_POOL_SIZE: process.env[TEST_ENV.embeddedUrl] ? '1' : '10',
     ...env,
   });
-  const app = await createApp({
-    ...config,
-    databaseUrl: options.role === 'owner' ? database.url : database.runtimeUrl,
-    migrationDatabaseUrl: database.url,
-    runMigrations: 'RUN_MIGRATIONS' in env ? config.runMigrations : false,
-  });
+  const undeclared = new Set<string>();
+  const app = await createApp(
+    {
+      ...config,
+      databaseUrl: options.role === 'owner' ? database.url : database.runtimeUrl,
+      migrationDatabaseUrl: database.url,
+      runMigrations: 'RUN_MIGRATIONS' in env ? config.runMigrations : false,
+    },
+    {
+      instrument: (fastify) =>
+        recordUndeclaredAnswers(fastify, undeclared, options.openApiDocument),
+    },
+  );
   const jwt = app.get(JwtService);
   return {
     app,
@@ -126,6 +143,53 @@ export async function startTestApp(
     async close() {
       await app.close();
       if (ownsDatabase) await database.drop();
+      if (undeclared.size > 0) {
+        throw new Error(
+          `Answers openapi.json does not declare (document them, or fix the code):\n` +
+            [...undeclared].sort().join('\n'),
+        );
+      }
     },
   };
+}
+
+let checkedIn: ResponseContract | undefined;
+
+/**
+ * Checks every answer of the app against the checked-in openapi.json (which the OpenAPI test
+ * keeps equal to the code), so that a status or problem code the document does not declare
+ * fails the test file that produced it, in afterAll's close().
+ */
+function recordUndeclaredAnswers(
+  fastify: FastifyInstance,
+  undeclared: Set<string>,
+  document?: OpenAPIObject,
+): void {
+  checkedIn ??= new ResponseContract(
+    JSON.parse(readFileSync(join(__dirname, '..', '..', 'openapi.json'), 'utf8')) as OpenAPIObject,
+    API_PREFIX,
+  );
+  const checked = document ? new ResponseContract(document, API_PREFIX) : checkedIn;
+  fastify.addHook('onSend', (request, reply, payload, done) => {
+    const violation = checked.violation({
+      method: request.method,
+      route: request.routeOptions.url,
+      status: reply.statusCode,
+      code: problemCode(reply.getHeader('content-type'), payload),
+    });
+    if (violation) undeclared.add(violation);
+    done(null, payload);
+  });
+}
+
+function problemCode(contentType: unknown, payload: unknown): string | undefined {
+  if (typeof contentType !== 'string' || !contentType.startsWith('application/problem+json')) {
+    return undefined;
+  }
+  try {
+    const code = (JSON.parse(String(payload)) as { code?: unknown }).code;
+    return typeof code === 'string' ? code : undefined;
+  } catch {
+    return undefined;
+  }
 }
