@@ -5,6 +5,12 @@ import { SwaggerModule } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { serveAdminPage } from './admin-page';
 import { AppModule } from './app.module';
+import {
+  clientErrorHandler,
+  frameworkErrors,
+  installClosingRefusal,
+  installJsonBodyParser,
+} from './common/http-edges';
 import { ProblemDetailsFilter } from './common/problem-details.filter';
 import { createValidationPipe } from './common/validation';
 import { AppConfig, logLevelsFrom } from './config/app-config';
@@ -15,11 +21,18 @@ export const API_PREFIX = 'api/v1';
 export const BODY_LIMIT_BYTES = 100 * 1024;
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
-/** Fastify with the body limit and a request id taken from X-Request-Id when it is sane. */
+/**
+ * Fastify with the body limit, a request id taken from X-Request-Id when it is sane, and problem
+ * details for what it and Node answer before any route (common/http-edges.ts).
+ */
 export function createFastifyAdapter(config: AppConfig): FastifyAdapter {
   return new FastifyAdapter({
     bodyLimit: BODY_LIMIT_BYTES,
     trustProxy: config.trustProxy,
+    frameworkErrors,
+    clientErrorHandler,
+    // installClosingRefusal answers instead, with a problem detail.
+    return503OnClosing: false,
     requestIdHeader: false,
     genReqId: (request: { headers: Record<string, string | string[] | undefined> }) => {
       const given = request.headers['x-request-id'];
@@ -36,6 +49,8 @@ export function setupApp(app: NestFastifyApplication): NestFastifyApplication {
   app.enableShutdownHooks();
 
   const fastify = app.getHttpAdapter().getInstance();
+  installJsonBodyParser(fastify);
+  installClosingRefusal(fastify);
   // Before app.init(), which registers the routes: the lane wraps the limits route's handler.
   app.get(LimitsFastLane).install(fastify);
   // A callback hook, not an async one: no promise per response on the hot path.
@@ -69,6 +84,8 @@ export async function createApp(
     {
       logger: options.logger === false ? false : logLevelsFrom(config.logLevel),
       bufferLogs: false,
+      // Nest's parsers take forms too: setupApp installs the service's JSON-only parser instead.
+      bodyParser: false,
     },
   );
   setupApp(app);

@@ -15,6 +15,9 @@ export type ErrorCode =
   | 'payload_too_large'
   | 'unsupported_media_type'
   | 'too_many_attempts'
+  | 'request_timeout'
+  | 'request_header_too_large'
+  | 'service_unavailable'
   | 'internal_error';
 
 export interface FieldError {
