@@ -12,6 +12,7 @@ import {
   installJsonBodyParser,
 } from './common/http-edges';
 import { ProblemDetailsFilter } from './common/problem-details.filter';
+import { CSP_HEADER, SECURITY_HEADERS } from './common/security-headers';
 import { createValidationPipe } from './common/validation';
 import { AppConfig, logLevelsFrom } from './config/app-config';
 import { LimitsFastLane } from './limits/limits-fast-lane';
@@ -63,6 +64,10 @@ export function setupApp(app: NestFastifyApplication): NestFastifyApplication {
       done: (e: null, p: unknown) => void,
     ) => {
       reply.header('x-request-id', request.id);
+      const ownPolicy = reply.hasHeader(CSP_HEADER);
+      for (const [name, value] of SECURITY_HEADERS) {
+        if (!ownPolicy || name !== CSP_HEADER) reply.header(name, value);
+      }
       done(null, payload);
     },
   );

@@ -1,8 +1,9 @@
-import { STATUS_CODES } from 'node:http';
+import { maxHeaderSize, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorCode, ValidationFailedError } from './errors';
 import { problemOf, ProblemDetails, toProblem } from './problem-details.filter';
+import { SECURITY_HEADERS } from './security-headers';
 import { findNul, NUL_MESSAGE } from './validation';
 
 /**
@@ -101,6 +102,7 @@ export function frameworkErrors(
   const { problem, headers } = toProblem(refused);
   void reply
     .status(problem.status)
+    .headers(Object.fromEntries(SECURITY_HEADERS))
     .headers(headers)
     .header('content-type', PROBLEM_JSON)
     .send({ ...problem, instance: request.url });
@@ -114,7 +116,11 @@ export function clientErrorHandler(error: Error & { code?: string }, socket: Soc
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
   const [status, code, detail]: [number, ErrorCode, string] =
     error.code === 'HPE_HEADER_OVERFLOW'
-      ? [431, 'request_header_too_large', 'The request headers are too large (16 KiB in all).']
+      ? [
+          431,
+          'request_header_too_large',
+          `The request headers are over ${maxHeaderSize} bytes in all.`,
+        ]
       : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
         ? [408, 'request_timeout', 'The request did not arrive in time.']
         : [400, 'validation_failed', 'The request is not valid HTTP.'];
@@ -154,6 +160,7 @@ function rawResponse(status: number, problem: ProblemDetails): string {
     `content-type: ${PROBLEM_JSON}`,
     `content-length: ${Buffer.byteLength(body)}`,
     'connection: close',
+    ...SECURITY_HEADERS.map(([name, value]) => `${name}: ${value}`),
   ];
   return `${headers.join('\r\n')}\r\n\r\n${body}`;
 }
