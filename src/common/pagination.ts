@@ -93,7 +93,7 @@ function fitsColumn(value: unknown, cast: string): boolean {
     return typeof value === 'string' && ISO_TIME.test(value) && isTimestamp(value);
   }
   if (cast === 'bigint' || cast === 'integer') return Number.isSafeInteger(value);
-  return typeof value === 'string' && value.length <= 500;
+  return typeof value === 'string' && value.length <= 500 && !value.includes('\0');
 }
 
 function decodeCursor<E>(cursor: string, columns: KeysetColumn<E>[]): (string | number)[] {

@@ -218,6 +218,16 @@ describe('hostile input', () => {
     });
   });
 
+  it('a forged cursor carrying a NUL is 400 validation_failed', async () => {
+    for (const path of ['/api/v1/features', '/api/v1/plans']) {
+      const response = await request(t.http)
+        .get(`${path}?cursor=${encodeCursor(['code\u0000'])}`)
+        .set(admin.header);
+      expectProblem(response, 400, 'validation_failed');
+      expect(response.body.errors).toEqual([{ field: 'cursor', message: 'is not a valid cursor' }]);
+    }
+  });
+
   describe('deeply nested JSON', () => {
     it.each([
       ['an array', '['.repeat(40_000) + ']'.repeat(40_000)],
