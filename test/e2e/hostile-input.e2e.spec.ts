@@ -289,6 +289,13 @@ describe('hostile input', () => {
     });
   });
 
+  it('a malformed percent-encoding in the path is 400 validation_failed', async () => {
+    for (const path of ['/api/v1/customers/%E0%A4%A', '/api/v1/customers/%E0%A4%A/limits']) {
+      const response = await raw(port, { path, headers: admin.header });
+      expectProblem(response, 400, 'validation_failed');
+    }
+  });
+
   it('request headers too large are 431 request_header_too_large problem details', async () => {
     const response = await raw(port, {
       path: '/api/v1/customers',
