@@ -4,6 +4,7 @@ import fastifyStatic from '@fastify/static';
 import { Logger } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyReply } from 'fastify';
+import { CSP_HEADER } from './common/security-headers';
 
 export const ADMIN_PREFIX = '/admin';
 
@@ -18,14 +19,12 @@ export function adminPageRoot(): string | undefined {
   ].find((dir) => existsSync(join(dir, 'index.html')));
 }
 
-// The page loads only its own files and talks only to this service.
-const SECURITY_HEADERS: Record<string, string> = {
-  'content-security-policy':
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
-    "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
-  'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
-};
+// The page loads only its own files and talks only to this service: stricter than the policy
+// the service sends elsewhere (common/security-headers.ts, which /docs needs), so the service's
+// onSend hook leaves it in place. The other security headers are the service's.
+const ADMIN_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+  "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 /**
  * Serves the admin page under /admin/ as static files: public (the page itself asks for a
@@ -55,7 +54,7 @@ export function serveAdminPage(app: NestFastifyApplication, root = adminPageRoot
     decorateReply: false,
     cacheControl: false,
     setHeaders: (reply: FastifyReply, path: string) => {
-      for (const [name, value] of Object.entries(SECURITY_HEADERS)) reply.header(name, value);
+      reply.header(CSP_HEADER, ADMIN_CSP);
       // Built assets carry a content hash in their names; index.html must be asked for again.
       reply.header(
         'cache-control',

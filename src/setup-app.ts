@@ -6,7 +6,14 @@ import { SwaggerModule } from '@nestjs/swagger';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { serveAdminPage } from './admin-page';
 import { AppModule } from './app.module';
+import {
+  clientErrorHandler,
+  frameworkErrors,
+  installClosingRefusal,
+  installJsonBodyParser,
+} from './common/http-edges';
 import { ProblemDetailsFilter } from './common/problem-details.filter';
+import { CSP_HEADER, SECURITY_HEADERS } from './common/security-headers';
 import { createValidationPipe, installCanonicalUuidParams } from './common/validation';
 import { AppConfig, logLevelsFrom } from './config/app-config';
 import { migrateDatabase } from './database/run-migrations';
@@ -17,11 +24,18 @@ export const API_PREFIX = 'api/v1';
 export const BODY_LIMIT_BYTES = 100 * 1024;
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
-/** Fastify with the body limit and a request id taken from X-Request-Id when it is sane. */
+/**
+ * Fastify with the body limit, a request id taken from X-Request-Id when it is sane, and problem
+ * details for what it and Node answer before any route (common/http-edges.ts).
+ */
 export function createFastifyAdapter(config: AppConfig): FastifyAdapter {
   return new FastifyAdapter({
     bodyLimit: BODY_LIMIT_BYTES,
     trustProxy: config.trustProxy,
+    frameworkErrors,
+    clientErrorHandler,
+    // installClosingRefusal answers instead, with a problem detail.
+    return503OnClosing: false,
     requestIdHeader: false,
     genReqId: (request: { headers: Record<string, string | string[] | undefined> }) => {
       const given = request.headers['x-request-id'];
@@ -38,6 +52,8 @@ export function setupApp(app: NestFastifyApplication): NestFastifyApplication {
   app.enableShutdownHooks();
 
   const fastify = app.getHttpAdapter().getInstance();
+  installJsonBodyParser(fastify);
+  installClosingRefusal(fastify);
   // Before app.init(), which registers the routes: the lane wraps the limits route's handler.
   app.get(LimitsFastLane).install(fastify);
   // After the lane, so that its wrapper runs first: both lanes see every uuid in lower case.
@@ -52,6 +68,10 @@ export function setupApp(app: NestFastifyApplication): NestFastifyApplication {
       done: (e: null, p: unknown) => void,
     ) => {
       reply.header('x-request-id', request.id);
+      const ownPolicy = reply.hasHeader(CSP_HEADER);
+      for (const [name, value] of SECURITY_HEADERS) {
+        if (!ownPolicy || name !== CSP_HEADER) reply.header(name, value);
+      }
       done(null, payload);
     },
   );
@@ -89,6 +109,8 @@ export async function createApp(
     {
       logger: options.logger === false ? false : logLevelsFrom(config.logLevel),
       bufferLogs: false,
+      // Nest's parsers take forms too: setupApp installs the service's JSON-only parser instead.
+      bodyParser: false,
     },
   );
   setupApp(app);

@@ -20,6 +20,8 @@ export const ERROR_CODES = [
   'too_many_attempts',
   'internal_error',
   'service_unavailable',
+  'request_timeout',
+  'request_header_too_large',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

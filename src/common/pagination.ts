@@ -3,7 +3,7 @@ import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 import { ObjectLiteral, SelectQueryBuilder } from 'typeorm';
 import { ValidationFailedError } from './errors';
-import { canonicalUuid, isUuid } from './validation';
+import { canonicalUuid, isTimestamp, isUuid } from './validation';
 
 export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 200;
@@ -90,10 +90,10 @@ const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/;
 function fitsColumn(value: unknown, cast: string): boolean {
   if (cast === 'uuid') return isUuid(value);
   if (cast === 'timestamptz') {
-    return typeof value === 'string' && ISO_TIME.test(value) && !isNaN(Date.parse(value));
+    return typeof value === 'string' && ISO_TIME.test(value) && isTimestamp(value);
   }
   if (cast === 'bigint' || cast === 'integer') return Number.isSafeInteger(value);
-  return typeof value === 'string' && value.length <= 500;
+  return typeof value === 'string' && value.length <= 500 && !value.includes('\0');
 }
 
 function decodeCursor<E>(cursor: string, columns: KeysetColumn<E>[]): (string | number)[] {

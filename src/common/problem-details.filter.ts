@@ -21,6 +21,7 @@ const CODE_BY_STATUS: Record<number, ErrorCode> = {
   413: 'payload_too_large',
   415: 'unsupported_media_type',
   429: 'too_many_attempts',
+  431: 'request_header_too_large',
   503: 'service_unavailable',
 };
 
@@ -33,8 +34,10 @@ const TITLE_BY_CODE: Partial<Record<ErrorCode, string>> = {
   payload_too_large: 'Payload too large',
   unsupported_media_type: 'Unsupported media type',
   too_many_attempts: 'Too many attempts',
-  internal_error: 'Internal server error',
+  request_timeout: 'Request timeout',
+  request_header_too_large: 'Request header fields too large',
   service_unavailable: 'Service unavailable',
+  internal_error: 'Internal server error',
 };
 
 /** Turns any error into RFC 9457 problem details. Never leaks a stack trace or SQL. */
@@ -87,6 +90,11 @@ function httpExceptionDetail(error: HttpException): string {
   if (typeof message === 'string') return message;
   if (Array.isArray(message)) return message.join('; ');
   return error.message;
+}
+
+/** A problem detail with the standard title of its code. */
+export function problemOf(status: number, code: ErrorCode, detail: string): ProblemDetails {
+  return problem(status, code, TITLE_BY_CODE[code] ?? 'Error', detail);
 }
 
 function problem(

@@ -1,6 +1,13 @@
-import { ParseUUIDPipe, Param, ValidationError, ValidationPipe } from '@nestjs/common';
-import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
+import {
+  ArgumentMetadata,
+  ParseUUIDPipe,
+  Param,
+  ValidationError,
+  ValidationPipe,
+} from '@nestjs/common';
+import { ValidateBy } from 'class-validator';
 import { ApiParam } from '@nestjs/swagger';
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import { FieldError, ValidationFailedError } from './errors';
 
 function flatten(errors: ValidationError[], parent = ''): FieldError[] {
@@ -15,11 +22,46 @@ function flatten(errors: ValidationError[], parent = ''): FieldError[] {
 }
 
 /**
+ * Where the value holds a NUL character (in a string or a key): the dotted path of the first
+ * one, e.g. `features.2.code`, or undefined. PostgreSQL cannot store NUL in text, so such a
+ * value would otherwise reach the database and fail there.
+ */
+export function findNul(value: unknown, path = ''): string | undefined {
+  if (typeof value === 'string') return value.includes('\0') ? path : undefined;
+  if (typeof value !== 'object' || value === null) return undefined;
+  for (const [key, child] of Object.entries(value)) {
+    const childPath = path ? `${path}.${key}` : key;
+    if (key.includes('\0')) return childPath;
+    const found = findNul(child, childPath);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+export const NUL_MESSAGE = 'must not contain a NUL character';
+
+/**
+ * The query checked for NUL before anything else. JSON bodies are checked as they are parsed
+ * (setup-app.ts); route parameters are ids, checked by their own pipes.
+ */
+class StrictValidationPipe extends ValidationPipe {
+  override transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    if (metadata.type === 'query') {
+      const field = findNul(value, metadata.data);
+      if (field !== undefined) {
+        throw new ValidationFailedError([{ field, message: NUL_MESSAGE }]);
+      }
+    }
+    return super.transform(value, metadata) as Promise<unknown>;
+  }
+}
+
+/**
  * Strict validation for every body and query: unknown fields are rejected (not silently
  * dropped), values are converted to their declared types, and every field error is reported.
  */
 export function createValidationPipe(): ValidationPipe {
-  return new ValidationPipe({
+  return new StrictValidationPipe({
     whitelist: true,
     forbidNonWhitelisted: true,
     transform: true,
@@ -104,3 +146,52 @@ export function parseUuid(value: unknown, field = 'id'): string {
   if (isUuid(value)) return value;
   throw new ValidationFailedError([{ field, message: 'must be a UUID' }]);
 }
+
+// RFC 3339 with the date alone allowed and the zone optional (PostgreSQL then takes the
+// session's). ISO 8601 also has week and ordinal dates (`2026-W01`, `2026-001`), compact forms
+// and six-digit years, which PostgreSQL refuses or reads differently: they are not accepted.
+const TIMESTAMP =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,6})?)?(?:Z|[+-](\d{2}):(\d{2}))?)?$/;
+
+/**
+ * Whether the value is a date or date-time that exists and that PostgreSQL stores as written:
+ * years 0001 to 9999 (PostgreSQL has no year 0), a real day of that month, a real time of day.
+ */
+export function isTimestamp(value: unknown): value is string {
+  if (typeof value !== 'string') return false;
+  const match = TIMESTAMP.exec(value);
+  if (!match) return false;
+  const [year, month, day, hour, minute, second, offsetHours, offsetMinutes] = match
+    .slice(1)
+    .map((part) => (part === undefined ? 0 : Number(part)));
+  return (
+    year >= 1 &&
+    month >= 1 &&
+    month <= 12 &&
+    day >= 1 &&
+    day <= daysIn(year, month) &&
+    hour <= 23 &&
+    minute <= 59 &&
+    second <= 59 &&
+    offsetHours <= 14 &&
+    offsetMinutes <= 59
+  );
+}
+
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+function daysIn(year: number, month: number): number {
+  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+  return month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1];
+}
+
+/** A date or date-time filter: `isTimestamp`, as `400 validation_failed` otherwise. */
+export const IsTimestamp = (): PropertyDecorator =>
+  ValidateBy({
+    name: 'isTimestamp',
+    validator: {
+      validate: (value) => isTimestamp(value),
+      defaultMessage: (args) =>
+        `${args?.property ?? 'value'} must be a real date (YYYY-MM-DD) or date-time (RFC 3339, e.g. 2026-01-31T09:00:00Z)`,
+    },
+  });

@@ -106,7 +106,13 @@ describe('the admin page, in Chromium', () => {
     const index = await fetch(`${baseUrl}/admin/`);
     expect(index.status).toBe(200);
     expect(index.headers.get('content-type')).toMatch(/^text\/html/);
-    expect(index.headers.get('content-security-policy')).toContain("script-src 'self'");
+    // Its own policy, stricter than the service's, with the service's other security headers.
+    expect(index.headers.get('content-security-policy')).toMatch(
+      /^default-src 'none'; script-src 'self'; style-src 'self';/,
+    );
+    expect(index.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(index.headers.get('x-frame-options')).toBe('DENY');
+    expect(index.headers.get('referrer-policy')).toBe('no-referrer');
     expect(index.headers.get('cache-control')).toBe('no-cache');
     const html = await index.text();
     const script = /src="(\/admin\/assets\/[^"]+\.js)"/.exec(html)?.[1];

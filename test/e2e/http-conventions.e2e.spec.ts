@@ -77,8 +77,8 @@ describe('HTTP conventions', () => {
     const response = await request(t.http)
       .post('/api/v1/customers')
       .set(manager.header)
-      .set('Content-Type', 'text/plain')
-      .send('email=a@b.io')
+      .set('Content-Type', 'application/json')
+      .send('"email=a@b.io"')
       .expect(400);
     expect(response.body.code).toBe('validation_failed');
   });

@@ -1,7 +1,8 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsISO8601, IsOptional, IsUUID } from 'class-validator';
+import { IsIn, IsOptional, IsUUID } from 'class-validator';
 import { PageQueryDto } from '../../common/pagination';
 import { CanonicalUuid } from '../../common/transforms';
+import { IsTimestamp } from '../../common/validation';
 import { AUDIT_ACTIONS } from '../entities/audit-log.entity';
 import type { AuditAction } from '../entities/audit-log.entity';
 
@@ -25,11 +26,11 @@ export class ListAuditLogsQueryDto extends PageQueryDto {
 
   @ApiPropertyOptional({ format: 'date-time', description: 'Entries at or after this time' })
   @IsOptional()
-  @IsISO8601({ strict: true })
+  @IsTimestamp()
   from?: string;
 
   @ApiPropertyOptional({ format: 'date-time', description: 'Entries before this time' })
   @IsOptional()
-  @IsISO8601({ strict: true })
+  @IsTimestamp()
   to?: string;
 }

@@ -2,7 +2,6 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import {
   IsEmail,
   IsIn,
-  IsISO8601,
   IsOptional,
   IsString,
   MaxLength,
@@ -10,6 +9,7 @@ import {
   ValidateIf,
 } from 'class-validator';
 import { PageQueryDto } from '../../common/pagination';
+import { IsTimestamp } from '../../common/validation';
 import type { CustomerStatus } from '../entities/customer.entity';
 import { NormaliseEmail, Trim } from '../../common/transforms';
 
@@ -106,6 +106,6 @@ export class ListCustomersQueryDto extends PageQueryDto {
       'Only customers disabled before this time; the page is then ordered by disabled_at, oldest first (for review)',
   })
   @IsOptional()
-  @IsISO8601({ strict: true })
+  @IsTimestamp()
   disabled_before?: string;
 }
