@@ -79,7 +79,13 @@ export async function createApp(
       .getHttpAdapter()
       .getInstance()
       .addHook('onClose', () => onClose());
-  await app.init();
-  await app.getHttpAdapter().getInstance().ready();
+  try {
+    await app.init();
+    await app.getHttpAdapter().getInstance().ready();
+  } catch (error) {
+    // A start refused while bootstrapping (a production check) must not leave the pool open.
+    await app.close().catch(() => undefined);
+    throw error;
+  }
   return app;
 }

@@ -41,9 +41,72 @@ describe('loadConfig', () => {
     );
   });
 
-  it('accepts a production configuration with a long secret', () => {
-    const config = loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(40) });
+  it('accepts a production configuration with a long secret and a database URL', () => {
+    const config = loadConfig({
+      NODE_ENV: 'production',
+      JWT_SECRET: 'x'.repeat(40),
+      DATABASE_URL: 'postgres://app@db.internal:5432/access',
+    });
     expect(config.production).toBe(true);
     expect(config.jwtSecretGenerated).toBe(false);
+  });
+
+  describe('NODE_ENV', () => {
+    it('refuses a value that is not development, production or test (a typo must not mean development)', () => {
+      expect(() => loadConfig({ NODE_ENV: 'prod' })).toThrow(ConfigError);
+      expect(() => loadConfig({ NODE_ENV: 'prod' })).toThrow(
+        /NODE_ENV must be one of development, production, test \(got "prod"\)/,
+      );
+      expect(() => loadConfig({ NODE_ENV: 'Production' })).toThrow(/NODE_ENV/);
+    });
+
+    it('accepts development, test and production, and defaults to development', () => {
+      expect(loadConfig({}).nodeEnv).toBe('development');
+      expect(loadConfig({ NODE_ENV: 'test' })).toMatchObject({
+        nodeEnv: 'test',
+        production: false,
+      });
+      expect(loadConfig({ NODE_ENV: 'development' }).production).toBe(false);
+    });
+  });
+
+  it('refuses to start in production without DATABASE_URL (the embedded database is not for production)', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(40) })).toThrow(
+      /DATABASE_URL is required when NODE_ENV=production/,
+    );
+    // Outside production the embedded database stays the default.
+    expect(loadConfig({ JWT_SECRET: 'x'.repeat(40) }).databaseUrl).toBeUndefined();
+  });
+
+  describe('BILLING_RUN_CRON', () => {
+    const problemsOf = (expression: string): string[] => {
+      try {
+        loadConfig({ BILLING_RUN_CRON: expression });
+      } catch (error) {
+        if (error instanceof ConfigError) return error.problems;
+        throw error;
+      }
+      return [];
+    };
+
+    it('refuses an expression that does not parse, naming the variable, without a stack trace', () => {
+      const problems = problemsOf('a b c d e');
+      expect(problems).toHaveLength(1);
+      expect(problems[0]).toMatch(/^BILLING_RUN_CRON is not a valid cron expression/);
+      expect(problems[0]).toMatch(/\(got "a b c d e"\)$/);
+      expect(problems[0]).not.toMatch(/\n|\bat /);
+      expect(problemsOf('61 * * * *')[0]).toMatch(/BILLING_RUN_CRON .*out of range/);
+      expect(problemsOf('* * * * * * *')[0]).toMatch(/BILLING_RUN_CRON .*Too many fields/);
+    });
+
+    it('refuses an expression that parses but never fires', () => {
+      expect(problemsOf('0 0 30 2 *')).toEqual(['BILLING_RUN_CRON never fires (got "0 0 30 2 *")']);
+    });
+
+    it('accepts five- and six-field expressions', () => {
+      expect(loadConfig({ BILLING_RUN_CRON: '0 3 * * *' }).billingRunCron).toBe('0 3 * * *');
+      expect(problemsOf('*/10 * * * * *')).toEqual([]);
+      expect(problemsOf('0 2 1 * *')).toEqual([]);
+    });
   });
 });

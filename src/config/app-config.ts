@@ -1,11 +1,14 @@
 import { randomBytes } from 'node:crypto';
+import { CronTime } from 'cron';
 
 export type LogLevel = 'error' | 'warn' | 'log' | 'debug' | 'verbose';
 const LOG_LEVELS: readonly LogLevel[] = ['error', 'warn', 'log', 'debug', 'verbose'];
+const NODE_ENVS = ['development', 'production', 'test'] as const;
+export type NodeEnv = (typeof NODE_ENVS)[number];
 
 /** The whole configuration of the service, read once from the environment and validated. */
 export interface AppConfig {
-  nodeEnv: string;
+  nodeEnv: NodeEnv;
   production: boolean;
   host: string;
   port: number;
@@ -39,7 +42,11 @@ interface VariableSpec {
 }
 
 export const CONFIG_VARIABLES: readonly VariableSpec[] = [
-  { name: 'NODE_ENV', description: '`production` turns on the production checks' },
+  {
+    name: 'NODE_ENV',
+    description:
+      '`development` (default), `test` or `production`; `production` requires `DATABASE_URL`, `JWT_SECRET` and, on a database with no staff user, `ADMIN_EMAIL` / `ADMIN_PASSWORD`',
+  },
   { name: 'HOST', description: 'Address to listen on (default `0.0.0.0`)' },
   { name: 'PORT', description: 'HTTP port (default `3000`)' },
   {
@@ -62,7 +69,8 @@ export const CONFIG_VARIABLES: readonly VariableSpec[] = [
   },
   {
     name: 'ADMIN_PASSWORD',
-    description: 'Password of the first admin; generated and printed once when unset',
+    description:
+      'Password of the first admin; generated and printed once when unset, except in production, which refuses to start without it',
     sensitive: true,
   },
   { name: 'LOG_LEVEL', description: '`error`, `warn`, `log` (default), `debug` or `verbose`' },
@@ -76,7 +84,10 @@ export const CONFIG_VARIABLES: readonly VariableSpec[] = [
     name: 'BILLING_PAUSE_ON_DISABLE',
     description: 'Whether disabling a customer pauses its billing (default `true`)',
   },
-  { name: 'BILLING_RUN_CRON', description: 'Cron expression of the billing run; off when unset' },
+  {
+    name: 'BILLING_RUN_CRON',
+    description: 'Cron expression (UTC) of the billing run, checked at start; off when unset',
+  },
   {
     name: 'LIMITS_CACHE',
     description: 'Cache limits and API keys in memory (default `true`); `false` reads the database',
@@ -123,12 +134,22 @@ export function loadConfig(env: Env = process.env): AppConfig {
     return fallback;
   };
 
-  const nodeEnv = value('NODE_ENV') ?? 'development';
+  // A typo such as `prod` must not silently mean development.
+  const nodeEnv = (value('NODE_ENV') ?? 'development') as NodeEnv;
+  if (!NODE_ENVS.includes(nodeEnv)) {
+    problems.push(`NODE_ENV must be one of ${NODE_ENVS.join(', ')} (got "${nodeEnv}")`);
+  }
   const production = nodeEnv === 'production';
 
   const databaseUrl = value('DATABASE_URL');
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     problems.push('DATABASE_URL must be a postgres:// or postgresql:// URL');
+  }
+  if (databaseUrl === undefined && production) {
+    problems.push(
+      'DATABASE_URL is required when NODE_ENV=production: the embedded database is for trying ' +
+        'the service out (one instance only)',
+    );
   }
 
   let jwtSecret = value('JWT_SECRET');
@@ -162,10 +183,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
   }
 
   const billingRunCron = value('BILLING_RUN_CRON');
-  if (billingRunCron !== undefined && !/^(\S+\s+){4,5}\S+$/.test(billingRunCron)) {
-    problems.push(
-      `BILLING_RUN_CRON must be a cron expression of 5 or 6 fields (got "${billingRunCron}")`,
-    );
+  if (billingRunCron !== undefined) {
+    const problem = cronProblem(billingRunCron);
+    if (problem) problems.push(`BILLING_RUN_CRON ${problem} (got "${billingRunCron}")`);
   }
 
   const config: AppConfig = {
@@ -193,6 +213,27 @@ export function loadConfig(env: Env = process.env): AppConfig {
 
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/**
+ * What is wrong with a cron expression, parsed as the billing scheduler's CronJob will parse it
+ * (so that a bad one fails the start with its variable's name, not with a stack trace later);
+ * undefined when it is fine.
+ */
+function cronProblem(expression: string): string | undefined {
+  let time: CronTime;
+  try {
+    time = new CronTime(expression, 'UTC');
+  } catch (error) {
+    return `is not a valid cron expression: ${(error as Error).message.split('\n')[0]}`;
+  }
+  try {
+    // Parses, yet may name a day that never comes (February 30th): the job would throw at start.
+    time.sendAt();
+  } catch {
+    return 'never fires';
+  }
+  return undefined;
 }
 
 /** Nest log levels from the configured threshold. */
