@@ -32,6 +32,11 @@ export class AppModule {
             url: config.databaseUrl,
             poolSize: config.databasePoolSize,
             runMigrations: config.runMigrations,
+            timeouts: {
+              connectMs: config.databaseConnectTimeoutMs,
+              statementMs: config.databaseStatementTimeoutMs,
+              lockMs: config.databaseLockTimeoutMs,
+            },
           }),
           // Fail the start instead of retrying for minutes against a wrong URL.
           retryAttempts: 2,

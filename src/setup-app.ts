@@ -8,6 +8,7 @@ import { AppModule } from './app.module';
 import { ProblemDetailsFilter } from './common/problem-details.filter';
 import { createValidationPipe } from './common/validation';
 import { AppConfig, logLevelsFrom } from './config/app-config';
+import { DatabaseAvailability } from './database/database-availability';
 import { LimitsFastLane } from './limits/limits-fast-lane';
 import { buildOpenApiDocument } from './openapi/openapi';
 
@@ -32,7 +33,7 @@ export function createFastifyAdapter(config: AppConfig): FastifyAdapter {
 export function setupApp(app: NestFastifyApplication): NestFastifyApplication {
   app.setGlobalPrefix(API_PREFIX, { exclude: ['health', 'health/ready'] });
   app.useGlobalPipes(createValidationPipe());
-  app.useGlobalFilters(new ProblemDetailsFilter());
+  app.useGlobalFilters(new ProblemDetailsFilter(app.get(DatabaseAvailability)));
   app.enableShutdownHooks();
 
   const fastify = app.getHttpAdapter().getInstance();

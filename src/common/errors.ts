@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'payload_too_large'
   | 'unsupported_media_type'
   | 'too_many_attempts'
+  | 'service_unavailable'
   | 'internal_error';
 
 export interface FieldError {
@@ -103,6 +104,27 @@ export class TooManyAttemptsError extends DomainError {
       'Too many failed attempts. Try again later.',
       undefined,
       { 'Retry-After': String(retryAfterSeconds) },
+    );
+  }
+}
+
+/** How long a client should wait before retrying a request refused for a database outage. */
+export const DATABASE_RETRY_AFTER_SECONDS = 5;
+
+/**
+ * The database did not answer, or not in time (down, frozen, out of connections, a lock not
+ * granted): a passing state, so 503 with Retry-After rather than a 500. `reason` is the error
+ * that showed it, for the log only.
+ */
+export class DatabaseUnavailableError extends DomainError {
+  constructor(readonly reason?: unknown) {
+    super(
+      'service_unavailable',
+      503,
+      'Service unavailable',
+      'The database is not answering in time. Try again shortly.',
+      undefined,
+      { 'Retry-After': String(DATABASE_RETRY_AFTER_SECONDS) },
     );
   }
 }

@@ -1,6 +1,8 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { DomainError, ErrorCode, FieldError } from './errors';
+import type { DatabaseAvailability } from '../database/database-availability';
+import { isDatabaseUnavailable } from '../database/postgres-errors';
+import { DatabaseUnavailableError, DomainError, ErrorCode, FieldError } from './errors';
 
 export interface ProblemDetails {
   type: string;
@@ -21,6 +23,7 @@ const CODE_BY_STATUS: Record<number, ErrorCode> = {
   413: 'payload_too_large',
   415: 'unsupported_media_type',
   429: 'too_many_attempts',
+  503: 'service_unavailable',
 };
 
 const TITLE_BY_CODE: Partial<Record<ErrorCode, string>> = {
@@ -32,6 +35,7 @@ const TITLE_BY_CODE: Partial<Record<ErrorCode, string>> = {
   payload_too_large: 'Payload too large',
   unsupported_media_type: 'Unsupported media type',
   too_many_attempts: 'Too many attempts',
+  service_unavailable: 'Service unavailable',
   internal_error: 'Internal server error',
 };
 
@@ -40,6 +44,9 @@ export function toProblem(error: unknown): {
   problem: ProblemDetails;
   headers: Record<string, string>;
 } {
+  if (!(error instanceof DomainError) && isDatabaseUnavailable(error)) {
+    error = new DatabaseUnavailableError(error);
+  }
   if (error instanceof DomainError) {
     return {
       problem: problem(error.status, error.code, error.title, error.message, error.errors),
@@ -108,12 +115,17 @@ function problem(
 export class ProblemDetailsFilter implements ExceptionFilter {
   private readonly logger = new Logger('Errors');
 
+  /** `availability` keeps the log of database outages to one line per outage. */
+  constructor(private readonly availability?: DatabaseAvailability) {}
+
   catch(error: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
     const reply = http.getResponse<FastifyReply>();
     const request = http.getRequest<FastifyRequest>();
     const { problem, headers } = toProblem(error);
-    if (problem.status >= 500) {
+    if (this.availability && isDatabaseUnavailable(error)) {
+      this.availability.refused(error, `${request.method} ${request.url}`);
+    } else if (problem.status >= 500) {
       this.logger.error(
         `${request.method} ${request.url} failed (request ${request.id})`,
         error instanceof Error ? error.stack : String(error),

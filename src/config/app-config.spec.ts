@@ -109,4 +109,43 @@ describe('loadConfig', () => {
       expect(problemsOf('0 2 1 * *')).toEqual([]);
     });
   });
+
+  describe('database timeouts', () => {
+    it('default to 5 s to connect, 15 s a statement and 5 s a lock', () => {
+      expect(loadConfig({})).toMatchObject({
+        databaseConnectTimeoutMs: 5000,
+        databaseStatementTimeoutMs: 15_000,
+        databaseLockTimeoutMs: 5000,
+      });
+    });
+
+    it('read milliseconds and refuse zero, negatives and words, naming each variable', () => {
+      expect(
+        loadConfig({
+          DATABASE_CONNECT_TIMEOUT_MS: '2000',
+          DATABASE_STATEMENT_TIMEOUT_MS: '30000',
+          DATABASE_LOCK_TIMEOUT_MS: '1000',
+        }),
+      ).toMatchObject({
+        databaseConnectTimeoutMs: 2000,
+        databaseStatementTimeoutMs: 30_000,
+        databaseLockTimeoutMs: 1000,
+      });
+      let error: unknown;
+      try {
+        loadConfig({
+          DATABASE_CONNECT_TIMEOUT_MS: '0',
+          DATABASE_STATEMENT_TIMEOUT_MS: '-1',
+          DATABASE_LOCK_TIMEOUT_MS: 'five',
+        });
+      } catch (caught) {
+        error = caught;
+      }
+      expect(error).toBeInstanceOf(ConfigError);
+      const problems = (error as ConfigError).problems.join('\n');
+      expect(problems).toMatch(/DATABASE_CONNECT_TIMEOUT_MS must be an integer from 100/);
+      expect(problems).toMatch(/DATABASE_STATEMENT_TIMEOUT_MS must be an integer from 100/);
+      expect(problems).toMatch(/DATABASE_LOCK_TIMEOUT_MS must be an integer from 100/);
+    });
+  });
 });

@@ -17,6 +17,12 @@ export interface AppConfig {
   /** Where the embedded database keeps its files. */
   dataDir: string;
   databasePoolSize: number;
+  /** Connecting, and waiting for a free pooled connection. */
+  databaseConnectTimeoutMs: number;
+  /** PostgreSQL's statement_timeout; the client gives up a moment after it (see the pool). */
+  databaseStatementTimeoutMs: number;
+  /** PostgreSQL's lock_timeout: how long a statement waits for a row or table lock. */
+  databaseLockTimeoutMs: number;
   runMigrations: boolean;
   jwtSecret: string;
   /** True when JWT_SECRET was not set and a random one was made for this process. */
@@ -56,6 +62,20 @@ export const CONFIG_VARIABLES: readonly VariableSpec[] = [
   },
   { name: 'DATA_DIR', description: 'Directory of the embedded database (default `./.data`)' },
   { name: 'DATABASE_POOL_SIZE', description: 'Connections in the pool (default `10`)' },
+  {
+    name: 'DATABASE_CONNECT_TIMEOUT_MS',
+    description:
+      'Longest wait to open a database connection or to get a free one from the pool (default `5000`)',
+  },
+  {
+    name: 'DATABASE_STATEMENT_TIMEOUT_MS',
+    description:
+      'PostgreSQL `statement_timeout` and `idle_in_transaction_session_timeout`; the service stops waiting for an answer 1 s after it (default `15000`)',
+  },
+  {
+    name: 'DATABASE_LOCK_TIMEOUT_MS',
+    description: 'PostgreSQL `lock_timeout`: longest wait for a locked row (default `5000`)',
+  },
   { name: 'RUN_MIGRATIONS', description: 'Run pending migrations at start (default `true`)' },
   {
     name: 'JWT_SECRET',
@@ -196,6 +216,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
     databaseUrl,
     dataDir: value('DATA_DIR') ?? './.data',
     databasePoolSize: int('DATABASE_POOL_SIZE', 10, 1, 200),
+    databaseConnectTimeoutMs: int('DATABASE_CONNECT_TIMEOUT_MS', 5000, 100, 600_000),
+    databaseStatementTimeoutMs: int('DATABASE_STATEMENT_TIMEOUT_MS', 15_000, 100, 3_600_000),
+    databaseLockTimeoutMs: int('DATABASE_LOCK_TIMEOUT_MS', 5000, 100, 3_600_000),
     runMigrations: bool('RUN_MIGRATIONS', true),
     jwtSecret,
     jwtSecretGenerated,

@@ -1,13 +1,12 @@
-import { Controller, Get, HttpCode, ServiceUnavailableException } from '@nestjs/common';
+import { Controller, Get, HttpCode } from '@nestjs/common';
 import {
   ApiOkResponse,
   ApiOperation,
   ApiServiceUnavailableResponse,
   ApiTags,
 } from '@nestjs/swagger';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import { Public } from '../auth/access.decorators';
+import { DatabaseAvailability } from '../database/database-availability';
 
 const OK = { status: 'ok' } as const;
 
@@ -15,7 +14,7 @@ const OK = { status: 'ok' } as const;
 @Controller('health')
 @Public()
 export class HealthController {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(private readonly availability: DatabaseAvailability) {}
 
   @Get()
   @HttpCode(200)
@@ -30,11 +29,8 @@ export class HealthController {
   @ApiOkResponse({ schema: { example: { status: 'ok', database: 'up' } } })
   @ApiServiceUnavailableResponse({ description: 'The database does not answer' })
   async ready(): Promise<{ status: 'ok'; database: 'up' }> {
-    try {
-      await this.dataSource.query('SELECT 1');
-    } catch {
-      throw new ServiceUnavailableException('The database does not answer.');
-    }
+    // Its own short deadline: an orchestrator must hear "not ready" while the database is frozen.
+    await this.availability.ping();
     return { status: 'ok', database: 'up' };
   }
 }
