@@ -29,7 +29,15 @@ export class AppModule {
         ConfigModule.forRoot(config),
         TypeOrmModule.forRoot({
           // Migrations ran before (createApp), possibly as another role: never on this pool.
-          ...dataSourceOptions({ url: config.databaseUrl, poolSize: config.databasePoolSize }),
+          ...dataSourceOptions({
+            url: config.databaseUrl,
+            poolSize: config.databasePoolSize,
+            timeouts: {
+              connectMs: config.databaseConnectTimeoutMs,
+              statementMs: config.databaseStatementTimeoutMs,
+              lockMs: config.databaseLockTimeoutMs,
+            },
+          }),
           // Fail the start instead of retrying for minutes against a wrong URL.
           retryAttempts: 2,
           retryDelay: 1000,

@@ -17,6 +17,7 @@ import { CSP_HEADER, SECURITY_HEADERS } from './common/security-headers';
 import { createValidationPipe, installCanonicalUuidParams } from './common/validation';
 import { AppConfig, logLevelsFrom } from './config/app-config';
 import { migrateDatabase } from './database/run-migrations';
+import { DatabaseAvailability } from './database/database-availability';
 import { LimitsFastLane } from './limits/limits-fast-lane';
 import { buildOpenApiDocument } from './openapi/openapi';
 
@@ -48,7 +49,7 @@ export function createFastifyAdapter(config: AppConfig): FastifyAdapter {
 export function setupApp(app: NestFastifyApplication): NestFastifyApplication {
   app.setGlobalPrefix(API_PREFIX, { exclude: ['health', 'health/ready'] });
   app.useGlobalPipes(createValidationPipe());
-  app.useGlobalFilters(new ProblemDetailsFilter());
+  app.useGlobalFilters(new ProblemDetailsFilter(app.get(DatabaseAvailability)));
   app.enableShutdownHooks();
 
   const fastify = app.getHttpAdapter().getInstance();
@@ -122,7 +123,13 @@ export async function createApp(
       .getInstance()
       .addHook('onClose', () => onClose());
   options.instrument?.(app.getHttpAdapter().getInstance());
-  await app.init();
-  await app.getHttpAdapter().getInstance().ready();
+  try {
+    await app.init();
+    await app.getHttpAdapter().getInstance().ready();
+  } catch (error) {
+    // A start refused while bootstrapping (a production check) must not leave the pool open.
+    await app.close().catch(() => undefined);
+    throw error;
+  }
   return app;
 }

@@ -3,6 +3,7 @@ import { TransactionHost } from '@nestjs-cls/transactional';
 import { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import type { AppConfig } from '../config/app-config';
+import { ConfigError } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
 import { StaffUser } from './entities/staff-user.entity';
 import { PasswordHasher } from './password-hasher';
@@ -12,7 +13,8 @@ export const DEFAULT_ADMIN_EMAIL = 'admin@example.com';
 
 /**
  * When no staff user exists, creates the first admin from ADMIN_EMAIL / ADMIN_PASSWORD. Without
- * a configured password one is generated and printed once: there is no default credential.
+ * a configured password one is generated and printed once: there is no default credential. In
+ * production nothing is generated (logs are kept and shipped): the start is refused instead.
  */
 @Injectable()
 export class AdminBootstrap implements OnApplicationBootstrap {
@@ -37,6 +39,13 @@ export class AdminBootstrap implements OnApplicationBootstrap {
 
     const email = this.config.adminEmail ?? DEFAULT_ADMIN_EMAIL;
     const generated = this.config.adminPassword === undefined;
+    if (generated && this.config.production) {
+      throw new ConfigError([
+        'No staff user exists yet and ADMIN_PASSWORD is not set: with NODE_ENV=production no ' +
+          'password is generated into the logs. Set ADMIN_EMAIL and ADMIN_PASSWORD for the first ' +
+          'start (a lost password is reset later with `npm run admin:reset-password -- <email>`).',
+      ]);
+    }
     const password = this.config.adminPassword ?? randomBytes(18).toString('base64url');
     await users.save(
       users.create({

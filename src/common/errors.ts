@@ -118,3 +118,24 @@ export class TooManyAttemptsError extends DomainError {
     );
   }
 }
+
+/** How long a client should wait before retrying a request refused for a database outage. */
+export const DATABASE_RETRY_AFTER_SECONDS = 5;
+
+/**
+ * The database did not answer, or not in time (down, frozen, out of connections, a lock not
+ * granted): a passing state, so 503 with Retry-After rather than a 500. `reason` is the error
+ * that showed it, for the log only.
+ */
+export class DatabaseUnavailableError extends DomainError {
+  constructor(readonly reason?: unknown) {
+    super(
+      'service_unavailable',
+      503,
+      'Service unavailable',
+      'The database is not answering in time. Try again shortly.',
+      undefined,
+      { 'Retry-After': String(DATABASE_RETRY_AFTER_SECONDS) },
+    );
+  }
+}

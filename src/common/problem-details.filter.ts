@@ -1,6 +1,8 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { DomainError, ErrorCode, FieldError } from './errors';
+import type { DatabaseAvailability } from '../database/database-availability';
+import { isDatabaseUnavailable } from '../database/postgres-errors';
+import { DatabaseUnavailableError, DomainError, ErrorCode, FieldError } from './errors';
 
 export interface ProblemDetails {
   type: string;
@@ -45,6 +47,9 @@ export function toProblem(error: unknown): {
   problem: ProblemDetails;
   headers: Record<string, string>;
 } {
+  if (!(error instanceof DomainError) && isDatabaseUnavailable(error)) {
+    error = new DatabaseUnavailableError(error);
+  }
   if (error instanceof DomainError) {
     return {
       problem: problem(error.status, error.code, error.title, error.message, error.errors),
@@ -118,12 +123,17 @@ function problem(
 export class ProblemDetailsFilter implements ExceptionFilter {
   private readonly logger = new Logger('Errors');
 
+  /** `availability` keeps the log of database outages to one line per outage. */
+  constructor(private readonly availability?: DatabaseAvailability) {}
+
   catch(error: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
     const reply = http.getResponse<FastifyReply>();
     const request = http.getRequest<FastifyRequest>();
     const { problem, headers } = toProblem(error);
-    if (problem.status >= 500) {
+    if (this.availability && isDatabaseUnavailable(error)) {
+      this.availability.refused(error, `${request.method} ${request.url}`);
+    } else if (problem.status >= 500) {
       this.logger.error(
         `${request.method} ${request.url} failed (request ${request.id})`,
         error instanceof Error ? error.stack : String(error),

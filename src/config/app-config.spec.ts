@@ -56,8 +56,12 @@ describe('loadConfig', () => {
     );
   });
 
-  it('accepts a production configuration with a long secret', () => {
-    const config = loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(40) });
+  it('accepts a production configuration with a long secret and a database URL', () => {
+    const config = loadConfig({
+      NODE_ENV: 'production',
+      JWT_SECRET: 'x'.repeat(40),
+      DATABASE_URL: 'postgres://app@db.internal:5432/access',
+    });
     expect(config.production).toBe(true);
     expect(config.jwtSecretGenerated).toBe(false);
   });
@@ -71,5 +75,103 @@ describe('loadConfig', () => {
       /CHANGE_FEED_HEARTBEAT_MS \(3000\) must be less than CHANGE_FEED_STALE_MS \(2000\)/,
     );
     expect(() => loadConfig({ CHANGE_FEED_STALE_MS: 'soon' })).toThrow(/CHANGE_FEED_STALE_MS/);
+  });
+
+  describe('NODE_ENV', () => {
+    it('refuses a value that is not development, production or test (a typo must not mean development)', () => {
+      expect(() => loadConfig({ NODE_ENV: 'prod' })).toThrow(ConfigError);
+      expect(() => loadConfig({ NODE_ENV: 'prod' })).toThrow(
+        /NODE_ENV must be one of development, production, test \(got "prod"\)/,
+      );
+      expect(() => loadConfig({ NODE_ENV: 'Production' })).toThrow(/NODE_ENV/);
+    });
+
+    it('accepts development, test and production, and defaults to development', () => {
+      expect(loadConfig({}).nodeEnv).toBe('development');
+      expect(loadConfig({ NODE_ENV: 'test' })).toMatchObject({
+        nodeEnv: 'test',
+        production: false,
+      });
+      expect(loadConfig({ NODE_ENV: 'development' }).production).toBe(false);
+    });
+  });
+
+  it('refuses to start in production without DATABASE_URL (the embedded database is not for production)', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(40) })).toThrow(
+      /DATABASE_URL is required when NODE_ENV=production/,
+    );
+    // Outside production the embedded database stays the default.
+    expect(loadConfig({ JWT_SECRET: 'x'.repeat(40) }).databaseUrl).toBeUndefined();
+  });
+
+  describe('BILLING_RUN_CRON', () => {
+    const problemsOf = (expression: string): string[] => {
+      try {
+        loadConfig({ BILLING_RUN_CRON: expression });
+      } catch (error) {
+        if (error instanceof ConfigError) return error.problems;
+        throw error;
+      }
+      return [];
+    };
+
+    it('refuses an expression that does not parse, naming the variable, without a stack trace', () => {
+      const problems = problemsOf('a b c d e');
+      expect(problems).toHaveLength(1);
+      expect(problems[0]).toMatch(/^BILLING_RUN_CRON is not a valid cron expression/);
+      expect(problems[0]).toMatch(/\(got "a b c d e"\)$/);
+      expect(problems[0]).not.toMatch(/\n|\bat /);
+      expect(problemsOf('61 * * * *')[0]).toMatch(/BILLING_RUN_CRON .*out of range/);
+      expect(problemsOf('* * * * * * *')[0]).toMatch(/BILLING_RUN_CRON .*Too many fields/);
+    });
+
+    it('refuses an expression that parses but never fires', () => {
+      expect(problemsOf('0 0 30 2 *')).toEqual(['BILLING_RUN_CRON never fires (got "0 0 30 2 *")']);
+    });
+
+    it('accepts five- and six-field expressions', () => {
+      expect(loadConfig({ BILLING_RUN_CRON: '0 3 * * *' }).billingRunCron).toBe('0 3 * * *');
+      expect(problemsOf('*/10 * * * * *')).toEqual([]);
+      expect(problemsOf('0 2 1 * *')).toEqual([]);
+    });
+  });
+
+  describe('database timeouts', () => {
+    it('default to 5 s to connect, 15 s a statement and 5 s a lock', () => {
+      expect(loadConfig({})).toMatchObject({
+        databaseConnectTimeoutMs: 5000,
+        databaseStatementTimeoutMs: 15_000,
+        databaseLockTimeoutMs: 5000,
+      });
+    });
+
+    it('read milliseconds and refuse zero, negatives and words, naming each variable', () => {
+      expect(
+        loadConfig({
+          DATABASE_CONNECT_TIMEOUT_MS: '2000',
+          DATABASE_STATEMENT_TIMEOUT_MS: '30000',
+          DATABASE_LOCK_TIMEOUT_MS: '1000',
+        }),
+      ).toMatchObject({
+        databaseConnectTimeoutMs: 2000,
+        databaseStatementTimeoutMs: 30_000,
+        databaseLockTimeoutMs: 1000,
+      });
+      let error: unknown;
+      try {
+        loadConfig({
+          DATABASE_CONNECT_TIMEOUT_MS: '0',
+          DATABASE_STATEMENT_TIMEOUT_MS: '-1',
+          DATABASE_LOCK_TIMEOUT_MS: 'five',
+        });
+      } catch (caught) {
+        error = caught;
+      }
+      expect(error).toBeInstanceOf(ConfigError);
+      const problems = (error as ConfigError).problems.join('\n');
+      expect(problems).toMatch(/DATABASE_CONNECT_TIMEOUT_MS must be an integer from 100/);
+      expect(problems).toMatch(/DATABASE_STATEMENT_TIMEOUT_MS must be an integer from 100/);
+      expect(problems).toMatch(/DATABASE_LOCK_TIMEOUT_MS must be an integer from 100/);
+    });
   });
 });

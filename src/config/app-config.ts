@@ -1,11 +1,14 @@
 import { randomBytes } from 'node:crypto';
+import { CronTime } from 'cron';
 
 export type LogLevel = 'error' | 'warn' | 'log' | 'debug' | 'verbose';
 const LOG_LEVELS: readonly LogLevel[] = ['error', 'warn', 'log', 'debug', 'verbose'];
+const NODE_ENVS = ['development', 'production', 'test'] as const;
+export type NodeEnv = (typeof NODE_ENVS)[number];
 
 /** The whole configuration of the service, read once from the environment and validated. */
 export interface AppConfig {
-  nodeEnv: string;
+  nodeEnv: NodeEnv;
   production: boolean;
   host: string;
   port: number;
@@ -19,6 +22,12 @@ export interface AppConfig {
   /** Where the embedded database keeps its files. */
   dataDir: string;
   databasePoolSize: number;
+  /** Connecting, and waiting for a free pooled connection. */
+  databaseConnectTimeoutMs: number;
+  /** PostgreSQL's statement_timeout; the client gives up a moment after it (see the pool). */
+  databaseStatementTimeoutMs: number;
+  /** PostgreSQL's lock_timeout: how long a statement waits for a row or table lock. */
+  databaseLockTimeoutMs: number;
   runMigrations: boolean;
   jwtSecret: string;
   /** True when JWT_SECRET was not set and a random one was made for this process. */
@@ -48,7 +57,11 @@ interface VariableSpec {
 }
 
 export const CONFIG_VARIABLES: readonly VariableSpec[] = [
-  { name: 'NODE_ENV', description: '`production` turns on the production checks' },
+  {
+    name: 'NODE_ENV',
+    description:
+      '`development` (default), `test` or `production`; `production` requires `DATABASE_URL`, `JWT_SECRET` and, on a database with no staff user, `ADMIN_EMAIL` / `ADMIN_PASSWORD`',
+  },
   { name: 'HOST', description: 'Address to listen on (default `0.0.0.0`)' },
   { name: 'PORT', description: 'HTTP port (default `3000`)' },
   {
@@ -64,6 +77,20 @@ export const CONFIG_VARIABLES: readonly VariableSpec[] = [
   },
   { name: 'DATA_DIR', description: 'Directory of the embedded database (default `./.data`)' },
   { name: 'DATABASE_POOL_SIZE', description: 'Connections in the pool (default `10`)' },
+  {
+    name: 'DATABASE_CONNECT_TIMEOUT_MS',
+    description:
+      'Longest wait to open a database connection or to get a free one from the pool (default `5000`)',
+  },
+  {
+    name: 'DATABASE_STATEMENT_TIMEOUT_MS',
+    description:
+      'PostgreSQL `statement_timeout` and `idle_in_transaction_session_timeout`; the service stops waiting for an answer 1 s after it (default `15000`)',
+  },
+  {
+    name: 'DATABASE_LOCK_TIMEOUT_MS',
+    description: 'PostgreSQL `lock_timeout`: longest wait for a locked row (default `5000`)',
+  },
   { name: 'RUN_MIGRATIONS', description: 'Run pending migrations at start (default `true`)' },
   {
     name: 'JWT_SECRET',
@@ -77,7 +104,8 @@ export const CONFIG_VARIABLES: readonly VariableSpec[] = [
   },
   {
     name: 'ADMIN_PASSWORD',
-    description: 'Password of the first admin; generated and printed once when unset',
+    description:
+      'Password of the first admin; generated and printed once when unset, except in production, which refuses to start without it',
     sensitive: true,
   },
   { name: 'LOG_LEVEL', description: '`error`, `warn`, `log` (default), `debug` or `verbose`' },
@@ -91,7 +119,10 @@ export const CONFIG_VARIABLES: readonly VariableSpec[] = [
     name: 'BILLING_PAUSE_ON_DISABLE',
     description: 'Whether disabling a customer pauses its billing (default `true`)',
   },
-  { name: 'BILLING_RUN_CRON', description: 'Cron expression of the billing run; off when unset' },
+  {
+    name: 'BILLING_RUN_CRON',
+    description: 'Cron expression (UTC) of the billing run, checked at start; off when unset',
+  },
   {
     name: 'LIMITS_CACHE',
     description: 'Cache limits and API keys in memory (default `true`); `false` reads the database',
@@ -148,7 +179,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
     return fallback;
   };
 
-  const nodeEnv = value('NODE_ENV') ?? 'development';
+  // A typo such as `prod` must not silently mean development.
+  const nodeEnv = (value('NODE_ENV') ?? 'development') as NodeEnv;
+  if (!NODE_ENVS.includes(nodeEnv)) {
+    problems.push(`NODE_ENV must be one of ${NODE_ENVS.join(', ')} (got "${nodeEnv}")`);
+  }
   const production = nodeEnv === 'production';
 
   const databaseUrl = value('DATABASE_URL');
@@ -162,6 +197,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
   // The embedded engine has a single user: a second URL there would be a mistake of deployment.
   if (migrationDatabaseUrl !== undefined && databaseUrl === undefined) {
     problems.push('MIGRATION_DATABASE_URL needs DATABASE_URL (the role the service runs as)');
+  }
+  if (databaseUrl === undefined && production) {
+    problems.push(
+      'DATABASE_URL is required when NODE_ENV=production: the embedded database is for trying ' +
+        'the service out (one instance only)',
+    );
   }
 
   let jwtSecret = value('JWT_SECRET');
@@ -195,10 +236,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
   }
 
   const billingRunCron = value('BILLING_RUN_CRON');
-  if (billingRunCron !== undefined && !/^(\S+\s+){4,5}\S+$/.test(billingRunCron)) {
-    problems.push(
-      `BILLING_RUN_CRON must be a cron expression of 5 or 6 fields (got "${billingRunCron}")`,
-    );
+  if (billingRunCron !== undefined) {
+    const problem = cronProblem(billingRunCron);
+    if (problem) problems.push(`BILLING_RUN_CRON ${problem} (got "${billingRunCron}")`);
   }
 
   const changeFeedHeartbeatMs = int('CHANGE_FEED_HEARTBEAT_MS', 500, 50, 60_000);
@@ -219,6 +259,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
     migrationDatabaseUrl,
     dataDir: value('DATA_DIR') ?? './.data',
     databasePoolSize: int('DATABASE_POOL_SIZE', 10, 1, 200),
+    databaseConnectTimeoutMs: int('DATABASE_CONNECT_TIMEOUT_MS', 5000, 100, 600_000),
+    databaseStatementTimeoutMs: int('DATABASE_STATEMENT_TIMEOUT_MS', 15_000, 100, 3_600_000),
+    databaseLockTimeoutMs: int('DATABASE_LOCK_TIMEOUT_MS', 5000, 100, 3_600_000),
     runMigrations: bool('RUN_MIGRATIONS', true),
     jwtSecret,
     jwtSecretGenerated,
@@ -238,6 +281,27 @@ export function loadConfig(env: Env = process.env): AppConfig {
 
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/**
+ * What is wrong with a cron expression, parsed as the billing scheduler's CronJob will parse it
+ * (so that a bad one fails the start with its variable's name, not with a stack trace later);
+ * undefined when it is fine.
+ */
+function cronProblem(expression: string): string | undefined {
+  let time: CronTime;
+  try {
+    time = new CronTime(expression, 'UTC');
+  } catch (error) {
+    return `is not a valid cron expression: ${(error as Error).message.split('\n')[0]}`;
+  }
+  try {
+    // Parses, yet may name a day that never comes (February 30th): the job would throw at start.
+    time.sendAt();
+  } catch {
+    return 'never fires';
+  }
+  return undefined;
 }
 
 /** Nest log levels from the configured threshold. */

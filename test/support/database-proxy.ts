@@ -1,0 +1,100 @@
+import { createServer, type Server, type Socket, connect } from 'node:net';
+
+/**
+ * A TCP proxy in front of the test's PostgreSQL that the test can freeze (bytes stop flowing
+ * both ways and are held, sockets stay open: a database that stopped answering, like a SIGSTOP)
+ * or close (connections reset, new ones refused: a database that is down).
+ */
+export class DatabaseProxy {
+  private server: Server | undefined;
+  private readonly sockets = new Set<Socket>();
+  private readonly clients = new Set<Socket>();
+  private readonly held: { to: Socket; chunk: Buffer }[] = [];
+  private frozen = false;
+  private port = 0;
+
+  private constructor(
+    private readonly targetHost: string,
+    private readonly targetPort: number,
+  ) {}
+
+  /** Starts a proxy to the server of `databaseUrl`; `url` is the same URL through the proxy. */
+  static async start(databaseUrl: string): Promise<DatabaseProxy> {
+    const target = new URL(databaseUrl);
+    const proxy = new DatabaseProxy(target.hostname, Number(target.port || 5432));
+    await proxy.open();
+    return proxy;
+  }
+
+  /** `databaseUrl` with its host and port replaced by the proxy's. */
+  urlFor(databaseUrl: string): string {
+    const url = new URL(databaseUrl);
+    url.hostname = '127.0.0.1';
+    url.port = String(this.port);
+    return url.toString();
+  }
+
+  /** Connections open through the proxy now. */
+  get connections(): number {
+    return this.clients.size;
+  }
+
+  freeze(): void {
+    this.frozen = true;
+  }
+
+  /** Delivers what was held, in order, and lets bytes flow again. */
+  unfreeze(): void {
+    this.frozen = false;
+    for (const { to, chunk } of this.held.splice(0)) {
+      if (!to.destroyed) to.write(chunk);
+    }
+  }
+
+  /** Stops listening and resets every connection: the next connect is refused. */
+  async close(): Promise<void> {
+    this.held.length = 0;
+    for (const socket of this.sockets) socket.destroy();
+    this.sockets.clear();
+    this.clients.clear();
+    const server = this.server;
+    this.server = undefined;
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  /** Listens again, on the same port as before (the first time: any free port). */
+  async open(): Promise<void> {
+    this.frozen = false;
+    const server = createServer((client) => this.accept(client));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.port, '127.0.0.1', () => resolve());
+    });
+    this.port = (server.address() as { port: number }).port;
+    this.server = server;
+  }
+
+  private accept(client: Socket): void {
+    const upstream = connect(this.targetPort, this.targetHost);
+    this.clients.add(client);
+    client.on('close', () => this.clients.delete(client));
+    for (const socket of [client, upstream]) {
+      this.sockets.add(socket);
+      socket.on('error', () => undefined);
+      socket.on('close', () => {
+        this.sockets.delete(socket);
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    this.forward(client, upstream);
+    this.forward(upstream, client);
+  }
+
+  private forward(from: Socket, to: Socket): void {
+    from.on('data', (chunk: Buffer) => {
+      if (this.frozen) this.held.push({ to, chunk });
+      else to.write(chunk);
+    });
+  }
+}
