@@ -5,8 +5,9 @@ import type { AppConfig } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
 import { LoginResponseDto } from './dto/login.dto';
 import { StaffUserDto } from './dto/staff-user.dto';
+import { StaffUser } from './entities/staff-user.entity';
 import { LoginThrottle } from './login-throttle';
-import { PasswordHasher } from './password-hasher';
+import { HasherBusyError, PasswordHasher } from './password-hasher';
 import { UsersService } from './users.service';
 
 export interface AccessTokenPayload {
@@ -29,18 +30,30 @@ export class AuthService {
    */
   async login(email: string, password: string, ip: string): Promise<LoginResponseDto> {
     const normalised = email.trim().toLowerCase();
-    const wait = this.throttle.retryAfter(normalised, ip);
-    if (wait > 0) throw new TooManyAttemptsError(wait);
-
-    const user = await this.users.findByEmail(normalised);
-    const valid = user
-      ? await this.hasher.verify(user.passwordHash, password)
-      : await this.hasher.verifyDecoy(password);
+    const attempt = this.throttle.reserve(normalised, ip);
+    if ('retryAfter' in attempt) throw new TooManyAttemptsError(attempt.retryAfter);
+    let user: StaffUser | null;
+    let valid: boolean;
+    try {
+      user = await this.users.findByEmail(normalised);
+      valid = user
+        ? await this.hasher.verify(user.passwordHash, password, { failWhenBusy: true })
+        : await this.hasher.verifyDecoy(password, { failWhenBusy: true });
+    } catch (error) {
+      attempt.abandoned();
+      if (error instanceof HasherBusyError) {
+        throw new TooManyAttemptsError(
+          1,
+          'Too many sign-ins are being checked. Try again in a second.',
+        );
+      }
+      throw error;
+    }
     if (!user || !valid || !user.active) {
-      this.throttle.recordFailure(normalised, ip);
+      attempt.failed();
       throw new InvalidCredentialsError();
     }
-    this.throttle.recordSuccess(normalised);
+    attempt.succeeded();
 
     const payload: AccessTokenPayload = { sub: user.id };
     return {
