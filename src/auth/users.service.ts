@@ -8,6 +8,7 @@ import { CreateUserDto, UpdateUserDto } from './dto/user-input.dto';
 import { StaffUserDto } from './dto/staff-user.dto';
 import { StaffUser } from './entities/staff-user.entity';
 import { PasswordHasher } from './password-hasher';
+import { assertStrongPassword } from './password-policy';
 import { UnitOfWork } from '../database/unit-of-work';
 
 @Injectable()
@@ -54,6 +55,7 @@ export class UsersService {
   }
 
   async create(input: CreateUserDto): Promise<StaffUserDto> {
+    assertStrongPassword(input.password, input, 'password');
     const passwordHash = await this.hasher.hash(input.password);
     try {
       const user = await this.users.save(
@@ -69,8 +71,18 @@ export class UsersService {
   }
 
   async update(id: string, input: UpdateUserDto): Promise<StaffUserDto> {
-    // Hashing is slow: done before the transaction, so the row lock is held only briefly.
-    const passwordHash = input.password ? await this.hasher.hash(input.password) : undefined;
+    let passwordHash: string | undefined;
+    if (input.password !== undefined) {
+      const user = await this.users.findOneBy({ id });
+      if (!user) throw new NotFoundError('User', id);
+      assertStrongPassword(
+        input.password,
+        { email: user.email, name: input.name ?? user.name },
+        'password',
+      );
+      // Hashing is slow: done before the transaction, so the row lock is held only briefly.
+      passwordHash = await this.hasher.hash(input.password);
+    }
     return this.unitOfWork.run(() => this.applyUpdate(id, input, passwordHash));
   }
 

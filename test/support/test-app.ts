@@ -13,7 +13,7 @@ import { createApp } from '../../src/setup-app';
 import { TEST_ENV } from './test-env';
 
 export const TEST_JWT_SECRET = 'test-secret-that-is-long-enough-for-hs256-0123456789';
-export const TEST_ADMIN = { email: 'first-admin@example.com', password: 'first-admin-password-1' };
+export const TEST_ADMIN = { email: 'first-admin@example.com', password: 'violet-harbour-lamp-7' };
 
 export interface TestDatabase {
   url: string;
