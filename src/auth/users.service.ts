@@ -86,6 +86,23 @@ export class UsersService {
     return this.unitOfWork.run(() => this.applyUpdate(id, input, passwordHash));
   }
 
+  /** Sets a password already checked by the caller and revokes every earlier token. */
+  async setPassword(id: string, password: string): Promise<StaffUser> {
+    const passwordHash = await this.hasher.hash(password);
+    return this.unitOfWork.run(async () => {
+      const user = await this.users.findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
+      if (!user) throw new NotFoundError('User', id);
+      user.passwordHash = passwordHash;
+      user.tokenVersion += 1;
+      return this.users.save(user);
+    });
+  }
+
+  /** Refuses every token issued to the user so far, on every instance (the guard compares). */
+  async revokeTokens(id: string): Promise<void> {
+    await this.users.increment({ id }, 'tokenVersion', 1);
+  }
+
   private async applyUpdate(
     id: string,
     input: UpdateUserDto,
@@ -104,6 +121,8 @@ export class UsersService {
     if (input.role !== undefined) user.role = input.role;
     if (input.active !== undefined) user.active = input.active;
     if (passwordHash !== undefined) user.passwordHash = passwordHash;
+    // Reactivating a user must not bring back the tokens it had before.
+    if (passwordHash !== undefined || input.active === false) user.tokenVersion += 1;
     return StaffUserDto.from(await this.users.save(user));
   }
 

@@ -1,6 +1,12 @@
 import request from 'supertest';
 import { StaffUser } from '../../src/auth/entities/staff-user.entity';
-import { createStaff, signIn, StaffSession, uniqueEmail } from '../support/factories';
+import {
+  createStaff,
+  signIn,
+  STAFF_PASSWORD,
+  StaffSession,
+  uniqueEmail,
+} from '../support/factories';
 import { startTestApp, TestApp } from '../support/test-app';
 
 /** The weak passwords of the issue, for an owner whose email is `email`. */
@@ -88,7 +94,7 @@ describe('weak passwords are refused', () => {
 
   describe('PATCH /users/{id}', () => {
     it.each(weakPasswords('placeholder@example.com').map(([name]) => [name]))(
-      'refuses %s with 400 and leaves the password as it was',
+      'refuses %s with 400 and leaves the password and tokens as they were',
       async (name) => {
         const user = await createStaff(t, 'user');
         const password = Object.fromEntries(weakPasswords(user.email))[name];
@@ -100,8 +106,30 @@ describe('weak passwords are refused', () => {
         expectWeak(response, 'password');
         expect(await users().findOneByOrFail({ id: user.id })).toMatchObject({
           passwordHash: user.passwordHash,
+          tokenVersion: 0,
           updatedAt: user.updatedAt,
         });
+      },
+    );
+  });
+
+  describe('POST /auth/password', () => {
+    it.each(weakPasswords('placeholder@example.com').map(([name]) => [name]))(
+      'refuses %s with 400 and leaves the password and tokens as they were',
+      async (name) => {
+        const session = await signIn(t, 'user');
+        const password = Object.fromEntries(weakPasswords(session.user.email))[name];
+        const response = await request(t.http)
+          .post('/api/v1/auth/password')
+          .set(session.header)
+          .send({ current_password: STAFF_PASSWORD, new_password: password })
+          .expect(400);
+        expectWeak(response, 'new_password');
+        expect(await users().findOneByOrFail({ id: session.user.id })).toMatchObject({
+          passwordHash: session.user.passwordHash,
+          tokenVersion: 0,
+        });
+        await request(t.http).get('/api/v1/auth/me').set(session.header).expect(200);
       },
     );
   });
