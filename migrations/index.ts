@@ -5,6 +5,7 @@ import { CustomerNotes1795600001000 } from './1795600001000-CustomerNotes';
 import { ApiKeys1795610000000 } from './1795610000000-ApiKeys';
 import { PlansAndSubscriptions1795611000000 } from './1795611000000-PlansAndSubscriptions';
 import { Billing1795612000000 } from './1795612000000-Billing';
+import { StaffTokenVersion1795620000000 } from './1795620000000-StaffTokenVersion';
 
 /**
  * Every migration, in order. A new migration file must be listed here (a test checks that each
@@ -17,4 +18,5 @@ export const migrations: (new () => MigrationInterface)[] = [
   ApiKeys1795610000000,
   PlansAndSubscriptions1795611000000,
   Billing1795612000000,
+  StaffTokenVersion1795620000000,
 ];

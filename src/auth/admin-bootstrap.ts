@@ -1,15 +1,14 @@
-import { randomBytes } from 'node:crypto';
 import { TransactionHost } from '@nestjs-cls/transactional';
 import { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { DEFAULT_ADMIN_EMAIL, DEFAULT_ADMIN_NAME } from '../config/app-config';
 import type { AppConfig } from '../config/app-config';
 import { ConfigError } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
 import { StaffUser } from './entities/staff-user.entity';
 import { PasswordHasher } from './password-hasher';
+import { generatePassword } from './password-policy';
 import { UnitOfWork } from '../database/unit-of-work';
-
-export const DEFAULT_ADMIN_EMAIL = 'admin@example.com';
 
 /**
  * When no staff user exists, creates the first admin from ADMIN_EMAIL / ADMIN_PASSWORD. Without
@@ -46,11 +45,13 @@ export class AdminBootstrap implements OnApplicationBootstrap {
           'start (a lost password is reset later with `npm run admin:reset-password -- <email>`).',
       ]);
     }
-    const password = this.config.adminPassword ?? randomBytes(18).toString('base64url');
+    // A configured password has passed the strength check when the configuration was loaded.
+    const password =
+      this.config.adminPassword ?? generatePassword({ email, name: DEFAULT_ADMIN_NAME });
     await users.save(
       users.create({
         email,
-        name: 'Administrator',
+        name: DEFAULT_ADMIN_NAME,
         role: 'admin',
         passwordHash: await this.hasher.hash(password),
       }),

@@ -1,11 +1,11 @@
 import { Body, Controller, Get, HttpCode, Post, Req } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { ApiProblemResponses } from '../common/api-problem-responses';
 import type { Actor } from './actor';
 import { CurrentActor, Public, Roles } from './access.decorators';
 import { AuthService } from './auth.service';
-import { LoginDto, LoginResponseDto } from './dto/login.dto';
+import { ChangePasswordDto, LoginDto, LoginResponseDto } from './dto/login.dto';
 import { StaffUserDto } from './dto/staff-user.dto';
 import { UsersService } from './users.service';
 
@@ -33,5 +33,43 @@ export class AuthController {
   @ApiOkResponse({ type: StaffUserDto })
   me(@CurrentActor() actor: Actor): Promise<StaffUserDto> {
     return this.users.get(actor.id);
+  }
+
+  @Post('logout')
+  @Roles('user')
+  @HttpCode(204)
+  @ApiOperation({
+    summary: 'Sign out: end every session of the signed-in staff member',
+    description:
+      'Every token issued to this user so far is refused from the next request on, on every ' +
+      'instance: on every device, not only this one.',
+  })
+  @ApiNoContentResponse({ description: 'Signed out' })
+  logout(@CurrentActor() actor: Actor): Promise<void> {
+    return this.auth.logout(actor.id);
+  }
+
+  @Post('password')
+  @Roles('user')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Change your own password',
+    description:
+      'Needs the current password. Every earlier token of the user is revoked (all sessions ' +
+      'end); the answer carries a fresh token for this one. A wrong current password answers ' +
+      '`401 invalid_credentials` and counts against the login throttle.',
+  })
+  @ApiOkResponse({ type: LoginResponseDto })
+  @ApiProblemResponses(
+    [400, 'Validation failed, or the new password is too weak (`validation_failed`)'],
+    [401, 'Wrong current password (`invalid_credentials`)'],
+    429,
+  )
+  changePassword(
+    @CurrentActor() actor: Actor,
+    @Body() body: ChangePasswordDto,
+    @Req() request: FastifyRequest,
+  ): Promise<LoginResponseDto> {
+    return this.auth.changePassword(actor.id, body.current_password, body.new_password, request.ip);
   }
 }

@@ -1,16 +1,27 @@
 import { Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
-import { InvalidCredentialsError, TooManyAttemptsError } from '../common/errors';
+import {
+  InvalidCredentialsError,
+  TooManyAttemptsError,
+  UnauthenticatedError,
+} from '../common/errors';
 import type { AppConfig } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
 import { LoginResponseDto } from './dto/login.dto';
 import { StaffUserDto } from './dto/staff-user.dto';
-import { LoginThrottle } from './login-throttle';
-import { PasswordHasher } from './password-hasher';
+import { StaffUser } from './entities/staff-user.entity';
+import { LoginAttempt, LoginThrottle } from './login-throttle';
+import { HasherBusyError, PasswordHasher } from './password-hasher';
+import { assertStrongPassword } from './password-policy';
 import { UsersService } from './users.service';
 
 export interface AccessTokenPayload {
   sub: string;
+  /**
+   * The user's token version when the token was issued; the token is refused once the user's
+   * version has moved on. Absent in tokens from before versions existed: those count as 0.
+   */
+  ver?: number;
 }
 
 @Injectable()
@@ -29,20 +40,76 @@ export class AuthService {
    */
   async login(email: string, password: string, ip: string): Promise<LoginResponseDto> {
     const normalised = email.trim().toLowerCase();
-    const wait = this.throttle.retryAfter(normalised, ip);
-    if (wait > 0) throw new TooManyAttemptsError(wait);
+    const { user, valid } = await this.throttled(normalised, ip, async () => {
+      const found = await this.users.findByEmail(normalised);
+      const matches = found
+        ? await this.hasher.verify(found.passwordHash, password, { failWhenBusy: true })
+        : await this.hasher.verifyDecoy(password, { failWhenBusy: true });
+      return { user: found, valid: matches && found !== null && found.active };
+    });
+    if (!user || !valid) throw new InvalidCredentialsError();
+    return this.issue(user);
+  }
 
-    const user = await this.users.findByEmail(normalised);
-    const valid = user
-      ? await this.hasher.verify(user.passwordHash, password)
-      : await this.hasher.verifyDecoy(password);
-    if (!user || !valid || !user.active) {
-      this.throttle.recordFailure(normalised, ip);
-      throw new InvalidCredentialsError();
+  /** Ends every session of the user: one version for all its tokens keeps the check one row. */
+  logout(userId: string): Promise<void> {
+    return this.users.revokeTokens(userId);
+  }
+
+  /**
+   * Changes the caller's own password, given the current one (a stolen token alone must not be
+   * enough), revokes every token of the user and answers with a fresh one, so the caller stays
+   * signed in here and nowhere else. Wrong current passwords count against the login throttle.
+   */
+  async changePassword(
+    userId: string,
+    currentPassword: string,
+    newPassword: string,
+    ip: string,
+  ): Promise<LoginResponseDto> {
+    const user = await this.users.findActiveById(userId);
+    if (!user) throw new UnauthenticatedError('The user of this token is unknown or inactive.');
+    const { valid } = await this.throttled(user.email, ip, async () => ({
+      valid: await this.hasher.verify(user.passwordHash, currentPassword, { failWhenBusy: true }),
+    }));
+    if (!valid) throw new InvalidCredentialsError('The current password is wrong.');
+    // Checked after the current password, so that a token alone cannot keep the estimator busy.
+    assertStrongPassword(newPassword, user, 'new_password');
+    return this.issue(await this.users.setPassword(user.id, newPassword));
+  }
+
+  /**
+   * Runs one password check under the throttle: counted as a failure before it starts (so a
+   * burst of concurrent guesses cannot all get in while the first ones hash), refunded when
+   * the password was right or could not be checked.
+   */
+  private async throttled<T extends { valid: boolean }>(
+    email: string,
+    ip: string,
+    check: () => Promise<T>,
+  ): Promise<T> {
+    const attempt: LoginAttempt | { retryAfter: number } = this.throttle.reserve(email, ip);
+    if ('retryAfter' in attempt) throw new TooManyAttemptsError(attempt.retryAfter);
+    let result: T;
+    try {
+      result = await check();
+    } catch (error) {
+      attempt.abandoned();
+      if (error instanceof HasherBusyError) {
+        throw new TooManyAttemptsError(
+          1,
+          'Too many sign-ins are being checked. Try again in a second.',
+        );
+      }
+      throw error;
     }
-    this.throttle.recordSuccess(normalised);
+    if (result.valid) attempt.succeeded();
+    else attempt.failed();
+    return result;
+  }
 
-    const payload: AccessTokenPayload = { sub: user.id };
+  private async issue(user: StaffUser): Promise<LoginResponseDto> {
+    const payload: AccessTokenPayload = { sub: user.id, ver: user.tokenVersion };
     return {
       access_token: await this.jwt.signAsync(payload),
       token_type: 'Bearer',

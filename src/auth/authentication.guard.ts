@@ -82,9 +82,15 @@ export class AuthenticationGuard extends AuthGuard('jwt') {
     await super.canActivate(context);
     // The user is loaded on every request: a deactivated user's tokens stop working at once, and
     // a role change applies to the next request, not the next login.
-    const payload = request.user as unknown as AccessTokenPayload;
+    const payload = request.user as unknown as Required<AccessTokenPayload>;
     const user = await this.users.findActiveById(payload.sub);
     if (!user) throw new UnauthenticatedError('The user of this token is unknown or inactive.');
+    // Logout, a password change and a deactivation bump the version: older tokens end here.
+    if (user.tokenVersion !== payload.ver) {
+      throw new UnauthenticatedError(
+        'The access token has been revoked (signed out or password changed).',
+      );
+    }
     const actor: StaffActor = {
       type: 'user',
       id: user.id,

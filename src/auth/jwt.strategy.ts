@@ -23,7 +23,9 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
     });
   }
 
-  validate(payload: AccessTokenPayload): AccessTokenPayload | false {
-    return isUuid(payload?.sub) ? { sub: payload.sub } : false;
+  validate(payload: AccessTokenPayload): Required<AccessTokenPayload> | false {
+    if (!isUuid(payload?.sub)) return false;
+    const ver = payload.ver ?? 0;
+    return Number.isSafeInteger(ver) && ver >= 0 ? { sub: payload.sub, ver } : false;
   }
 }

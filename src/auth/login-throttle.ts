@@ -7,10 +7,33 @@ interface Window {
   resetAt: number;
 }
 
+/** A password check that has been counted in advance; settle it once its outcome is known. */
+export interface LoginAttempt {
+  /** The password was right: the attempt is refunded and the email's failures are forgotten. */
+  succeeded(): void;
+  /** The password was wrong: the attempt stays counted. */
+  failed(): void;
+  /** The password could not be checked (busy, database error): the attempt is refunded. */
+  abandoned(): void;
+}
+
+/** How many times LOGIN_MAX_FAILURES an email (from any IP) and an IP (for any email) may fail. */
+export const WIDER_ALLOWANCE = 4;
+
 /**
- * Counts failed logins per email and per client IP in a fixed window. An IP gets four times the
- * allowance of an email, since many staff can share one office address. Kept in memory: each
- * instance counts on its own, which bounds guessing per instance without a shared store.
+ * Counts failed logins in fixed windows, at three levels:
+ *
+ * - per (email, IP): LOGIN_MAX_FAILURES. A guesser at one address is stopped early, and locks
+ *   out only itself: the account's owner elsewhere can still sign in;
+ * - per email, from any IP: 4x. Bounds a guesser spread over many addresses; reaching it locks
+ *   the account out everywhere until the window ends, so it is set well above the first level;
+ * - per IP, for any email: 4x, since many staff can share one office address. Bounds spraying
+ *   one password over many emails.
+ *
+ * An attempt is counted as a failure *before* its password is checked and refunded when it was
+ * right, so concurrent guesses cannot all pass the check while the first ones are still hashing.
+ * Kept in memory: each instance counts on its own, which bounds guessing per instance without a
+ * shared store.
  */
 @Injectable()
 export class LoginThrottle {
@@ -21,38 +44,60 @@ export class LoginThrottle {
     this.windowMs = config.loginWindowSeconds * 1000;
   }
 
-  /** Seconds until the caller may try again, or 0 when it may try now. */
-  retryAfter(email: string, ip: string, now = Date.now()): number {
-    const blocked = [
-      [this.windows.get(`email:${email}`), this.config.loginMaxFailures],
-      [this.windows.get(`ip:${ip}`), this.config.loginMaxFailures * 4],
-    ] as const;
+  /**
+   * Counts the attempt now, or answers how many seconds the caller must wait (no attempt is
+   * counted then). Synchronous on purpose: no other request can slip between check and count.
+   */
+  reserve(email: string, ip: string, now = Date.now()): LoginAttempt | { retryAfter: number } {
+    const keys = this.keys(email, ip);
     let wait = 0;
-    for (const [window, max] of blocked) {
+    for (const [key, max] of keys) {
+      const window = this.windows.get(key);
       if (window && window.resetAt > now && window.failures >= max) {
         wait = Math.max(wait, Math.ceil((window.resetAt - now) / 1000));
       }
     }
-    return wait;
-  }
+    if (wait > 0) return { retryAfter: wait };
 
-  recordFailure(email: string, ip: string, now = Date.now()): void {
-    this.bump(`email:${email}`, now);
-    this.bump(`ip:${ip}`, now);
+    const counted = keys.map(([key]) => this.bump(key, now));
     if (this.windows.size > 10_000) this.sweep(now);
+    let settled = false;
+    const refund = (): boolean => {
+      if (settled) return false;
+      settled = true;
+      for (const window of counted) window.failures = Math.max(0, window.failures - 1);
+      return true;
+    };
+    return {
+      succeeded: () => {
+        if (!refund()) return;
+        this.windows.delete(`pair:${email}|${ip}`);
+        this.windows.delete(`email:${email}`);
+      },
+      failed: () => {
+        settled = true;
+      },
+      abandoned: () => void refund(),
+    };
   }
 
-  recordSuccess(email: string): void {
-    this.windows.delete(`email:${email}`);
+  private keys(email: string, ip: string): [string, number][] {
+    const max = this.config.loginMaxFailures;
+    return [
+      [`pair:${email}|${ip}`, max],
+      [`email:${email}`, max * WIDER_ALLOWANCE],
+      [`ip:${ip}`, max * WIDER_ALLOWANCE],
+    ];
   }
 
-  private bump(key: string, now: number): void {
-    const window = this.windows.get(key);
+  private bump(key: string, now: number): Window {
+    let window = this.windows.get(key);
     if (!window || window.resetAt <= now) {
-      this.windows.set(key, { failures: 1, resetAt: now + this.windowMs });
-    } else {
-      window.failures += 1;
+      window = { failures: 0, resetAt: now + this.windowMs };
+      this.windows.set(key, window);
     }
+    window.failures += 1;
+    return window;
   }
 
   private sweep(now: number): void {

@@ -17,7 +17,10 @@ export class UsersController {
   @Post()
   @ApiOperation({ summary: 'Create a staff user' })
   @ApiCreatedResponse({ type: StaffUserDto })
-  @ApiProblemResponses(400, [409, 'A user with this email exists (`user_exists`)'])
+  @ApiProblemResponses(
+    [400, 'Validation failed, or the password is too weak (`validation_failed`)'],
+    [409, 'A user with this email exists (`user_exists`)'],
+  )
   create(@Body() body: CreateUserDto): Promise<StaffUserDto> {
     return this.users.create(body);
   }
@@ -31,9 +34,16 @@ export class UsersController {
   }
 
   @Patch(':id')
-  @ApiOperation({ summary: 'Change a staff user: name, role, password, or deactivate it' })
+  @ApiOperation({
+    summary: 'Change a staff user: name, role, password, or deactivate it',
+    description: 'A new password or a deactivation revokes every token of the user.',
+  })
   @ApiOkResponse({ type: StaffUserDto })
-  @ApiProblemResponses(400, 404, [409, 'Would remove the last active admin (`last_admin`)'])
+  @ApiProblemResponses(
+    [400, 'Validation failed, or the password is too weak (`validation_failed`)'],
+    404,
+    [409, 'Would remove the last active admin (`last_admin`)'],
+  )
   update(@UuidParam() id: string, @Body() body: UpdateUserDto): Promise<StaffUserDto> {
     return this.users.update(id, body);
   }

@@ -8,6 +8,7 @@ import { CreateUserDto, UpdateUserDto } from './dto/user-input.dto';
 import { StaffUserDto } from './dto/staff-user.dto';
 import { StaffUser } from './entities/staff-user.entity';
 import { PasswordHasher } from './password-hasher';
+import { assertStrongPassword } from './password-policy';
 import { UnitOfWork } from '../database/unit-of-work';
 
 @Injectable()
@@ -54,6 +55,7 @@ export class UsersService {
   }
 
   async create(input: CreateUserDto): Promise<StaffUserDto> {
+    assertStrongPassword(input.password, input, 'password');
     const passwordHash = await this.hasher.hash(input.password);
     try {
       const user = await this.users.save(
@@ -69,9 +71,36 @@ export class UsersService {
   }
 
   async update(id: string, input: UpdateUserDto): Promise<StaffUserDto> {
-    // Hashing is slow: done before the transaction, so the row lock is held only briefly.
-    const passwordHash = input.password ? await this.hasher.hash(input.password) : undefined;
+    let passwordHash: string | undefined;
+    if (input.password !== undefined) {
+      const user = await this.users.findOneBy({ id });
+      if (!user) throw new NotFoundError('User', id);
+      assertStrongPassword(
+        input.password,
+        { email: user.email, name: input.name ?? user.name },
+        'password',
+      );
+      // Hashing is slow: done before the transaction, so the row lock is held only briefly.
+      passwordHash = await this.hasher.hash(input.password);
+    }
     return this.unitOfWork.run(() => this.applyUpdate(id, input, passwordHash));
+  }
+
+  /** Sets a password already checked by the caller and revokes every earlier token. */
+  async setPassword(id: string, password: string): Promise<StaffUser> {
+    const passwordHash = await this.hasher.hash(password);
+    return this.unitOfWork.run(async () => {
+      const user = await this.users.findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
+      if (!user) throw new NotFoundError('User', id);
+      user.passwordHash = passwordHash;
+      user.tokenVersion += 1;
+      return this.users.save(user);
+    });
+  }
+
+  /** Refuses every token issued to the user so far, on every instance (the guard compares). */
+  async revokeTokens(id: string): Promise<void> {
+    await this.users.increment({ id }, 'tokenVersion', 1);
   }
 
   private async applyUpdate(
@@ -92,6 +121,8 @@ export class UsersService {
     if (input.role !== undefined) user.role = input.role;
     if (input.active !== undefined) user.active = input.active;
     if (passwordHash !== undefined) user.passwordHash = passwordHash;
+    // Reactivating a user must not bring back the tokens it had before.
+    if (passwordHash !== undefined || input.active === false) user.tokenVersion += 1;
     return StaffUserDto.from(await this.users.save(user));
   }
 

@@ -67,8 +67,8 @@ export class UnauthenticatedError extends DomainError {
 }
 
 export class InvalidCredentialsError extends DomainError {
-  constructor() {
-    super('invalid_credentials', 401, 'Invalid credentials', 'The email or password is wrong.');
+  constructor(detail = 'The email or password is wrong.') {
+    super('invalid_credentials', 401, 'Invalid credentials', detail);
   }
 }
 
@@ -107,15 +107,10 @@ export class ConflictError extends DomainError {
 }
 
 export class TooManyAttemptsError extends DomainError {
-  constructor(retryAfterSeconds: number) {
-    super(
-      'too_many_attempts',
-      429,
-      'Too many attempts',
-      'Too many failed attempts. Try again later.',
-      undefined,
-      { 'Retry-After': String(retryAfterSeconds) },
-    );
+  constructor(retryAfterSeconds: number, detail = 'Too many failed attempts. Try again later.') {
+    super('too_many_attempts', 429, 'Too many attempts', detail, undefined, {
+      'Retry-After': String(retryAfterSeconds),
+    });
   }
 }
 

@@ -1,5 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { CronTime } from 'cron';
+import { passwordWeakness } from '../auth/password-policy';
+
+/** The first admin, created when no staff user exists, unless ADMIN_EMAIL says otherwise. */
+export const DEFAULT_ADMIN_EMAIL = 'admin@example.com';
+export const DEFAULT_ADMIN_NAME = 'Administrator';
 
 export type LogLevel = 'error' | 'warn' | 'log' | 'debug' | 'verbose';
 const LOG_LEVELS: readonly LogLevel[] = ['error', 'warn', 'log', 'debug', 'verbose'];
@@ -105,13 +110,14 @@ export const CONFIG_VARIABLES: readonly VariableSpec[] = [
   {
     name: 'ADMIN_PASSWORD',
     description:
-      'Password of the first admin; generated and printed once when unset, except in production, which refuses to start without it',
+      'Password of the first admin (must pass the password policy); generated and printed once when unset, except in production, which refuses to start without it',
     sensitive: true,
   },
   { name: 'LOG_LEVEL', description: '`error`, `warn`, `log` (default), `debug` or `verbose`' },
   {
     name: 'LOGIN_MAX_FAILURES',
-    description: 'Failed logins per email or IP before 429 (default `5`)',
+    description:
+      'Failed logins per (email, IP) before 429 (default `5`); 4x per email from any IP and per IP',
   },
   { name: 'LOGIN_WINDOW_SECONDS', description: 'Window of that count in seconds (default `900`)' },
   { name: 'TRUST_PROXY', description: 'Take the client IP from X-Forwarded-For (default `false`)' },
@@ -225,6 +231,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const adminPassword = value('ADMIN_PASSWORD');
   if (adminPassword !== undefined && adminPassword.length < 12) {
     problems.push('ADMIN_PASSWORD must be at least 12 characters long');
+  } else if (adminPassword !== undefined) {
+    const weakness = passwordWeakness(adminPassword, {
+      email: adminEmail ?? DEFAULT_ADMIN_EMAIL,
+      name: DEFAULT_ADMIN_NAME,
+    });
+    if (weakness !== null) problems.push(`ADMIN_PASSWORD is too weak: it ${weakness}`);
   }
   if (production && adminPassword !== undefined && adminEmail === undefined) {
     problems.push('ADMIN_EMAIL is required when ADMIN_PASSWORD is set');

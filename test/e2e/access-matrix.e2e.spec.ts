@@ -4,7 +4,9 @@ import { Role, roleSatisfies, ROLES } from '../../src/auth/roles';
 import {
   createCustomer,
   createStaff,
+  signIn,
   signInEveryRole,
+  STAFF_PASSWORD,
   StaffSession,
   uniqueEmail,
 } from '../support/factories';
@@ -28,6 +30,8 @@ interface Endpoint {
   apiKeys?: ApiKeyAccess;
   /** `@AllowDisabledCustomerKey()`: a disabled customer's own key may still call it. */
   evenDisabledCustomerKey?: boolean;
+  /** The call ends the caller's sessions: each role calls it with a session of its own. */
+  endsSession?: boolean;
 }
 
 interface Context {
@@ -52,6 +56,14 @@ const routeName = (e: Endpoint) =>
 
 const ENDPOINTS: Endpoint[] = [
   { method: 'get', path: () => '/api/v1/auth/me', least: 'user' },
+  { method: 'post', path: () => '/api/v1/auth/logout', least: 'user', endsSession: true },
+  {
+    method: 'post',
+    path: () => '/api/v1/auth/password',
+    body: () => ({ current_password: STAFF_PASSWORD, new_password: 'violet-harbour-lantern-93' }),
+    least: 'user',
+    endsSession: true,
+  },
   { method: 'get', path: () => '/api/v1/users', least: 'admin' },
   {
     method: 'post',
@@ -243,7 +255,8 @@ describe('access matrix', () => {
   );
 
   it.each(cases)('%s as %s', async (_route: string, role: Role, endpoint: Endpoint) => {
-    const response = await call(endpoint, sessions[role].header);
+    const session = endpoint.endsSession ? await signIn(t, role) : sessions[role];
+    const response = await call(endpoint, session.header);
     if (roleSatisfies(role, endpoint.least)) {
       expect([401, 403]).not.toContain(response.status);
       expect(response.status).toBeLessThan(500);

@@ -20,7 +20,7 @@ import { API_PREFIX, createApp } from '../../src/setup-app';
 import { TEST_ENV } from './test-env';
 
 export const TEST_JWT_SECRET = 'test-secret-that-is-long-enough-for-hs256-0123456789';
-export const TEST_ADMIN = { email: 'first-admin@example.com', password: 'first-admin-password-1' };
+export const TEST_ADMIN = { email: 'first-admin@example.com', password: 'violet-harbour-lamp-7' };
 
 export interface TestDatabase {
   /** As the owner of the schema (a superuser here): what migrates. */

@@ -29,3 +29,22 @@ export class LoginResponseDto {
   @ApiProperty({ type: StaffUserDto })
   user: StaffUserDto;
 }
+
+export class ChangePasswordDto {
+  @ApiProperty({ description: 'The password the caller signs in with now' })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(256)
+  current_password: string;
+
+  @ApiProperty({
+    minLength: 12,
+    maxLength: 256,
+    description:
+      'At least 12 characters, hard to guess (zxcvbn score 3 of 4), without the email address',
+  })
+  @IsString()
+  @MinLength(12)
+  @MaxLength(256)
+  new_password: string;
+}

@@ -26,7 +26,11 @@ export class CreateUserDto {
   @MaxLength(200)
   name: string;
 
-  @ApiProperty({ minLength: 12, maxLength: 256 })
+  @ApiProperty({
+    minLength: 12,
+    maxLength: 256,
+    description: 'At least 12 characters, hard to guess (zxcvbn score 3 of 4), without the email',
+  })
   @IsString()
   @MinLength(12)
   @MaxLength(256)
@@ -51,14 +55,20 @@ export class UpdateUserDto {
   @IsIn(ROLES)
   role?: Role;
 
-  @ApiPropertyOptional({ minLength: 12, maxLength: 256 })
+  @ApiPropertyOptional({
+    minLength: 12,
+    maxLength: 256,
+    description: 'As for a new user; changing it revokes every token of the user',
+  })
   @IsOptional()
   @IsString()
   @MinLength(12)
   @MaxLength(256)
   password?: string;
 
-  @ApiPropertyOptional({ description: 'false deactivates the user: its tokens stop working' })
+  @ApiPropertyOptional({
+    description: 'false deactivates the user: its tokens stop working, for good',
+  })
   @IsOptional()
   @IsBoolean()
   active?: boolean;

@@ -35,6 +35,10 @@ export class StaffUser {
   @Column({ type: 'boolean', default: true })
   active: boolean;
 
+  /** Access tokens carry the version they were issued under; bumping it revokes them all. */
+  @Column({ name: 'token_version', type: 'integer', default: 0 })
+  tokenVersion: number;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz', precision: 3 })
   createdAt: Date;
 

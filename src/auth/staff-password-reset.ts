@@ -1,0 +1,33 @@
+import type { DataSource } from 'typeorm';
+import { StaffUser } from './entities/staff-user.entity';
+import { PasswordHasher } from './password-hasher';
+import { generatePassword } from './password-policy';
+
+export interface PasswordReset {
+  email: string;
+  password: string;
+  active: boolean;
+}
+
+/**
+ * The way back for a lost password (the last admin's included): sets a new generated password
+ * and revokes every token of the user. Works on the database directly, so it needs no token.
+ */
+export async function resetStaffPassword(
+  dataSource: DataSource,
+  email: string,
+): Promise<PasswordReset> {
+  const normalised = email.trim().toLowerCase();
+  const users = dataSource.getRepository(StaffUser);
+  const user = await users.findOneBy({ email: normalised });
+  if (!user) throw new Error(`No staff user has the email ${normalised}.`);
+  const password = generatePassword(user);
+  const passwordHash = await new PasswordHasher().hash(password);
+  await users
+    .createQueryBuilder()
+    .update()
+    .set({ passwordHash, tokenVersion: () => 'token_version + 1' })
+    .where('id = :id', { id: user.id })
+    .execute();
+  return { email: user.email, password, active: user.active };
+}
