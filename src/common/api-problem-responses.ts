@@ -19,9 +19,11 @@ export const PROBLEM_DESCRIPTIONS: Record<number, string> = {
   401: 'Missing, invalid or expired credentials (`unauthenticated`)',
   403: 'Not allowed for this role or key (`forbidden`)',
   404: 'Not found (`not_found`)',
+  408: 'The request did not arrive in time (`request_timeout`)',
   409: 'Conflict with the current state (`conflict`)',
   413: 'The body is over 100 kB (`payload_too_large`)',
   415: 'The body is not `application/json` (`unsupported_media_type`)',
+  431: 'The request headers are over 16 KiB (`request_header_too_large`)',
   429: 'Too many attempts; retry after `Retry-After` seconds (`too_many_attempts`)',
   500: 'An unexpected error (`internal_error`)',
   503:

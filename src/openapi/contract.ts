@@ -70,7 +70,8 @@ const API_KEY_EXTENSION: Record<ApiKeyAccess, string[]> = {
  * Completes what the decorators declare with what follows from the code itself, so that the
  * document says everything the service does without each controller repeating it: who may call
  * each operation (from the same @Roles/@Public metadata the guards read), the answers every
- * operation of its kind can give (400 for any input, 413/415 for a body, 500 and 503 for all), the
+ * operation of its kind can give (400 for any input, 413/415 for a body, 408, 431, 500 and 503
+ * for all), the
  * headers, and the bounds the class-validator checks enforce.
  */
 export function completeDocument(document: OpenAPIObject, app: INestApplication): OpenAPIObject {
@@ -156,9 +157,22 @@ function addGenericResponses(operation: OperationObject): void {
     ((operation.parameters ?? []) as ParameterObject[]).some(
       (p) => p.in === 'path' || p.in === 'query',
     );
-  const statuses = [...(hasInput ? [400] : []), ...(hasBody ? [413, 415] : []), 500, 503];
+  const statuses = [...(hasInput ? [400] : []), 408, ...(hasBody ? [413, 415] : []), 431, 500, 503];
   for (const status of statuses) {
     operation.responses[status] ??= problemResponse(PROBLEM_DESCRIPTIONS[status]);
+  }
+  // Two decorators documenting one status (a route's own 401 and @Roles' 401) have their
+  // descriptions joined by @nestjs/swagger, but the later schema wins: the codes follow the text.
+  for (const [status, response] of Object.entries(operation.responses) as [
+    string,
+    ResponseObject | ReferenceObject,
+  ][]) {
+    if (problemCodesOf(response) !== undefined) {
+      operation.responses[status] = {
+        ...(response as ResponseObject),
+        ...problemResponse((response as ResponseObject).description),
+      };
+    }
   }
 }
 
