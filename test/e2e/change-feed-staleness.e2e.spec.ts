@@ -1,8 +1,8 @@
-import { AddressInfo, createServer, Server, Socket, connect } from 'node:net';
 import request from 'supertest';
 import { CustomerChangeFeed } from '../../src/changes/customer-change-feed';
 import { LimitsFastLane } from '../../src/limits/limits-fast-lane';
 import { createApiKey, TestApiKey } from '../support/api-keys';
+import { DatabaseProxy } from '../support/database-proxy';
 import { createCustomer, signIn, StaffSession } from '../support/factories';
 import { createFeature, createPlan, createSubscription } from '../support/plans';
 import { startTestApp, TestApp } from '../support/test-app';
@@ -12,62 +12,8 @@ import { onEmbeddedDatabase } from '../support/test-env';
 const STALE_BOUND_MS = 2000;
 /** The bound plus room for polling and a busy two-core machine. */
 const ASSERTED_MS = 2500;
-
-/**
- * A TCP proxy in front of PostgreSQL that can freeze the LISTEN connection (the one whose startup
- * message names the `-listener` application): its bytes then stop in both directions while both
- * sockets stay open, as with a half-open connection or a hung server. Other connections (the
- * pool) pass untouched.
- */
-class FreezingProxy {
-  private readonly server: Server;
-  private readonly sockets = new Set<Socket>();
-  /** Client and server sockets of each LISTEN connection seen, in order. */
-  readonly listeners: { client: Socket; upstream: Socket }[] = [];
-
-  private constructor(private readonly target: { host: string; port: number }) {
-    this.server = createServer((client) => this.accept(client));
-  }
-
-  static async start(databaseUrl: string): Promise<{ proxy: FreezingProxy; url: string }> {
-    const url = new URL(databaseUrl);
-    const proxy = new FreezingProxy({ host: url.hostname, port: Number(url.port || 5432) });
-    await new Promise<void>((resolve) => proxy.server.listen(0, '127.0.0.1', resolve));
-    url.hostname = '127.0.0.1';
-    url.port = String((proxy.server.address() as AddressInfo).port);
-    return { proxy, url: url.toString() };
-  }
-
-  private accept(client: Socket): void {
-    const upstream = connect(this.target.port, this.target.host);
-    for (const socket of [client, upstream]) {
-      this.sockets.add(socket);
-      socket.on('close', () => this.sockets.delete(socket));
-      socket.on('error', () => undefined);
-    }
-    client.on('close', () => upstream.destroy());
-    upstream.on('close', () => client.destroy());
-    let first = true;
-    client.on('data', (chunk: Buffer) => {
-      if (first && chunk.includes('-listener\0')) this.listeners.push({ client, upstream });
-      first = false;
-      upstream.write(chunk);
-    });
-    upstream.on('data', (chunk: Buffer) => client.write(chunk));
-  }
-
-  /** Stops the latest LISTEN connection's traffic for good; its sockets stay open. */
-  freezeListener(): void {
-    const latest = this.listeners[this.listeners.length - 1];
-    latest.client.pause();
-    latest.upstream.pause();
-  }
-
-  async close(): Promise<void> {
-    for (const socket of this.sockets) socket.destroy();
-    await new Promise((resolve) => this.server.close(resolve));
-  }
-}
+/** How the change feed's LISTEN connection names itself to PostgreSQL (application_name). */
+const LISTENER = '-listener';
 
 async function waitFor(probe: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
   const started = performance.now();
@@ -83,7 +29,7 @@ const describeOnPostgres = onEmbeddedDatabase() ? describe.skip : describe;
 describeOnPostgres('a LISTEN connection that hangs instead of breaking', () => {
   let direct: TestApp; // the instance that makes the change, straight to PostgreSQL
   let proxied: TestApp; // the instance whose LISTEN connection is frozen
-  let proxy: FreezingProxy;
+  let proxy: DatabaseProxy;
   let support: StaffSession;
   let reader: StaffSession;
   let platform: TestApiKey;
@@ -91,14 +37,13 @@ describeOnPostgres('a LISTEN connection that hangs instead of breaking', () => {
   beforeAll(async () => {
     direct = await startTestApp();
     // The app connects as the runtime role: that is the URL the proxy must stand in for.
-    const started = await FreezingProxy.start(direct.database.runtimeUrl);
-    proxy = started.proxy;
+    proxy = await DatabaseProxy.start(direct.database.runtimeUrl);
     proxied = await startTestApp(
       {},
       {
         database: {
           url: direct.database.url,
-          runtimeUrl: started.url,
+          runtimeUrl: proxy.urlFor(direct.database.runtimeUrl),
           drop: () => Promise.resolve(),
         },
       },
@@ -126,7 +71,7 @@ describeOnPostgres('a LISTEN connection that hangs instead of breaking', () => {
     const statusOn = async (headers: Record<string, string>) =>
       (await request(proxied.http).get(path).set(headers).expect(200)).body.status as string;
 
-    await waitFor(() => feed.live && proxy.listeners.length === 1, 5000);
+    await waitFor(() => feed.live && proxy.connectionsEndingIn(LISTENER) === 1, 5000);
     for (const headers of [platform.header, reader.header, platform.header, reader.header]) {
       expect(await statusOn(headers)).toBe('enabled');
     }
@@ -134,7 +79,7 @@ describeOnPostgres('a LISTEN connection that hangs instead of breaking', () => {
     expect(await statusOn(platform.header)).toBe('enabled');
     expect(lane.served).toBe(servedBefore + 1); // the fast lane answers from memory
 
-    proxy.freezeListener();
+    proxy.freezeLatestEndingIn(LISTENER);
     const disableSent = performance.now();
     await request(direct.http)
       .post(`/api/v1/customers/${customer.id}/disable`)
@@ -167,7 +112,7 @@ describeOnPostgres('a LISTEN connection that hangs instead of breaking', () => {
 
     // It gives the hung connection up, opens a new one and trusts its caches again: the next
     // change is heard at once, and the fast lane answers from memory again.
-    await waitFor(() => feed.live && proxy.listeners.length === 2, 10_000);
+    await waitFor(() => feed.live && proxy.connectionsEndingIn(LISTENER) === 2, 10_000);
     await request(direct.http)
       .post(`/api/v1/customers/${customer.id}/enable`)
       .set(support.header)

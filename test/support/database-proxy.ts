@@ -1,15 +1,23 @@
 import { createServer, type Server, type Socket, connect } from 'node:net';
 
+/** One connection through the proxy, known by the startup message its client sent first. */
+interface Connection {
+  startup: Buffer | undefined;
+  frozen: boolean;
+}
+
 /**
  * A TCP proxy in front of the test's PostgreSQL that the test can freeze (bytes stop flowing
- * both ways and are held, sockets stay open: a database that stopped answering, like a SIGSTOP)
- * or close (connections reset, new ones refused: a database that is down).
+ * both ways and are held, sockets stay open: a database that stopped answering, like a SIGSTOP),
+ * freeze for some connections only (a half-open LISTEN connection), or close (connections reset,
+ * new ones refused: a database that is down).
  */
 export class DatabaseProxy {
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
   private readonly clients = new Set<Socket>();
-  private readonly held: { to: Socket; chunk: Buffer }[] = [];
+  private readonly connectionsSeen: Connection[] = [];
+  private readonly held: { connection: Connection; to: Socket; chunk: Buffer }[] = [];
   private frozen = false;
   private port = 0;
 
@@ -43,11 +51,28 @@ export class DatabaseProxy {
     this.frozen = true;
   }
 
+  /**
+   * How many connections so far had an `application_name` ending in `suffix` in their startup
+   * message (the change feed's LISTEN connection ends in `-listener`).
+   */
+  connectionsEndingIn(suffix: string): number {
+    return this.connectionsSeen.filter((c) => endsIn(c, suffix)).length;
+  }
+
+  /** Freezes the latest such connection for good; the others pass untouched. */
+  freezeLatestEndingIn(suffix: string): void {
+    const latest = this.connectionsSeen.filter((c) => endsIn(c, suffix)).at(-1);
+    if (!latest) throw new Error(`No connection named *${suffix} through the proxy`);
+    latest.frozen = true;
+  }
+
   /** Delivers what was held, in order, and lets bytes flow again. */
   unfreeze(): void {
     this.frozen = false;
-    for (const { to, chunk } of this.held.splice(0)) {
-      if (!to.destroyed) to.write(chunk);
+    const held = this.held.splice(0);
+    for (const entry of held) {
+      if (entry.connection.frozen) this.held.push(entry);
+      else if (!entry.to.destroyed) entry.to.write(entry.chunk);
     }
   }
 
@@ -87,14 +112,22 @@ export class DatabaseProxy {
         upstream.destroy();
       });
     }
-    this.forward(client, upstream);
-    this.forward(upstream, client);
+    const connection: Connection = { startup: undefined, frozen: false };
+    this.connectionsSeen.push(connection);
+    client.once('data', (chunk: Buffer) => (connection.startup = chunk));
+    this.forward(connection, client, upstream);
+    this.forward(connection, upstream, client);
   }
 
-  private forward(from: Socket, to: Socket): void {
+  private forward(connection: Connection, from: Socket, to: Socket): void {
     from.on('data', (chunk: Buffer) => {
-      if (this.frozen) this.held.push({ to, chunk });
+      if (this.frozen || connection.frozen) this.held.push({ connection, to, chunk });
       else to.write(chunk);
     });
   }
+}
+
+/** The startup message is NUL-separated key/value pairs: a value ends at a NUL. */
+function endsIn(connection: Connection, suffix: string): boolean {
+  return connection.startup?.includes(`${suffix}\0`) ?? false;
 }
