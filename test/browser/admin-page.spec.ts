@@ -1,12 +1,12 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import request from 'supertest';
-import { chromium } from 'playwright-core';
 import { buildOpenApiDocument } from '../../src/openapi/openapi';
 import { createCustomer, createStaff, STAFF_PASSWORD } from '../support/factories';
 import { createPlan, createSubscription } from '../support/plans';
+import { launchChromium } from '../support/chromium';
 import { startTestApp, TestApp } from '../support/test-app';
 
 /**
@@ -14,19 +14,8 @@ import { startTestApp, TestApp } from '../support/test-app';
  * driven through Debian's Chromium (never a downloaded browser). The page is built first, so
  * the test always runs the current sources.
  */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ROOT = join(__dirname, '..', '..');
 const ARTIFACTS = join(ROOT, 'test', 'artifacts');
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 jest.setTimeout(120_000);
 
@@ -38,18 +27,12 @@ describe('the admin page, in Chromium', () => {
   const pageErrors: string[] = [];
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(
-        `No Chromium at ${CHROMIUM}: the browser test needs Debian's chromium package. ` +
-          'Install it with `apt-get install -y chromium` (.ci/run does this), or set CHROMIUM_PATH.',
-      );
-    }
     execFileSync('npm', ['run', '--silent', 'build:admin'], { cwd: ROOT, stdio: 'pipe' });
     mkdirSync(ARTIFACTS, { recursive: true });
     t = await startTestApp();
     await t.app.listen(0, '127.0.0.1');
     baseUrl = (await t.app.getUrl()).replace('[::1]', '127.0.0.1');
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    browser = await launchChromium();
   });
   afterEach(async () => {
     await Promise.all(contexts.splice(0).map((context) => context.close()));

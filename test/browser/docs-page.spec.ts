@@ -1,6 +1,5 @@
-import { existsSync } from 'node:fs';
 import type { Browser } from 'playwright-core';
-import { chromium } from 'playwright-core';
+import { launchChromium } from '../support/chromium';
 import { startTestApp, TestApp } from '../support/test-app';
 
 /**
@@ -8,18 +7,6 @@ import { startTestApp, TestApp } from '../support/test-app';
  * (as test/browser/admin-page.spec.ts runs it): it must still render every operation, with no
  * policy violation, and no other site may frame it.
  */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-component-update',
-  '--disable-sync',
-];
-
 jest.setTimeout(120_000);
 
 describe('the API docs, in Chromium', () => {
@@ -28,16 +15,10 @@ describe('the API docs, in Chromium', () => {
   let baseUrl: string;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(
-        `No Chromium at ${CHROMIUM}: the browser test needs Debian's chromium package. ` +
-          'Install it with `apt-get install -y chromium` (.ci/run does this), or set CHROMIUM_PATH.',
-      );
-    }
     t = await startTestApp();
     await t.app.listen(0, '127.0.0.1');
     baseUrl = (await t.app.getUrl()).replace('[::1]', '127.0.0.1');
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();
