@@ -179,7 +179,10 @@ describe('holds', () => {
       ],
       [
         'an end equal to the start',
-        () => ({ reason_code: 'other', starts_at: iso(HOUR), ends_at: iso(HOUR) }),
+        () => {
+          const at = iso(HOUR);
+          return { reason_code: 'other', starts_at: at, ends_at: at };
+        },
         'ends_at',
       ],
       [
