@@ -107,7 +107,7 @@ export async function customerProfileView(
     const starts = (customer.holds ?? [])
       .map((hold) => hold.starts_at)
       .filter((at) => Date.parse(at) > now)
-      .sort();
+      .sort((a, b) => Date.parse(a) - Date.parse(b));
     return starts[0] ?? null;
   }
 
@@ -509,7 +509,7 @@ export async function customerProfileView(
             h(
               'p',
               { id: 'status-reason-hint', class: 'hint' },
-              `Stored on the customer and added to its internal notes. At most ${REASON_MAX} characters.`,
+              `Stored with the hold (or the lift) and added to the internal notes. At most ${REASON_MAX} characters.`,
             ),
           ),
           actionButton,
