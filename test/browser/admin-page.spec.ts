@@ -585,14 +585,16 @@ describe('the admin page, in Chromium', () => {
     });
     const row = holds.getByRole('row', { name: /Compliance/ });
     await row.getByText('Scheduled', { exact: true }).waitFor();
+    // Its reason became a note, which the page shows as well.
+    await page
+      .getByRole('region', { name: 'Internal notes' })
+      .getByText('KYC documents expired')
+      .waitFor();
     expect(await page.locator('.status-line').innerText()).toMatch(/A hold starts \d{4}-/);
     expect(await badge.innerText()).toBe('Enabled');
 
-    await page.waitForFunction(
-      "document.querySelector('#customer-status')?.textContent === 'Disabled'",
-      undefined,
-      { timeout: 15_000, polling: 50 },
-    );
+    // A locator, not waitForFunction: the page's policy forbids evaluating strings.
+    await page.locator('#customer-status', { hasText: /^Disabled$/ }).waitFor({ timeout: 15_000 });
     const delay = Date.now() - startsAt;
     console.log(`admin page: badge turned ${delay} ms after the hold's starts_at`);
     // The poll (every 3 s) would be late at worst by its period; the boundary timer is sooner.

@@ -164,6 +164,7 @@ export async function customerProfileView(
     { class: 'options' },
     h('legend', {}, 'Options (all optional)'),
     h('div', { class: 'field' }, h('label', { for: reasonCode.id }, 'Reason code'), reasonCode),
+    h('div', { class: 'field' }, h('label', { for: billing.id }, 'Billing'), billing),
     h(
       'div',
       { class: 'field' },
@@ -186,7 +187,6 @@ export async function customerProfileView(
         'Empty: until someone enables it. A day: access returns at 00:00 UTC that day.',
       ),
     ),
-    h('div', { class: 'field' }, h('label', { for: billing.id }, 'Billing'), billing),
   );
 
   function resetDisableOptions(): void {
@@ -208,7 +208,7 @@ export async function customerProfileView(
     ],
     consequences: [
       'It takes effect at once, or on the day it starts: the customer’s own API keys are refused and the limits API reports it disabled.',
-      'Its subscriptions stay but cannot be changed; billing is paused unless the service is set otherwise.',
+      'Its subscriptions stay but cannot be changed; billing is paused unless the service is set otherwise or you choose below.',
       'Nothing is deleted: it can be enabled again at any time.',
     ],
     fields: [disableOptions],
@@ -479,6 +479,8 @@ export async function customerProfileView(
         renderCustomer();
         renderActionButton();
         scheduleBoundary();
+        // A hold placed or lifted elsewhere wrote its reason into the notes too.
+        void loadNotes();
         void loadAudit();
       }
       holdsStale = false;
