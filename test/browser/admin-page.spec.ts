@@ -560,7 +560,7 @@ describe('the admin page, in Chromium', () => {
       .waitFor();
     expect(await page.getByRole('status').innerText()).toBe('Note added.');
   });
-  it('turns the badge to Disabled without reloading when a hold scheduled a few seconds ahead starts', async () => {
+  it('turns the badge to Disabled without reloading when a hold scheduled a few seconds ahead starts, and back when it ends', async () => {
     const support = await createStaff(t, 'customer_support', { name: 'Tia Timer' });
     const customer = await createCustomer(t, { name: 'Later Ltd' });
     const page = await openPage();
@@ -576,12 +576,15 @@ describe('the admin page, in Chromium', () => {
     await page.evaluate('window.__sameDocument = true');
     const navigationsBefore = navigations;
 
-    // Placed elsewhere, 4 s ahead: the page learns of it by polling, then turns at the instant.
+    // Placed elsewhere, 4 s ahead for 5 s: the page learns of it by polling, then turns at the
+    // instants.
     const startsAt = Date.now() + 4000;
+    const endsAt = startsAt + 5000;
     await placeHold(support.id, customer.id, {
       reason_code: 'compliance',
       reason: 'KYC documents expired',
       starts_at: new Date(startsAt).toISOString(),
+      ends_at: new Date(endsAt).toISOString(),
     });
     const row = holds.getByRole('row', { name: /Compliance/ });
     await row.getByText('Scheduled', { exact: true }).waitFor();
@@ -618,6 +621,20 @@ describe('the admin page, in Chromium', () => {
       path: join(ARTIFACTS, 'admin-scheduled-hold-started.png'),
       fullPage: true,
     });
+
+    // At its end the hold expires and the customer is enabled again, still without a reload.
+    await page.locator('#customer-status', { hasText: /^Enabled$/ }).waitFor({ timeout: 15_000 });
+    console.log(`admin page: badge turned back ${Date.now() - endsAt} ms after the hold's ends_at`);
+    await row.getByText('Expired', { exact: true }).waitFor();
+    expect(await row.getByRole('button').count()).toBe(0);
+    await page
+      .getByRole('status')
+      .getByText('Later Ltd is now enabled.', { exact: true })
+      .waitFor();
+    expect(await page.getByRole('button', { name: 'Disable', exact: true }).count()).toBe(1);
+    expect(await page.evaluate('window.__sameDocument')).toBe(true);
+    expect(navigations).toBe(navigationsBefore);
+    expect(await customerRow(customer.id)).toMatchObject({ status: 'enabled' });
   });
 
   it('lifts one of two holds and the customer stays disabled; Enable lists both, then lifts the rest', async () => {
@@ -870,5 +887,69 @@ describe('the admin page, in Chromium', () => {
     await page.reload();
     await page.getByText(`1 customer matching “${tag}”, review due`).waitFor();
     expect(await page.getByLabel('Review due').isChecked()).toBe(true);
+  });
+  it('shows refusals in the alert region and changes nothing: a hold lifted meanwhile (409), an end before the start (400)', async () => {
+    const support = await createStaff(t, 'customer_support', { name: 'Rob Refused' });
+    const customer = await createCustomer(t, { name: 'Refusals Ltd' });
+    const hold = await placeHold(support.id, customer.id, {
+      reason_code: 'dispute',
+      reason: 'Open dispute',
+    });
+    const page = await openPage();
+    await signInAs(page, support.email, `/admin/#/customers/${customer.id}`);
+    const holds = page.getByRole('region', { name: 'Holds' });
+    const row = holds.getByRole('row', { name: /Dispute/ });
+    await row.getByRole('button', { name: /^Lift/ }).click();
+    const liftDialog = page.getByRole('dialog', { name: 'Lift this hold on Refusals Ltd?' });
+    await liftDialog.waitFor();
+    expect(await liftDialog.innerText()).toContain(
+      'Refusals Ltd is enabled at once: no other hold is active.',
+    );
+    // Someone else lifts it while the dialog is open.
+    await request(t.http)
+      .post(`/api/v1/holds/${hold.id}/lift`)
+      .set({ Authorization: `Bearer ${t.sign(support.id)}` })
+      .send({ reason: 'Settled by phone' })
+      .expect(200);
+    const liftsBefore = await t.db.query<{ count: string }[]>(
+      `SELECT count(*)::text AS count FROM audit_logs WHERE hold_id = $1`,
+      [hold.id],
+    );
+    await liftDialog.getByRole('button', { name: 'Lift hold' }).click();
+    expect(await alertText(page)).toMatch(/^Could not lift the hold\. .*\(409 hold_not_active\)/);
+    // The table shows what happened instead, and focus is back in the holds.
+    await row.getByText('Lifted', { exact: true }).waitFor();
+    expect(await row.innerText()).toContain('Settled by phone');
+    expect(await page.evaluate('document.activeElement.id')).toBe('holds-heading');
+    expect(
+      await t.db.query<{ count: string }[]>(
+        `SELECT count(*)::text AS count FROM audit_logs WHERE hold_id = $1`,
+        [hold.id],
+      ),
+    ).toEqual(liftsBefore);
+    expect((await holdRows(customer.id)).map((h) => [h.lifted, h.lift_reason])).toEqual([
+      [true, 'Settled by phone'],
+    ]);
+
+    // An end before the start: the service refuses it, the page says so, nothing is placed.
+    await page.locator('#customer-status', { hasText: /^Enabled$/ }).waitFor();
+    const day = (offset: number) =>
+      new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
+    await page.getByRole('button', { name: 'Disable', exact: true }).click();
+    const disableDialog = page.getByRole('dialog', { name: 'Disable Refusals Ltd?' });
+    await disableDialog.waitFor();
+    await disableDialog.getByLabel('Starts').fill(day(3));
+    await disableDialog.getByLabel('Until').fill(day(2));
+    await disableDialog.getByRole('button', { name: 'Disable customer' }).click();
+    expect(await alertText(page)).toMatch(
+      /^Could not disable the customer\. .*\(400 validation_failed\)/,
+    );
+    await page.locator('#status-action:focus').waitFor();
+    expect(await holdRows(customer.id)).toHaveLength(1);
+    expect(await customerRow(customer.id)).toMatchObject({ status: 'enabled' });
+    // The options are kept, to be corrected.
+    await page.getByRole('button', { name: 'Disable', exact: true }).click();
+    expect(await disableDialog.getByLabel('Until').inputValue()).toBe(day(2));
+    await page.keyboard.press('Escape');
   });
 });
