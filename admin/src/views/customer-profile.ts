@@ -765,7 +765,7 @@ function liftHoldDialog(options: {
         h(
           'p',
           { id: 'lift-reason-hint', class: 'hint' },
-          `Recorded with the hold and in the audit trail. At most ${REASON_MAX} characters.`,
+          `Recorded with the hold, in the audit trail and in the internal notes. At most ${REASON_MAX} characters.`,
         ),
       ),
       dialogButtons('Lift hold'),
