@@ -709,6 +709,7 @@ describe('the admin page, in Chromium', () => {
     await page.locator('#notice:focus').waitFor();
     await nonPayment.getByText('Lifted', { exact: true }).waitFor();
     expect(await nonPayment.innerText()).toContain('Invoice paid');
+    await page.getByRole('region', { name: 'Internal notes' }).getByText('Invoice paid').waitFor();
     expect(await nonPayment.getByRole('button').count()).toBe(0);
     expect(await badge.innerText()).toBe('Disabled');
     expect(await customerRow(customer.id)).toMatchObject({ status: 'disabled' });
