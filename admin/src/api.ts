@@ -34,6 +34,8 @@ export interface Customer {
   disabled_at: string | null;
   disabled_reason: string | null;
   billing_paused: boolean;
+  /** Its active and scheduled holds: while one is active, the customer is disabled. */
+  holds?: HoldSummary[];
   created_at: string;
   updated_at: string;
   version: number;
@@ -45,9 +47,64 @@ export interface Page<T> {
 }
 
 export interface Actor {
-  type: 'user' | 'api_key';
+  /** `system` is the service itself: the scheduler, the dunning rules. */
+  type: 'user' | 'api_key' | 'system';
   id: string | null;
   name: string | null;
+}
+
+export type HoldSource = 'manual' | 'overdue';
+export type HoldState = 'scheduled' | 'active' | 'lifted' | 'expired';
+
+/** One reason to block a customer, owned by whoever placed it (API.md, "Holds"). */
+export interface Hold {
+  id: string;
+  customer_id: string;
+  source: HoldSource;
+  reason_code: string;
+  reason: string | null;
+  starts_at: string;
+  ends_at: string | null;
+  pause_billing: boolean;
+  state: HoldState;
+  placed_by: Actor | null;
+  placed_at: string;
+  lifted_by: Actor | null;
+  lifted_at: string | null;
+  lift_reason: string | null;
+  review_at: string | null;
+}
+
+/** What the customer object says of each of its active and scheduled holds. */
+export type HoldSummary = Pick<Hold, 'id' | 'source' | 'reason_code' | 'starts_at' | 'ends_at'>;
+
+/**
+ * The contract's default `HOLD_REASON_CODES`. The service configures its own list but does not
+ * publish it; a code it does not know is refused with the service's own message.
+ */
+export const DEFAULT_REASON_CODES = [
+  'non_payment',
+  'dispute',
+  'customer_request',
+  'compliance',
+  'security',
+  'other',
+] as const;
+
+export interface PlaceHold {
+  reason_code: string;
+  reason?: string;
+  starts_at?: string;
+  ends_at?: string;
+  pause_billing?: boolean;
+  review_at?: string;
+}
+
+export interface DisableOptions {
+  reason?: string;
+  reason_code?: string;
+  pause_billing?: boolean;
+  ends_at?: string;
 }
 
 export interface Note {
@@ -63,9 +120,12 @@ export interface AuditEntry {
   customer_id: string;
   actor: Actor;
   reason: string | null;
-  before: { status?: string } | null;
-  after: { status?: string } | null;
+  before: { status?: string; state?: string } | null;
+  after: { status?: string; state?: string } | null;
   request_id: string | null;
+  hold_id?: string | null;
+  /** When the change took effect: a scheduled transition is recorded a moment after its instant. */
+  effective_at?: string | null;
   created_at: string;
 }
 
@@ -209,17 +269,29 @@ export const api = {
     call<LoginResponse>('POST', '/auth/login', { body: { email, password }, signedIn: false }),
   me: () => call<StaffUser>('GET', '/auth/me'),
 
-  listCustomers: (query: { q?: string; status?: string; cursor?: string; limit?: number }) =>
-    call<Page<Customer>>('GET', '/customers', { query }),
+  listCustomers: (query: {
+    q?: string;
+    status?: string;
+    review_due?: string;
+    cursor?: string;
+    limit?: number;
+  }) => call<Page<Customer>>('GET', '/customers', { query }),
   customer: (customerId: string) => call<Customer>('GET', `/customers/${id(customerId)}`),
-  disable: (customerId: string, reason?: string) =>
-    call<Customer>('POST', `/customers/${id(customerId)}/disable`, {
-      body: reason ? { reason } : {},
-    }),
+  disable: (customerId: string, options: DisableOptions = {}) =>
+    call<Customer>('POST', `/customers/${id(customerId)}/disable`, { body: options }),
   enable: (customerId: string, reason?: string) =>
     call<Customer>('POST', `/customers/${id(customerId)}/enable`, {
       body: reason ? { reason } : {},
     }),
+
+  holds: (customerId: string, cursor?: string) =>
+    call<Page<Hold>>('GET', `/customers/${id(customerId)}/holds`, {
+      query: { cursor, limit: 20 },
+    }),
+  placeHold: (customerId: string, hold: PlaceHold) =>
+    call<Hold>('POST', `/customers/${id(customerId)}/holds`, { body: hold }),
+  liftHold: (holdId: string, reason?: string) =>
+    call<Hold>('POST', `/holds/${id(holdId)}/lift`, { body: reason ? { reason } : {} }),
 
   notes: (customerId: string, cursor?: string) =>
     call<Page<Note>>('GET', `/customers/${id(customerId)}/notes`, {

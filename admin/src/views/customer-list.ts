@@ -5,7 +5,14 @@ import type { Shell } from './shell';
 
 export const PAGE_SIZE = 25;
 
-function listHash(params: { q?: string; status?: string; cursor?: string }): string {
+interface ListParams {
+  q?: string;
+  status?: string;
+  review_due?: string;
+  cursor?: string;
+}
+
+function listHash(params: ListParams): string {
   const query = new URLSearchParams();
   for (const [name, value] of Object.entries(params)) if (value) query.set(name, value);
   const text = query.toString();
@@ -21,7 +28,10 @@ function navigate(hash: string): void {
   }
 }
 
-/** Customers, searchable and filtered by status; disabled ones show since when, for review. */
+/**
+ * Customers, searchable and filtered by status or by a hold review that is due; disabled ones
+ * show since when and why, for review.
+ */
 export async function customerListView(
   params: URLSearchParams,
   shell: Shell,
@@ -29,6 +39,7 @@ export async function customerListView(
   const q = params.get('q')?.trim() ?? '';
   const status = params.get('status') ?? '';
   const cursor = params.get('cursor') ?? '';
+  const reviewDue = params.get('review_due') === 'true';
 
   const search = h('input', {
     id: 'customer-search',
@@ -46,6 +57,13 @@ export async function customerListView(
     h('option', { value: 'disabled' }, 'Disabled (longest disabled first)'),
   );
   statusSelect.value = ['enabled', 'disabled'].includes(status) ? status : '';
+  const reviewDueBox = h('input', {
+    id: 'customer-review-due',
+    name: 'review_due',
+    type: 'checkbox',
+    checked: reviewDue,
+    'aria-describedby': 'customer-review-due-hint',
+  });
 
   const filters = h(
     'form',
@@ -55,7 +73,13 @@ export async function customerListView(
       'aria-label': 'Find customers',
       onsubmit: (event) => {
         event.preventDefault();
-        navigate(listHash({ q: search.value.trim(), status: statusSelect.value }));
+        navigate(
+          listHash({
+            q: search.value.trim(),
+            status: statusSelect.value,
+            review_due: reviewDueBox.checked ? 'true' : '',
+          }),
+        );
       },
     },
     h(
@@ -70,6 +94,17 @@ export async function customerListView(
       ),
     ),
     h('div', { class: 'field' }, h('label', { for: statusSelect.id }, 'Status'), statusSelect),
+    h(
+      'div',
+      { class: 'field checkbox-field' },
+      reviewDueBox,
+      h('label', { for: reviewDueBox.id }, 'Review due'),
+      h(
+        'span',
+        { id: 'customer-review-due-hint', class: 'visually-hidden' },
+        'Only disabled customers with a hold whose review date has passed.',
+      ),
+    ),
     h('button', { type: 'submit' }, 'Search'),
   );
 
@@ -79,6 +114,7 @@ export async function customerListView(
     page = await api.listCustomers({
       q: q || undefined,
       status: statusSelect.value || undefined,
+      review_due: reviewDue ? 'true' : undefined,
       cursor: cursor || undefined,
       limit: PAGE_SIZE,
     });
@@ -86,21 +122,30 @@ export async function customerListView(
     shell.showError('Could not load the customers', error);
     results.append(h('p', { class: 'error-text' }, 'The customers could not be loaded.'));
   }
-  if (page) results.append(...renderPage(page, { q, status: statusSelect.value, cursor }));
+  const current = {
+    q,
+    status: statusSelect.value,
+    review_due: reviewDue ? 'true' : '',
+    cursor,
+  };
+  if (page) results.append(...renderPage(page, current));
 
-  const filtered = q || statusSelect.value;
+  const filtered = q || statusSelect.value || reviewDue;
   return {
     element: h('section', { class: 'view' }, pageHeading('Customers'), filters, results),
     title: filtered ? 'Customers (filtered)' : 'Customers',
   };
 }
 
-/** "25 customers matching “acme”, disabled (a later page)": what the table shows. */
-function describeResults(
-  count: number,
-  current: { q: string; status: string; cursor: string },
-): string {
-  const filters = [current.q && `matching “${current.q}”`, current.status].filter(Boolean);
+type Current = Required<ListParams>;
+
+/** "25 customers matching “acme”, disabled, review due (a later page)": what the table shows. */
+function describeResults(count: number, current: Current): string {
+  const filters = [
+    current.q && `matching “${current.q}”`,
+    current.status,
+    current.review_due && 'review due',
+  ].filter(Boolean);
   return (
     `${count} ${count === 1 ? 'customer' : 'customers'}` +
     (filters.length ? ` ${filters.join(', ')}` : '') +
@@ -108,10 +153,7 @@ function describeResults(
   );
 }
 
-function renderPage(
-  page: Page<Customer>,
-  current: { q: string; status: string; cursor: string },
-): HTMLElement[] {
+function renderPage(page: Page<Customer>, current: Current): HTMLElement[] {
   if (page.data.length === 0) {
     return [h('p', { class: 'empty' }, 'No customers match.')];
   }
@@ -138,6 +180,11 @@ function renderPage(
           ? h('span', { class: 'since' }, ' Disabled since ', time(customer.disabled_at))
           : null,
       ),
+      h(
+        'td',
+        { class: 'list-reason' },
+        customer.status === 'disabled' ? (customer.disabled_reason ?? '—') : '',
+      ),
     ),
   );
   const table = h(
@@ -154,6 +201,7 @@ function renderPage(
         h('th', { scope: 'col' }, 'Email'),
         h('th', { scope: 'col' }, 'Reference'),
         h('th', { scope: 'col' }, 'Status'),
+        h('th', { scope: 'col' }, 'Reason'),
       ),
     ),
     h('tbody', {}, rows),
@@ -161,14 +209,12 @@ function renderPage(
   const paging = h(
     'nav',
     { class: 'paging', 'aria-label': 'Pages of customers' },
-    current.cursor
-      ? h('a', { href: listHash({ q: current.q, status: current.status }) }, 'First page')
-      : null,
+    current.cursor ? h('a', { href: listHash({ ...current, cursor: '' }) }, 'First page') : null,
     page.next_cursor
       ? h(
           'a',
           {
-            href: listHash({ q: current.q, status: current.status, cursor: page.next_cursor }),
+            href: listHash({ ...current, cursor: page.next_cursor }),
             rel: 'next',
           },
           'Next page',

@@ -1,17 +1,36 @@
-import { api, ApiError, errorMessage, roleAtLeast } from '../api';
-import type { Actor, AuditEntry, Customer, Note, Page, Subscription } from '../api';
-import { h, pageHeading, replaceChildren, statusBadge, time } from '../dom';
+import { api, ApiError, DEFAULT_REASON_CODES, errorMessage, roleAtLeast } from '../api';
+import type { AuditEntry, Customer, Hold, Note, Page, Subscription } from '../api';
+import { formatTime, h, pageHeading, replaceChildren, statusBadge, time } from '../dom';
 import type { Child } from '../dom';
+import {
+  actorName,
+  describeHold,
+  isActiveAt,
+  nextBoundary,
+  reasonCodeLabel,
+  renderHolds,
+  startOfUtcDay,
+  utcDay,
+} from './holds';
 import type { Shell } from './shell';
 
 const REASON_MAX = 1000;
 const NOTE_MAX = 5000;
+/** How often an open profile asks again, for changes made elsewhere or by the clock. */
+const POLL_MS = 3000;
+/** After a hold's start or end, the service has answered the new status for a moment. */
+const BOUNDARY_MARGIN_MS = 300;
+/** Beyond this the poll is soon enough, and setTimeout could not wait that long anyway. */
+const BOUNDARY_HORIZON_MS = 60 * 60 * 1000;
+const DAY_MS = 24 * 60 * 60 * 1000;
 
 const customerLabel = (customer: Customer) => customer.name ?? customer.email;
 
 /**
  * One customer: details, its status with the one Disable/Enable button (for customer_support and
- * above), notes, subscriptions and its audit trail.
+ * above), its holds (each with Lift), notes, subscriptions and its audit trail. While open, it
+ * asks the service again every few seconds and just after each hold's start or end, so the badge
+ * turns when a scheduled hold starts without anyone reloading.
  */
 export async function customerProfileView(
   customerId: string,
@@ -46,6 +65,8 @@ export async function customerProfileView(
   const statusLine = h('p', { class: 'status-line' });
   const details = h('dl', { class: 'details' });
   const notesList = h('div', { class: 'notes' });
+  const holdsBox = h('div', {}, h('p', {}, 'Loading holds…'));
+  const holdsHeading = h('h2', { id: 'holds-heading', tabindex: -1 }, 'Holds');
   const subscriptionsBox = h('div', {}, h('p', {}, 'Loading subscriptions…'));
   const auditBox = h('div', {}, h('p', {}, 'Loading the audit trail…'));
 
@@ -57,6 +78,9 @@ export async function customerProfileView(
       statusBadge(customer.status, { id: 'customer-status' }),
       customer.status === 'disabled' && customer.disabled_at
         ? h('span', { class: 'since' }, ' Disabled since ', time(customer.disabled_at))
+        : null,
+      customer.status === 'enabled' && firstScheduled()
+        ? h('span', { class: 'since' }, ' A hold starts ', time(firstScheduled() as string))
         : null,
     );
     const rows: [string, Child][] = [
@@ -77,6 +101,16 @@ export async function customerProfileView(
     );
   }
 
+  /** When the earliest scheduled hold starts, if one is. */
+  function firstScheduled(): string | null {
+    const now = Date.now();
+    const starts = (customer.holds ?? [])
+      .map((hold) => hold.starts_at)
+      .filter((at) => Date.parse(at) > now)
+      .sort((a, b) => Date.parse(a) - Date.parse(b));
+    return starts[0] ?? null;
+  }
+
   // --- the actions area: exactly one button, named for what it will do
   const reason = h('textarea', {
     id: 'status-reason',
@@ -94,6 +128,74 @@ export async function customerProfileView(
     actionButton.className = disabling ? 'button-danger' : '';
   }
 
+  // Disable's options live in its dialog, so that the one-click flow and its Tab order stay as
+  // they were: leaving them as they are places a manual hold from now until lifted.
+  const reasonCode = h(
+    'select',
+    { id: 'disable-reason-code', name: 'reason_code' },
+    h('option', { value: '' }, 'Other (the default)'),
+    DEFAULT_REASON_CODES.filter((code) => code !== 'other').map((code) =>
+      h('option', { value: code }, reasonCodeLabel(code)),
+    ),
+  );
+  const startsDay = h('input', {
+    id: 'disable-starts',
+    name: 'starts',
+    type: 'date',
+    'aria-describedby': 'disable-starts-hint',
+  });
+  const untilDay = h('input', {
+    id: 'disable-until',
+    name: 'until',
+    type: 'date',
+    'aria-describedby': 'disable-until-hint',
+  });
+  // Three choices, not a checkbox: "as the service is set" must stay expressible, since the
+  // page cannot know BILLING_PAUSE_ON_DISABLE.
+  const billing = h(
+    'select',
+    { id: 'disable-billing', name: 'pause_billing' },
+    h('option', { value: '' }, 'As the service is set (the default)'),
+    h('option', { value: 'pause' }, 'Pause billing'),
+    h('option', { value: 'keep' }, 'Keep billing running'),
+  );
+  const disableOptions = h(
+    'fieldset',
+    { class: 'options' },
+    h('legend', {}, 'Options (all optional)'),
+    h('div', { class: 'field' }, h('label', { for: reasonCode.id }, 'Reason code'), reasonCode),
+    h('div', { class: 'field' }, h('label', { for: billing.id }, 'Billing'), billing),
+    h(
+      'div',
+      { class: 'field' },
+      h('label', { for: startsDay.id }, 'Starts'),
+      startsDay,
+      h(
+        'p',
+        { id: 'disable-starts-hint', class: 'hint' },
+        'Empty or today: at once. A later day: at 00:00 UTC that day; until then the customer stays enabled.',
+      ),
+    ),
+    h(
+      'div',
+      { class: 'field' },
+      h('label', { for: untilDay.id }, 'Until'),
+      untilDay,
+      h(
+        'p',
+        { id: 'disable-until-hint', class: 'hint' },
+        'Empty: until someone enables it. A day: access returns at 00:00 UTC that day.',
+      ),
+    ),
+  );
+
+  function resetDisableOptions(): void {
+    reasonCode.value = '';
+    startsDay.value = '';
+    untilDay.value = '';
+    billing.value = '';
+  }
+
   // Both changes ask first: the button changes meaning after each one, so a stray Enter or a
   // double click must never change the status unasked.
   const disableDialog = confirmationDialog({
@@ -105,10 +207,11 @@ export async function customerProfileView(
       ' Tell them that their access is being disabled, and why, before you confirm.',
     ],
     consequences: [
-      'It takes effect at once: the customer’s own API keys are refused and the limits API reports it disabled.',
-      'Its subscriptions stay but cannot be changed; billing is paused unless the service is set otherwise.',
+      'It takes effect at once, or on the day it starts: the customer’s own API keys are refused and the limits API reports it disabled.',
+      'Its subscriptions stay but cannot be changed; billing is paused unless the service is set otherwise or you choose below.',
       'Nothing is deleted: it can be enabled again at any time.',
     ],
+    fields: [disableOptions],
     onConfirm: () => void changeStatus('disable'),
     onCancel: () => actionButton.focus(),
   });
@@ -121,6 +224,7 @@ export async function customerProfileView(
     ],
     consequences: [
       'It takes effect at once: the customer’s own API keys work again and the limits API reports its grants.',
+      'It lifts every active and scheduled hold, whatever placed it.',
       'Its subscriptions can be changed again and billing resumes.',
       'Why it was disabled stays in its notes and audit trail.',
     ],
@@ -130,11 +234,76 @@ export async function customerProfileView(
 
   function openStatusDialog(): void {
     const disabling = customer.status === 'enabled';
-    const confirmation = disabling ? disableDialog : enableDialog;
-    confirmation.open(
-      `${disabling ? 'Disable' : 'Enable'} ${customerLabel(customer)}?`,
-      reason.value.trim(),
+    const title = `${disabling ? 'Disable' : 'Enable'} ${customerLabel(customer)}?`;
+    if (disabling) {
+      // A day in the past would be refused by the service: the fields offer none.
+      const today = utcDay(Date.now());
+      startsDay.min = today;
+      untilDay.min = utcDay(Date.now() + DAY_MS);
+      disableDialog.open(title, reason.value.trim());
+      return;
+    }
+    enableDialog.open(title, reason.value.trim(), liftList());
+  }
+
+  /** What Enable will lift: every active and scheduled hold of the customer. */
+  function liftList(): HTMLElement {
+    const holds = customer.holds ?? [];
+    const now = Date.now();
+    if (holds.length === 0) return h('p', {}, 'The service lists no holds to lift.');
+    return h(
+      'div',
+      { class: 'lift-list' },
+      h(
+        'p',
+        { id: 'enable-dialog-holds' },
+        holds.length === 1 ? 'It lifts this hold:' : `It lifts these ${holds.length} holds:`,
+      ),
+      h(
+        'ul',
+        { 'aria-labelledby': 'enable-dialog-holds' },
+        holds.map((hold) =>
+          h(
+            'li',
+            {},
+            describeHold(hold, now),
+            reasonsById.get(hold.id) ? [': ', h('q', {}, reasonsById.get(hold.id))] : null,
+          ),
+        ),
+      ),
     );
+  }
+
+  /** Disable with its options: a later start places a scheduled hold instead. */
+  async function disableWithOptions(given: string | undefined): Promise<string> {
+    const code = reasonCode.value || undefined;
+    const pause = billing.value === '' ? undefined : billing.value === 'pause';
+    const endsAt = untilDay.value ? startOfUtcDay(untilDay.value) : undefined;
+    const startsAt =
+      startsDay.value && startsDay.value > utcDay(Date.now())
+        ? startOfUtcDay(startsDay.value)
+        : undefined;
+    const name = customerLabel(customer);
+    if (startsAt) {
+      await api.placeHold(customer.id, {
+        reason_code: code ?? 'other',
+        reason: given,
+        starts_at: startsAt,
+        ends_at: endsAt,
+        pause_billing: pause,
+      });
+      const updated = await api.customer(customer.id);
+      if (shell.isCurrent()) customer = updated;
+      return `A hold on ${name} starts ${formatTime(startsAt)}${endsAt ? ` and ends ${formatTime(endsAt)}` : ''}.`;
+    }
+    const updated = await api.disable(customer.id, {
+      reason: given,
+      reason_code: code,
+      pause_billing: pause,
+      ends_at: endsAt,
+    });
+    if (shell.isCurrent()) customer = updated;
+    return endsAt ? `${name} is disabled until ${formatTime(endsAt)}.` : `${name} is disabled.`;
   }
 
   async function changeStatus(change: 'disable' | 'enable'): Promise<void> {
@@ -145,26 +314,22 @@ export async function customerProfileView(
     const given = reason.value.trim() || undefined;
     let done = false;
     try {
-      const updated =
-        change === 'disable'
-          ? await api.disable(customer.id, given)
-          : await api.enable(customer.id, given);
+      let message: string;
+      if (change === 'disable') {
+        message = await disableWithOptions(given);
+      } else {
+        const updated = await api.enable(customer.id, given);
+        if (shell.isCurrent()) customer = updated;
+        message = `${customerLabel(updated)} is enabled.`;
+      }
       if (!shell.isCurrent()) return;
-      customer = updated;
       reason.value = '';
-      renderCustomer();
-      renderActionButton();
+      if (change === 'disable') resetDisableOptions();
+      afterChange();
       // Focus goes to the notice, not back to the button, which now does the opposite.
-      shell.announce(
-        change === 'disable'
-          ? `${customerLabel(customer)} is disabled.`
-          : `${customerLabel(customer)} is enabled.`,
-        { focus: true },
-      );
+      shell.announce(message, { focus: true });
       done = true;
-      void loadNotes();
       void loadSubscriptions();
-      void loadAudit();
     } catch (error) {
       shell.showError(
         change === 'disable' ? 'Could not disable the customer' : 'Could not enable the customer',
@@ -181,6 +346,157 @@ export async function customerProfileView(
     if (!busy) openStatusDialog();
   });
 
+  /** The customer has just changed here: show it, and what follows from it. */
+  function afterChange(): void {
+    renderCustomer();
+    renderActionButton();
+    seen = signature(customer);
+    scheduleBoundary();
+    void loadHolds();
+    void loadNotes();
+    void loadAudit();
+  }
+
+  // --- lifting one hold: the others stay, and so may the customer's disabled status
+  /** The reasons of the holds on the table, for the Enable dialog (the customer lists none). */
+  const reasonsById = new Map<string, string>();
+  let liftKey: string | null = null;
+  const liftDialog = liftHoldDialog({
+    onConfirm: (hold, liftReason) => void liftHold(hold, liftReason),
+    onCancel: () => focusLiftButton(),
+  });
+
+  function focusLiftButton(): void {
+    const button = liftKey
+      ? holdsBox.querySelector<HTMLElement>(`[data-focus-key="${liftKey}"]`)
+      : null;
+    (button ?? holdsHeading).focus();
+  }
+
+  function openLiftDialog(hold: Hold): void {
+    if (busy) return;
+    liftKey = `lift-${hold.id}`;
+    const now = Date.now();
+    const others = (customer.holds ?? []).filter((other) => other.id !== hold.id);
+    const othersActive = others.filter((other) => isActiveAt(other, now)).length;
+    let outcome: string;
+    if (hold.state === 'scheduled') {
+      outcome = 'It has not started: lifting cancels it.';
+    } else if (othersActive > 0) {
+      outcome = `${customerLabel(customer)} stays disabled: ${othersActive === 1 ? 'another hold is' : `${othersActive} other holds are`} active.`;
+    } else {
+      outcome = `${customerLabel(customer)} is enabled at once: no other hold is active.`;
+    }
+    liftDialog.open(hold, `Lift this hold on ${customerLabel(customer)}?`, [
+      describeHold(hold, now),
+      outcome,
+      ...(others.length > othersActive
+        ? ['Scheduled holds stay scheduled: lift them on their own.']
+        : []),
+    ]);
+  }
+
+  async function liftHold(hold: Hold, liftReason: string): Promise<void> {
+    if (busy) return;
+    busy = true;
+    shell.clearMessages();
+    let done = false;
+    try {
+      await api.liftHold(hold.id, liftReason || undefined);
+      const updated = await api.customer(customer.id);
+      if (!shell.isCurrent()) return;
+      customer = updated;
+      afterChange();
+      const name = customerLabel(customer);
+      const what = `The ${reasonCodeLabel(hold.reason_code)} hold is lifted.`;
+      // The Lift button is gone: focus goes to the notice, as after Disable and Enable.
+      shell.announce(
+        customer.status === 'disabled'
+          ? `${what} ${name} stays disabled: another hold is active.`
+          : `${what} ${name} is enabled.`,
+        { focus: true },
+      );
+      done = true;
+    } catch (error) {
+      shell.showError('Could not lift the hold', error);
+      // A hold lifted meanwhile by someone else shows as such.
+      if (error instanceof ApiError && error.status === 409) void loadHolds();
+    } finally {
+      busy = false;
+      if (!done && shell.isCurrent()) focusLiftButton();
+    }
+  }
+
+  // --- the clock's part: a scheduled hold starts, a hold ends, or someone else changed it
+  const signature = (c: Customer) =>
+    JSON.stringify([
+      c.status,
+      c.disabled_at,
+      c.disabled_reason,
+      c.billing_paused,
+      c.version,
+      c.holds ?? null,
+    ]);
+  let seen = signature(customer);
+  let refreshing = false;
+  /** A boundary passed since the holds table was loaded: its states are out of date. */
+  let holdsStale = false;
+  let boundaryTimer = 0;
+  const pollTimer = window.setInterval(() => void refresh(), POLL_MS);
+
+  function stopped(): boolean {
+    if (shell.isCurrent()) return false;
+    window.clearInterval(pollTimer);
+    window.clearTimeout(boundaryTimer);
+    return true;
+  }
+
+  function scheduleBoundary(): void {
+    window.clearTimeout(boundaryTimer);
+    const next = nextBoundary(customer.holds ?? [], Date.now());
+    if (next === null || next - Date.now() > BOUNDARY_HORIZON_MS) return;
+    boundaryTimer = window.setTimeout(
+      () => {
+        holdsStale = true;
+        void refresh();
+      },
+      next - Date.now() + BOUNDARY_MARGIN_MS,
+    );
+  }
+
+  async function refresh(): Promise<void> {
+    if (stopped() || refreshing || busy || document.hidden) return;
+    refreshing = true;
+    try {
+      const updated = await api.customer(customer.id);
+      if (stopped() || busy) return;
+      const changed = signature(updated) !== seen;
+      if (!changed && !holdsStale) return;
+      const wasStatus = customer.status;
+      if (changed) {
+        customer = updated;
+        seen = signature(updated);
+        renderCustomer();
+        renderActionButton();
+        scheduleBoundary();
+        // A hold placed or lifted elsewhere wrote its reason into the notes too.
+        void loadNotes();
+        void loadAudit();
+      }
+      holdsStale = false;
+      void loadHolds();
+      if (customer.status !== wasStatus) {
+        // Said politely, without moving focus: nobody here asked for it.
+        shell.announce(`${customerLabel(customer)} is now ${customer.status}.`);
+      }
+    } catch {
+      // A missed poll is not worth an alert: the next one asks again, and a 401 has already
+      // sent the user to sign in.
+    } finally {
+      refreshing = false;
+    }
+  }
+
   const actions = h(
     'section',
     { class: 'card actions', 'aria-labelledby': 'actions-heading' },
@@ -195,7 +511,7 @@ export async function customerProfileView(
             h(
               'p',
               { id: 'status-reason-hint', class: 'hint' },
-              `Stored on the customer and added to its internal notes. At most ${REASON_MAX} characters.`,
+              `Stored with the hold (or the lift) and added to the internal notes. At most ${REASON_MAX} characters.`,
             ),
           ),
           actionButton,
@@ -207,7 +523,18 @@ export async function customerProfileView(
         ),
   );
 
-  // --- internal notes, subscriptions and the audit trail: each a list with pages of its own
+  // --- holds, internal notes, subscriptions and the audit trail: each a list with pages of its own
+  const loadHolds = pagedList(holdsBox, {
+    fetch: (cursor) => api.holds(customer.id, cursor),
+    render: (holds) => {
+      for (const hold of holds) if (hold.reason) reasonsById.set(hold.id, hold.reason);
+      return renderHolds(holds, { role: shell.me.role, onLift: (hold) => openLiftDialog(hold) });
+    },
+    failed: 'Could not load the holds',
+    more: 'Show older holds',
+    isCurrent: () => shell.isCurrent(),
+    focusLost: () => holdsHeading.focus(),
+  });
   const loadNotes = pagedList(notesList, {
     fetch: (cursor) => api.notes(customer.id, cursor),
     render: renderNotes,
@@ -274,6 +601,8 @@ export async function customerProfileView(
 
   renderCustomer();
   renderActionButton();
+  scheduleBoundary();
+  void loadHolds();
   void loadNotes();
   void loadSubscriptions();
   void loadAudit();
@@ -295,6 +624,7 @@ export async function customerProfileView(
       ),
       actions,
     ),
+    h('section', { class: 'card', 'aria-labelledby': holdsHeading.id }, holdsHeading, holdsBox),
     h(
       'section',
       { class: 'card', 'aria-labelledby': 'notes-heading' },
@@ -316,14 +646,15 @@ export async function customerProfileView(
     ),
     disableDialog.element,
     enableDialog.element,
+    liftDialog.element,
   );
   return { element, title: customerLabel(customer) };
 }
 
 /**
- * A modal confirmation: its title names the change and the customer, a warning, what follows, and
- * the reason that will be recorded. Cancel has focus first, so Enter alone never confirms; Escape
- * and Cancel call `onCancel`.
+ * A modal confirmation: its title names the change and the customer, a warning, what follows,
+ * what it will act on, the reason that will be recorded, and optional fields. Cancel has focus
+ * first, so Enter alone never confirms; Escape and Cancel call `onCancel`.
  */
 function confirmationDialog(options: {
   id: string;
@@ -331,10 +662,15 @@ function confirmationDialog(options: {
   confirmClass?: string;
   warning: Child[];
   consequences: string[];
+  fields?: Child[];
   onConfirm: () => void;
   onCancel: () => void;
-}): { element: HTMLDialogElement; open: (title: string, reason: string) => void } {
+}): {
+  element: HTMLDialogElement;
+  open: (title: string, reason: string, details?: Child) => void;
+} {
   const title = h('h2', { id: `${options.id}-title` });
+  const detailsBox = h('div', { class: 'dialog-details' });
   const reasonLine = h('p', { class: 'dialog-reason' });
   const element = h(
     'dialog',
@@ -353,13 +689,10 @@ function confirmationDialog(options: {
         {},
         options.consequences.map((text) => h('li', {}, text)),
       ),
+      detailsBox,
       reasonLine,
-      h(
-        'div',
-        { class: 'button-row' },
-        h('button', { value: 'cancel', class: 'button-secondary', autofocus: true }, 'Cancel'),
-        h('button', { value: 'confirm', class: options.confirmClass }, options.confirm),
-      ),
+      options.fields ?? null,
+      dialogButtons(options.confirm, options.confirmClass),
     ),
   );
   element.addEventListener('close', () => {
@@ -368,12 +701,92 @@ function confirmationDialog(options: {
   });
   return {
     element,
-    open(text, reason) {
+    open(text, reason, details) {
       title.textContent = text;
+      replaceChildren(detailsBox, details);
       replaceChildren(
         reasonLine,
         reason ? h('span', {}, 'Reason: ', h('q', {}, reason)) : 'No reason given.',
       );
+      element.returnValue = '';
+      element.showModal();
+    },
+  };
+}
+
+/**
+ * Cancel first and focused, so Enter alone never confirms; it skips validation, so that a
+ * half-typed date never keeps the dialog open.
+ */
+function dialogButtons(confirm: string, confirmClass?: string): HTMLElement {
+  return h(
+    'div',
+    { class: 'button-row' },
+    h(
+      'button',
+      { value: 'cancel', class: 'button-secondary', autofocus: true, formnovalidate: true },
+      'Cancel',
+    ),
+    h('button', { value: 'confirm', class: confirmClass }, confirm),
+  );
+}
+
+/** Asks before lifting one hold, says what follows for the customer, and takes a reason. */
+function liftHoldDialog(options: {
+  onConfirm: (hold: Hold, reason: string) => void;
+  onCancel: () => void;
+}): {
+  element: HTMLDialogElement;
+  open: (hold: Hold, title: string, lines: string[]) => void;
+} {
+  const title = h('h2', { id: 'lift-dialog-title' });
+  const linesList = h('ul', { id: 'lift-dialog-what' });
+  const reason = h('textarea', {
+    id: 'lift-reason',
+    name: 'reason',
+    rows: 2,
+    maxlength: REASON_MAX,
+    'aria-describedby': 'lift-reason-hint',
+  });
+  let current: Hold | null = null;
+  const element = h(
+    'dialog',
+    { id: 'lift-dialog', 'aria-labelledby': title.id, 'aria-describedby': linesList.id },
+    h(
+      'form',
+      { method: 'dialog' },
+      title,
+      linesList,
+      h(
+        'div',
+        { class: 'field' },
+        h('label', { for: reason.id }, 'Reason for lifting (optional)'),
+        reason,
+        h(
+          'p',
+          { id: 'lift-reason-hint', class: 'hint' },
+          `Recorded with the hold, in the audit trail and in the internal notes. At most ${REASON_MAX} characters.`,
+        ),
+      ),
+      dialogButtons('Lift hold'),
+    ),
+  );
+  element.addEventListener('close', () => {
+    const hold = current;
+    current = null;
+    if (element.returnValue === 'confirm' && hold) options.onConfirm(hold, reason.value.trim());
+    else options.onCancel();
+  });
+  return {
+    element,
+    open(hold, text, lines) {
+      current = hold;
+      title.textContent = text;
+      replaceChildren(
+        linesList,
+        lines.map((line) => h('li', {}, line)),
+      );
+      reason.value = '';
       element.returnValue = '';
       element.showModal();
     },
@@ -401,6 +814,8 @@ function pagedList<T>(
     failed: string;
     more: string;
     isCurrent: () => boolean;
+    /** Where focus goes when a reload removed the element that had it. */
+    focusLost?: () => void;
   },
 ): () => Promise<void> {
   let items: T[] = [];
@@ -410,7 +825,16 @@ function pagedList<T>(
       if (!options.isCurrent()) return;
       const firstNew = cursor ? items.length : 0;
       items = cursor ? [...items, ...page.data] : page.data;
+      // A reload while the user is on one of its buttons gives focus back to the same button.
+      const focused = document.activeElement;
+      const hadFocus = focused instanceof HTMLElement && box.contains(focused);
+      const key = hadFocus ? focused.dataset.focusKey : undefined;
       replaceChildren(box, options.render(items));
+      if (hadFocus) {
+        const again = key ? box.querySelector<HTMLElement>(`[data-focus-key="${key}"]`) : null;
+        if (again) again.focus();
+        else options.focusLost?.();
+      }
       if (page.next_cursor) {
         const next = page.next_cursor;
         const more = h('button', { type: 'button', class: 'button-secondary more' }, options.more);
@@ -426,12 +850,6 @@ function pagedList<T>(
     }
   };
   return () => load();
-}
-
-function actorName(actor: Actor | null | undefined): string {
-  if (!actor) return 'unknown';
-  const kind = actor.type === 'api_key' ? 'API key' : 'staff';
-  return `${actor.name ?? actor.id ?? 'unknown'} (${kind})`;
 }
 
 function renderNotes(notes: Note[]): HTMLElement {
@@ -509,17 +927,31 @@ function renderSubscriptions(subscriptions: Subscription[]): HTMLElement {
 const ACTIONS: Record<string, string> = {
   'customer.disabled': 'Disabled',
   'customer.enabled': 'Enabled',
+  'hold.placed': 'Hold placed',
+  'hold.lifted': 'Hold lifted',
+  'hold.expired': 'Hold expired',
+  'hold.reviewed': 'Hold reviewed',
 };
+
+/** "enabled → disabled" for a status change, "scheduled → lifted" for a hold's. */
+function change(entry: AuditEntry): string {
+  const before = entry.before?.status ?? entry.before?.state;
+  const after = entry.after?.status ?? entry.after?.state;
+  if (!before && !after) return '—';
+  return `${before ?? 'none'} → ${after ?? '?'}`;
+}
 
 function renderAudit(entries: AuditEntry[]): HTMLElement {
   if (entries.length === 0) return h('p', { class: 'empty' }, 'No status changes recorded yet.');
+  // A transition made by the clock is recorded a moment after it took effect: show the instant.
+  const when = (entry: AuditEntry) => entry.effective_at ?? entry.created_at;
   return h(
     'div',
     { class: 'table-wrap' },
     h(
       'table',
       { class: 'audit' },
-      h('caption', {}, 'Status changes, newest first'),
+      h('caption', {}, 'Status and hold changes, newest first'),
       h(
         'thead',
         {},
@@ -530,7 +962,7 @@ function renderAudit(entries: AuditEntry[]): HTMLElement {
           h('th', { scope: 'col' }, 'Action'),
           h('th', { scope: 'col' }, 'By'),
           h('th', { scope: 'col' }, 'Reason'),
-          h('th', { scope: 'col' }, 'Status'),
+          h('th', { scope: 'col' }, 'Change'),
         ),
       ),
       h(
@@ -540,11 +972,11 @@ function renderAudit(entries: AuditEntry[]): HTMLElement {
           h(
             'tr',
             {},
-            h('th', { scope: 'row', tabindex: -1, 'data-item': true }, time(entry.created_at)),
+            h('th', { scope: 'row', tabindex: -1, 'data-item': true }, time(when(entry))),
             h('td', {}, ACTIONS[entry.action] ?? entry.action),
             h('td', {}, actorName(entry.actor)),
             h('td', {}, entry.reason ?? '—'),
-            h('td', {}, `${entry.before?.status ?? '?'} → ${entry.after?.status ?? '?'}`),
+            h('td', {}, change(entry)),
           ),
         ),
       ),
