@@ -121,11 +121,9 @@ async function sqlOf(
   db: DataSource,
   query: Partial<ListAuditLogsQueryDto>,
 ): Promise<[string, unknown[]]> {
-  const service = new AuditService(
-    { tx: db.manager } as unknown as ConstructorParameters<typeof AuditService>[0],
-    undefined as unknown as ConstructorParameters<typeof AuditService>[1],
-    undefined as unknown as ConstructorParameters<typeof AuditService>[2],
-  );
+  const service = new AuditService({ tx: db.manager } as unknown as ConstructorParameters<
+    typeof AuditService
+  >[0]);
   const prototype = SelectQueryBuilder.prototype as { getMany: () => Promise<unknown[]> };
   const original = prototype.getMany;
   let captured: [string, unknown[]] | undefined;

@@ -6,6 +6,7 @@ import { ApiKeys1795610000000 } from './1795610000000-ApiKeys';
 import { PlansAndSubscriptions1795611000000 } from './1795611000000-PlansAndSubscriptions';
 import { Billing1795612000000 } from './1795612000000-Billing';
 import { StaffTokenVersion1795620000000 } from './1795620000000-StaffTokenVersion';
+import { Holds1795630000000 } from './1795630000000-Holds';
 
 /**
  * Every migration, in order. A new migration file must be listed here (a test checks that each
@@ -19,4 +20,5 @@ export const migrations: (new () => MigrationInterface)[] = [
   PlansAndSubscriptions1795611000000,
   Billing1795612000000,
   StaffTokenVersion1795620000000,
+  Holds1795630000000,
 ];

@@ -9,11 +9,12 @@ import { AuthModule } from './auth/auth.module';
 import { BillingModule } from './billing/billing.module';
 import type { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
-import { CustomerStatusModule } from './customers/customer-status.module';
 import { CustomersModule } from './customers/customers.module';
 import { dataSourceOptions } from './database/data-source-options';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
+import { HoldsModule } from './holds/holds.module';
+import { Clock, ClockModule } from './common/clock';
 import { LimitsModule } from './limits/limits.module';
 import { PlansModule } from './plans/plans.module';
 import { SubscriptionsModule } from './subscriptions/subscriptions.module';
@@ -22,11 +23,12 @@ import { NotesModule } from './notes/notes.module';
 @Module({})
 export class AppModule {
   /** The whole service for one configuration; `databaseUrl` must be resolved by then. */
-  static forRoot(config: AppConfig & { databaseUrl: string }): DynamicModule {
+  static forRoot(config: AppConfig & { databaseUrl: string }, clock?: Clock): DynamicModule {
     return {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
+        ClockModule.forRoot(clock),
         TypeOrmModule.forRoot({
           // Migrations ran before (createApp), possibly as another role: never on this pool.
           ...dataSourceOptions({
@@ -66,7 +68,7 @@ export class AppModule {
         LimitsModule,
         BillingModule,
         CustomersModule,
-        CustomerStatusModule,
+        HoldsModule,
         AuditModule,
         NotesModule,
       ],

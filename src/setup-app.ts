@@ -6,6 +6,7 @@ import { SwaggerModule } from '@nestjs/swagger';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { serveAdminPage } from './admin-page';
 import { AppModule } from './app.module';
+import type { Clock } from './common/clock';
 import {
   clientErrorHandler,
   frameworkErrors,
@@ -91,6 +92,8 @@ export async function createApp(
     onClose?: () => Promise<void>;
     /** Adds Fastify hooks before it is ready (the tests record every answer with one). */
     instrument?: (fastify: FastifyInstance) => void;
+    /** Where "now" comes from; the system clock unless given. */
+    clock?: Clock;
   } = {},
 ): Promise<NestFastifyApplication> {
   // Before the module graph: its pool may be a role that cannot migrate, and the admin
@@ -105,7 +108,7 @@ export async function createApp(
     );
   }
   const app = await NestFactory.create<NestFastifyApplication>(
-    AppModule.forRoot(config),
+    AppModule.forRoot(config, options.clock),
     createFastifyAdapter(config),
     {
       logger: options.logger === false ? false : logLevelsFrom(config.logLevel),

@@ -7,7 +7,7 @@ import { ChangeAwareCache } from '../changes/change-aware-cache';
 import { CustomerChangeFeed } from '../changes/customer-change-feed';
 import type { AppConfig } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
-import { LimitsService } from '../limits/limits.service';
+import { CustomerAccessReader } from '../customers/access/customer-access-reader';
 import { hashApiKey, looksLikeApiKey } from './api-key-format';
 import { ApiKey } from './entities/api-key.entity';
 
@@ -30,7 +30,7 @@ export class CachedApiKeyAuthenticator
   constructor(
     private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>,
     private readonly feed: CustomerChangeFeed,
-    private readonly limits: LimitsService,
+    private readonly access: CustomerAccessReader,
     @InjectConfig() config: AppConfig,
   ) {
     this.cache = new ChangeAwareCache({
@@ -68,7 +68,7 @@ export class CachedApiKeyAuthenticator
   }
 
   isCustomerDisabled(customerId: string): boolean | Promise<boolean> {
-    return this.limits.isDisabled(customerId);
+    return this.access.isDisabledNow(customerId);
   }
 
   private async find(hash: string): Promise<ApiKeyActor | undefined> {

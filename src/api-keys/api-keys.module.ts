@@ -2,7 +2,6 @@ import { Global, Module } from '@nestjs/common';
 import { API_KEY_AUTHENTICATOR } from '../auth/authentication.guard';
 import { ChangesModule } from '../changes/changes.module';
 import { CustomersModule } from '../customers/customers.module';
-import { LimitsModule } from '../limits/limits.module';
 import { CachedApiKeyAuthenticator } from './api-key-authenticator';
 import { ApiKeysController } from './api-keys.controller';
 import { ApiKeysService } from './api-keys.service';
@@ -10,7 +9,7 @@ import { ApiKeysService } from './api-keys.service';
 /** API keys, and the `X-API-Key` authenticator the global authentication guard uses. */
 @Global()
 @Module({
-  imports: [CustomersModule, ChangesModule, LimitsModule],
+  imports: [CustomersModule, ChangesModule],
   controllers: [ApiKeysController],
   providers: [
     ApiKeysService,

@@ -1,16 +1,12 @@
 import { Module } from '@nestjs/common';
-import { CustomersModule } from '../customers/customers.module';
-import { NotesModule } from '../notes/notes.module';
-import { AuditInterceptor } from './audit.interceptor';
 import { AuditLogsController } from './audit-logs.controller';
 import { AuditService } from './audit.service';
-import { AuditTrail } from './audit-trail';
+import { AuditWriter } from './audit-writer';
 
-/** The audit log: written by `@Audited()` routes, read by GET /audit-logs. */
+/** The audit log: a sink use cases write to (AuditWriter), read by GET /audit-logs. */
 @Module({
-  imports: [CustomersModule, NotesModule],
   controllers: [AuditLogsController],
-  providers: [AuditService, AuditTrail, AuditInterceptor],
-  exports: [AuditService, AuditTrail, AuditInterceptor],
+  providers: [AuditService, AuditWriter],
+  exports: [AuditService, AuditWriter],
 })
 export class AuditModule {}

@@ -7,7 +7,7 @@ import {
 import { ApiBearerAuth, ApiSecurity } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { ApiProblemResponses } from '../common/api-problem-responses';
-import type { Actor } from './actor';
+import type { Actor, Origin } from './actor';
 import type { Role } from './roles';
 
 export const IS_PUBLIC_KEY = 'access:public';
@@ -62,4 +62,23 @@ export const CurrentActor = createParamDecorator((_: unknown, context: Execution
     throw new Error('CurrentActor used on a route without authentication');
   }
   return request.user;
+});
+
+const MAX_USER_AGENT = 500;
+
+/**
+ * Who is calling and from where (actor, request id, IP, user agent), for a use case that records
+ * its changes in the audit log.
+ */
+export const RequestOrigin = createParamDecorator((_: unknown, context: ExecutionContext) => {
+  const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
+  if (!request.user) throw new Error('RequestOrigin used on a route without authentication');
+  const userAgent = request.headers['user-agent'];
+  const origin: Origin = {
+    actor: request.user,
+    requestId: request.id ?? null,
+    ip: request.ip ?? null,
+    userAgent: typeof userAgent === 'string' ? userAgent.slice(0, MAX_USER_AGENT) : null,
+  };
+  return origin;
 });

@@ -99,4 +99,23 @@ describe('ChangeAwareCache', () => {
     await expect(cache.get('e', () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
     expect(cache.peek('e')).toBeUndefined();
   });
+
+  it('treats a hit at or after the value’s validUntil as a miss, and reloads', async () => {
+    let now = 1000;
+    const timed = new ChangeAwareCache<{ v: string; until: number | null }>({
+      maxEntries: 3,
+      usable: () => true,
+      validUntil: (value) => value.until,
+      now: () => now,
+    });
+    await timed.get('a', () => Promise.resolve({ v: 'before', until: 1500 }));
+    now = 1499;
+    expect(timed.peek('a')?.v).toBe('before');
+    now = 1500;
+    expect(timed.peek('a')).toBeUndefined();
+    const reloaded = await timed.get('a', () => Promise.resolve({ v: 'after', until: null }));
+    expect(reloaded.v).toBe('after');
+    now = 1e12;
+    expect(timed.peek('a')?.v).toBe('after');
+  });
 });

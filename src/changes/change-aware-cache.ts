@@ -13,9 +13,13 @@
  *
  * `usable()` false (the change feed is down, or caching is switched off) makes the cache neither
  * answer nor store: every call loads.
+ *
+ * A value may also know when it stops being true without any change being announced (a hold
+ * starting or ending at a set instant): `validUntil(value)` gives that instant in ms (null: none),
+ * and a hit at or after it is a miss. One number compare per hit.
  */
 export class ChangeAwareCache<V> {
-  private readonly entries = new Map<string, V>();
+  private readonly entries = new Map<string, { value: V; until: number }>();
   private readonly loading = new Map<string, { count: number; generation: number }>();
   private epoch = 0;
 
@@ -24,6 +28,10 @@ export class ChangeAwareCache<V> {
       /** Oldest entries are dropped beyond this size. */
       maxEntries: number;
       usable: () => boolean;
+      /** The instant (ms) after which a value must be loaded again; null: until a change. */
+      validUntil?: (value: V) => number | null;
+      /** Now, in ms (the service's Clock); needed with validUntil. */
+      now?: () => number;
     },
   ) {}
 
@@ -33,7 +41,11 @@ export class ChangeAwareCache<V> {
 
   /** The cached value, without loading; undefined on a miss or when the cache is not usable. */
   peek(key: string): V | undefined {
-    return this.options.usable() ? this.entries.get(key) : undefined;
+    if (!this.options.usable()) return undefined;
+    const entry = this.entries.get(key);
+    if (entry === undefined) return undefined;
+    if (entry.until !== Infinity && this.options.now!() >= entry.until) return undefined;
+    return entry.value;
   }
 
   /** The cached value, or `load()`'s, stored when nothing invalidated the key meanwhile. */
@@ -73,7 +85,8 @@ export class ChangeAwareCache<V> {
       const oldest = this.entries.keys().next();
       if (!oldest.done) this.entries.delete(oldest.value);
     }
-    this.entries.set(key, value);
+    const until = this.options.validUntil?.(value) ?? null;
+    this.entries.set(key, { value, until: until ?? Infinity });
   }
 
   invalidate(key: string): void {
@@ -85,8 +98,8 @@ export class ChangeAwareCache<V> {
   /** Drops the entries matching `predicate`, and every value being loaded now. */
   invalidateWhere(predicate: (value: V, key: string) => boolean): void {
     this.epoch += 1;
-    for (const [key, value] of this.entries) {
-      if (predicate(value, key)) this.entries.delete(key);
+    for (const [key, entry] of this.entries) {
+      if (predicate(entry.value, key)) this.entries.delete(key);
     }
   }
 

@@ -15,6 +15,7 @@ export const ERROR_CODES = [
   'user_exists',
   'last_admin',
   'conflict',
+  'hold_not_active',
   'payload_too_large',
   'unsupported_media_type',
   'too_many_attempts',

@@ -14,3 +14,9 @@ export const NormaliseEmail = (): PropertyDecorator =>
 /** A uuid in body or query is taken in its one spelling, lower case, as route parameters are. */
 export const CanonicalUuid = (): PropertyDecorator =>
   Transform(({ value }: { value: unknown }) => canonicalUuid(value));
+
+/** A query flag: `true`/`false` become booleans; anything else is left for the validators to refuse. */
+export const QueryBoolean = (): PropertyDecorator =>
+  Transform(({ value }: { value: unknown }) =>
+    value === 'true' ? true : value === 'false' ? false : value,
+  );

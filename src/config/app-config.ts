@@ -52,7 +52,22 @@ export interface AppConfig {
   changeFeedHeartbeatMs: number;
   /** Caches are bypassed once no heartbeat sent within this many ms has been answered. */
   changeFeedStaleMs: number;
+  /** The reason codes a hold may carry. */
+  holdReasonCodes: string[];
+  /** Days from placing a hold to its default review date. */
+  holdReviewDays: number;
+  /** How often each instance looks for holds starting or ending. */
+  holdSchedulerIntervalMs: number;
 }
+
+export const DEFAULT_HOLD_REASON_CODES = [
+  'non_payment',
+  'dispute',
+  'customer_request',
+  'compliance',
+  'security',
+  'other',
+];
 
 /** One entry per environment variable: its documentation lives next to its parser. */
 interface VariableSpec {
@@ -142,6 +157,20 @@ export const CONFIG_VARIABLES: readonly VariableSpec[] = [
     description:
       'Caches are bypassed once the LISTEN connection has not answered a heartbeat sent within ' +
       'this many ms (default `2000`): the longest a change from another instance goes unheard',
+  },
+  {
+    name: 'HOLD_REASON_CODES',
+    description:
+      'Comma-separated reason codes a hold may carry (default `non_payment,dispute,customer_request,compliance,security,other`); must include `other`',
+  },
+  {
+    name: 'HOLD_REVIEW_DAYS',
+    description: 'Days from placing a hold to its default review date (default `30`)',
+  },
+  {
+    name: 'HOLD_SCHEDULER_INTERVAL_MS',
+    description:
+      'How often each instance looks for holds that start or end (default `200`); status answers do not wait for it',
   },
 ];
 
@@ -262,6 +291,21 @@ export function loadConfig(env: Env = process.env): AppConfig {
     );
   }
 
+  const holdReasonCodes = (value('HOLD_REASON_CODES') ?? DEFAULT_HOLD_REASON_CODES.join(','))
+    .split(',')
+    .map((code) => code.trim())
+    .filter((code) => code !== '');
+  const badCodes = holdReasonCodes.filter((code) => !/^[a-z][a-z0-9_]{0,39}$/.test(code));
+  if (badCodes.length > 0) {
+    problems.push(
+      `HOLD_REASON_CODES must be lower-case codes (a-z, 0-9, _) separated by commas (got "${badCodes.join('", "')}")`,
+    );
+  }
+  // A disable without a reason code is recorded as `other`.
+  if (!holdReasonCodes.includes('other')) {
+    problems.push('HOLD_REASON_CODES must include `other` (the code of a disable that names none)');
+  }
+
   const config: AppConfig = {
     nodeEnv,
     production,
@@ -289,6 +333,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
     limitsCache: bool('LIMITS_CACHE', true),
     changeFeedHeartbeatMs,
     changeFeedStaleMs,
+    holdReasonCodes: [...new Set(holdReasonCodes)],
+    holdReviewDays: int('HOLD_REVIEW_DAYS', 30, 1, 3650),
+    holdSchedulerIntervalMs: int('HOLD_SCHEDULER_INTERVAL_MS', 200, 10, 60_000),
   };
 
   if (problems.length > 0) throw new ConfigError(problems);

@@ -1,10 +1,16 @@
 import { Module } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module';
+import { ChangesModule } from '../changes/changes.module';
+import { CustomerAccessReader } from './access/customer-access-reader';
+import { CustomerAuditController } from './customer-audit.controller';
 import { CustomersController } from './customers.controller';
 import { CustomersService } from './customers.service';
 
+/** Customers, and the one answer to "is this customer disabled now" (CustomerAccessReader). */
 @Module({
-  controllers: [CustomersController],
-  providers: [CustomersService],
-  exports: [CustomersService],
+  imports: [ChangesModule, AuditModule],
+  controllers: [CustomersController, CustomerAuditController],
+  providers: [CustomersService, CustomerAccessReader],
+  exports: [CustomersService, CustomerAccessReader],
 })
 export class CustomersModule {}

@@ -12,6 +12,9 @@ import {
 } from './dto/customer-input.dto';
 import { Customer } from './entities/customer.entity';
 import { UnitOfWork } from '../database/unit-of-work';
+import { Clock } from '../common/clock';
+import { accessFrom, CustomerAccessReader } from './access/customer-access-reader';
+import type { Hold } from './entities/hold.entity';
 
 const NEWEST_FIRST: KeysetColumn<Customer>[] = [
   { expression: 'c.created_at', cast: 'timestamptz', value: (c) => c.createdAt.toISOString() },
@@ -35,6 +38,8 @@ export class CustomersService {
   constructor(
     private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>,
     private readonly unitOfWork: UnitOfWork,
+    private readonly access: CustomerAccessReader,
+    private readonly clock: Clock,
   ) {}
 
   private get customers() {
@@ -51,14 +56,33 @@ export class CustomersService {
           externalReference: input.external_reference ?? null,
         }),
       );
-      return CustomerDto.from(customer);
+      return CustomerDto.from(customer, accessFrom([], this.clock.now()));
     } catch (error) {
       throw this.translate(error, input.email);
     }
   }
 
   async get(id: string): Promise<CustomerDto> {
-    return CustomerDto.from(await this.findOrFail(id));
+    return (await this.toDtos([await this.findOrFail(id)]))[0];
+  }
+
+  /**
+   * The customers as answered: status, reason and holds derived from their holds at the clock's
+   * now (one query for all of them), so an answer is right at a hold's boundary even before the
+   * scheduler rewrote the stored projection.
+   */
+  async toDtos(customers: Customer[]): Promise<CustomerDto[]> {
+    const holds = await this.access.holdsOf(customers.map((c) => c.id));
+    const byCustomer = new Map<string, Hold[]>();
+    for (const hold of holds) {
+      const list = byCustomer.get(hold.customerId) ?? [];
+      list.push(hold);
+      byCustomer.set(hold.customerId, list);
+    }
+    const now = this.clock.now();
+    return customers.map((customer) =>
+      CustomerDto.from(customer, accessFrom(byCustomer.get(customer.id) ?? [], now)),
+    );
   }
 
   /**
@@ -75,9 +99,21 @@ export class CustomersService {
     return customer;
   }
 
-  list(query: ListCustomersQueryDto): Promise<Page<CustomerDto>> {
+  async list(query: ListCustomersQueryDto): Promise<Page<CustomerDto>> {
     const qb = this.customers.createQueryBuilder('c');
-    const review = query.status === 'disabled' || query.disabled_before !== undefined;
+    if (query.review_due) {
+      qb.andWhere(
+        `c.status = 'disabled' AND EXISTS (
+           SELECT 1 FROM holds h
+            WHERE h.customer_id = c.id AND h.lifted_at IS NULL AND h.review_at <= :now
+              AND h.starts_at <= :now AND (h.ends_at IS NULL OR h.ends_at > :now))`,
+        { now: this.clock.now().toISOString() },
+      );
+    }
+    const review =
+      query.status === 'disabled' ||
+      query.disabled_before !== undefined ||
+      query.review_due === true;
     if (query.disabled_before !== undefined) {
       qb.andWhere(`c.status = 'disabled' AND c.disabled_at < :before`, {
         before: query.disabled_before,
@@ -91,9 +127,10 @@ export class CustomersService {
         { q: `%${escapeLike(query.q)}%` },
       );
     }
-    return review
-      ? keysetPage(qb, LONGEST_DISABLED_FIRST, 'ASC', query, CustomerDto.from)
-      : keysetPage(qb, NEWEST_FIRST, 'DESC', query, CustomerDto.from);
+    const page = review
+      ? await keysetPage(qb, LONGEST_DISABLED_FIRST, 'ASC', query, (c) => c)
+      : await keysetPage(qb, NEWEST_FIRST, 'DESC', query, (c) => c);
+    return { data: await this.toDtos(page.data), next_cursor: page.next_cursor };
   }
 
   update(id: string, input: UpdateCustomerDto): Promise<CustomerDto> {
@@ -109,7 +146,7 @@ export class CustomersService {
       customer.externalReference = input.external_reference;
     }
     try {
-      return CustomerDto.from(await this.customers.save(customer));
+      return (await this.toDtos([await this.customers.save(customer)]))[0];
     } catch (error) {
       throw this.translate(error, customer.email);
     }

@@ -5,6 +5,7 @@ import { Invoice } from '../billing/entities/invoice.entity';
 import { AuditLog } from '../audit/entities/audit-log.entity';
 import { StaffUser } from '../auth/entities/staff-user.entity';
 import { Customer } from '../customers/entities/customer.entity';
+import { Hold } from '../customers/entities/hold.entity';
 import { Feature } from '../plans/entities/feature.entity';
 import { PlanFeature } from '../plans/entities/plan-feature.entity';
 import { Plan } from '../plans/entities/plan.entity';
@@ -15,6 +16,7 @@ import { Note } from '../notes/entities/note.entity';
 export const entities = [
   StaffUser,
   Customer,
+  Hold,
   AuditLog,
   Note,
   ApiKey,

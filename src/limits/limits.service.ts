@@ -3,16 +3,21 @@ import { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-t
 import { Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { ChangeAwareCache } from '../changes/change-aware-cache';
 import { CustomerChangeFeed } from '../changes/customer-change-feed';
-import { NotFoundError } from '../common/errors';
+import { Clock } from '../common/clock';
 import type { AppConfig } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
-import type { CustomerStatus } from '../customers/entities/customer.entity';
+import { CustomerAccess, CustomerAccessReader } from '../customers/access/customer-access-reader';
 import type { LimitsDto } from './dto/limits.dto';
 
 const MAX_CACHED_CUSTOMERS = 200_000;
 
+/** An answer, and the instant it stops being true by itself (a hold's start or end). */
+interface CachedLimits {
+  answer: LimitsDto;
+  validUntil: number | null;
+}
+
 interface GrantRow {
-  status: CustomerStatus;
   subscription_id: string | null;
   user_count: number | null;
   feature: string | null;
@@ -25,21 +30,27 @@ interface GrantRow {
  * answers are cached per customer and dropped when any instance commits a change to the
  * customer (status, subscriptions, keys) or to anything (`null`). The cache is bypassed while the
  * change feed cannot hear other instances, and a read that a change overtook is not cached (see
- * ChangeAwareCache), so no answer says "enabled" once a disable has been heard.
+ * ChangeAwareCache), so no answer says "enabled" once a disable has been heard. An answer is
+ * also kept only until the customer's next hold boundary, so none cached before a hold starts or
+ * ends outlives that instant.
  */
 @Injectable()
 export class LimitsService implements OnModuleInit, OnModuleDestroy {
-  private readonly cache: ChangeAwareCache<LimitsDto>;
+  private readonly cache: ChangeAwareCache<CachedLimits>;
   private unsubscribe: (() => void) | undefined;
 
   constructor(
     private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>,
     private readonly feed: CustomerChangeFeed,
+    private readonly access: CustomerAccessReader,
+    clock: Clock,
     @InjectConfig() config: AppConfig,
   ) {
     this.cache = new ChangeAwareCache({
       maxEntries: MAX_CACHED_CUSTOMERS,
       usable: config.limitsCache ? () => feed.live : () => false,
+      validUntil: (cached) => cached.validUntil,
+      now: () => clock.now().getTime(),
     });
   }
 
@@ -55,7 +66,8 @@ export class LimitsService implements OnModuleInit, OnModuleDestroy {
 
   /** The customer's limits; synchronous on a cache hit. 404 for an unknown customer. */
   limitsOf(customerId: string): LimitsDto | Promise<LimitsDto> {
-    return this.cache.get(customerId, () => this.compute(customerId));
+    const cached = this.cache.get(customerId, () => this.compute(customerId));
+    return cached instanceof Promise ? cached.then((c) => c.answer) : cached.answer;
   }
 
   /**
@@ -63,43 +75,52 @@ export class LimitsService implements OnModuleInit, OnModuleDestroy {
    * loads. For the fast lane, which sends exactly what `limitsOf` would on a hit.
    */
   cachedLimitsOf(customerId: string): LimitsDto | undefined {
-    return this.cache.peek(customerId);
+    return this.cache.peek(customerId)?.answer;
   }
 
-  /** Whether the customer is disabled, from the same cache. */
-  isDisabled(customerId: string): boolean | Promise<boolean> {
-    const limits = this.limitsOf(customerId);
-    return limits instanceof Promise ? limits.then((found) => found.disabled) : limits.disabled;
-  }
-
-  private async compute(customerId: string): Promise<LimitsDto> {
-    const rows = await this.txHost.tx.query<GrantRow[]>(
-      `SELECT c.status, s.id AS subscription_id, p.user_count, f.code AS feature, pf."limit"
-         FROM customers c
-         LEFT JOIN subscriptions s
-                ON s.customer_id = c.id AND s.status = 'active' AND c.status = 'enabled'
-         LEFT JOIN plans p ON p.id = s.plan_id
-         LEFT JOIN plan_features pf ON pf.plan_id = p.id
-         LEFT JOIN features f ON f.id = pf.feature_id
-        WHERE c.id = $1`,
-      [customerId],
-    );
-    if (rows.length === 0) throw new NotFoundError('Customer', customerId);
-    return freeze(limitsFrom(customerId, rows));
+  /** Status from the holds at the clock's now (CustomerAccessReader); grants only when enabled. */
+  private async compute(customerId: string): Promise<CachedLimits> {
+    const access = await this.access.read(customerId);
+    const rows = access.disabled
+      ? []
+      : await this.txHost.tx.query<GrantRow[]>(
+          `SELECT s.id AS subscription_id, p.user_count, f.code AS feature, pf."limit"
+             FROM subscriptions s
+             JOIN plans p ON p.id = s.plan_id
+             LEFT JOIN plan_features pf ON pf.plan_id = p.id
+             LEFT JOIN features f ON f.id = pf.feature_id
+            WHERE s.customer_id = $1 AND s.status = 'active'`,
+          [customerId],
+        );
+    return {
+      answer: freeze(limitsFrom(customerId, access, rows)),
+      validUntil: access.nextBoundary?.getTime() ?? null,
+    };
   }
 }
 
 /** Seats summed once per subscription; a feature limited by every grant gets the sum. */
-function limitsFrom(customerId: string, rows: GrantRow[]): LimitsDto {
-  const status = rows[0].status;
-  if (status === 'disabled') {
+function limitsFrom(customerId: string, access: CustomerAccess, rows: GrantRow[]): LimitsDto {
+  const holds = access.activeHolds.map((hold) =>
+    Object.freeze({
+      id: hold.id,
+      source: hold.source,
+      reason_code: hold.reasonCode,
+      since: hold.startsAt.toISOString(),
+      until: hold.endsAt?.toISOString() ?? null,
+    }),
+  );
+  const asOf = access.asOf.toISOString();
+  if (access.disabled) {
     return {
       customer_id: customerId,
-      status,
+      status: 'disabled',
       disabled: true,
+      holds,
       user_count: 0,
       features: [],
       limits: {},
+      as_of: asOf,
     };
   }
   const seats = new Map<string, number>();
@@ -121,11 +142,13 @@ function limitsFrom(customerId: string, rows: GrantRow[]): LimitsDto {
   for (const count of seats.values()) userCount += count;
   return {
     customer_id: customerId,
-    status,
+    status: 'enabled',
     disabled: false,
+    holds,
     user_count: userCount,
     features,
     limits,
+    as_of: asOf,
   };
 }
 
@@ -133,5 +156,6 @@ function limitsFrom(customerId: string, rows: GrantRow[]): LimitsDto {
 function freeze(limits: LimitsDto): LimitsDto {
   Object.freeze(limits.features);
   Object.freeze(limits.limits);
+  Object.freeze(limits.holds);
   return Object.freeze(limits);
 }

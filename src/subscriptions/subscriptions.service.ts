@@ -4,6 +4,7 @@ import { Injectable } from '@nestjs/common';
 import { CustomerChanges } from '../changes/customer-changes';
 import { ConflictError, CustomerDisabledError, NotFoundError } from '../common/errors';
 import { KeysetColumn, keysetPage, Page, PageQueryDto } from '../common/pagination';
+import { CustomerAccessReader } from '../customers/access/customer-access-reader';
 import { CustomersService } from '../customers/customers.service';
 import { UnitOfWork } from '../database/unit-of-work';
 import { Plan } from '../plans/entities/plan.entity';
@@ -27,6 +28,7 @@ export class SubscriptionsService {
     private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>,
     private readonly unitOfWork: UnitOfWork,
     private readonly customers: CustomersService,
+    private readonly access: CustomerAccessReader,
     private readonly plans: PlansService,
     private readonly changes: CustomerChanges,
   ) {}
@@ -111,11 +113,14 @@ export class SubscriptionsService {
    * The one rule for a disabled customer: nothing may add to or change its subscriptions,
    * whoever asks (cancelling stays allowed). The customer's row is read FOR SHARE, which waits
    * for a disable in flight (it holds the row FOR UPDATE) and keeps a disable from committing
-   * before this change does, so the check cannot be overtaken.
+   * before this change does, so the check cannot be overtaken. Disabled means what the holds say
+   * now (CustomerAccessReader), not the stored projection, which the scheduler may not have
+   * rewritten yet at a hold's boundary.
    */
   private async assertMayChangeSubscriptions(customerId: string): Promise<void> {
-    const customer = await this.customers.findOrFail(customerId, 'pessimistic_read');
-    if (customer.status === 'disabled') {
+    await this.customers.findOrFail(customerId, 'pessimistic_read');
+    const access = await this.access.read(customerId);
+    if (access.disabled) {
       throw new CustomerDisabledError(
         customerId,
         `Customer ${customerId} is disabled: its subscriptions cannot be added to or changed.`,

@@ -4,6 +4,7 @@ import { Role, roleSatisfies, ROLES } from '../../src/auth/roles';
 import {
   createCustomer,
   createStaff,
+  insertHold,
   signIn,
   signInEveryRole,
   STAFF_PASSWORD,
@@ -42,6 +43,8 @@ interface Context {
   subscriberId: string;
   subscriptionId: string;
   planCode: string;
+  /** A manual hold on a customer of its own (lifted by the first caller allowed to). */
+  holdId: string;
 }
 
 const routeName = (e: Endpoint) =>
@@ -52,6 +55,7 @@ const routeName = (e: Endpoint) =>
     subscriberId: ':id',
     subscriptionId: ':id',
     planCode: ':code',
+    holdId: ':id',
   })}`;
 
 const ENDPOINTS: Endpoint[] = [
@@ -114,6 +118,35 @@ const ENDPOINTS: Endpoint[] = [
     method: 'post',
     path: (c) => `/api/v1/customers/${c.customerId}/enable`,
     body: () => ({ reason: 'Access matrix' }),
+    least: 'customer_support',
+    apiKeys: 'platform',
+  },
+  {
+    method: 'post',
+    path: (c) => `/api/v1/customers/${c.customerId}/holds`,
+    // Scheduled far ahead, so the matrix's customer is never disabled by it.
+    body: () => ({ reason_code: 'other', starts_at: '2099-01-01T00:00:00Z' }),
+    least: 'customer_support',
+    apiKeys: 'platform',
+  },
+  {
+    method: 'get',
+    path: (c) => `/api/v1/customers/${c.customerId}/holds`,
+    least: 'user',
+    apiKeys: 'platform',
+  },
+  { method: 'get', path: () => '/api/v1/holds', least: 'user', apiKeys: 'platform' },
+  {
+    method: 'post',
+    path: (c) => `/api/v1/holds/${c.holdId}/review`,
+    body: () => ({ review_at: '2099-01-01T00:00:00Z' }),
+    least: 'customer_support',
+    apiKeys: 'platform',
+  },
+  // Last on the hold: the first allowed caller lifts it, the others get 409 hold_not_active.
+  {
+    method: 'post',
+    path: (c) => `/api/v1/holds/${c.holdId}/lift`,
     least: 'customer_support',
     apiKeys: 'platform',
   },
@@ -236,6 +269,7 @@ describe('access matrix', () => {
       userId: (await createStaff(t, 'user')).id,
       apiKeyId: (await createApiKey(t)).id,
       ...(await subscribedCustomer(t)),
+      holdId: (await insertHold(t.db, (await createCustomer(t)).id)).id,
     };
     expired = t.sign(sessions.admin.user.id, { expiresIn: 1 });
     forged = new JwtService({ secret: `${TEST_JWT_SECRET}-but-another` }).sign({

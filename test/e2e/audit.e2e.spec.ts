@@ -53,6 +53,9 @@ describe('audit log', () => {
     request(t.http).get(`/api/v1/audit-logs?${query}`).set(reader.header);
 
   const ids = (body: { data: EntryBody[] }) => body.data.map((e) => e.id);
+  /** The status transitions of a page, without the hold entries beside them. */
+  const transitions = (body: { data: EntryBody[] }) =>
+    body.data.filter((e) => e.action.startsWith('customer.'));
 
   /** Every entry of a query, walking the keyset pages. */
   async function walk(path: string, limit: number): Promise<EntryBody[]> {
@@ -201,7 +204,9 @@ describe('audit log', () => {
           const response = await list(`customer_id=${customer.id}`).expect(200);
           expect(response.body.data.map((e: EntryBody) => [e.action, e.reason])).toEqual([
             ['customer.enabled', 'Back'],
+            ['hold.lifted', 'Back'],
             ['customer.disabled', 'Least privilege'],
+            ['hold.placed', 'Least privilege'],
           ]);
         });
       },
@@ -219,20 +224,35 @@ describe('audit log', () => {
         .send({ reason: 'Fraud check' })
         .expect(200);
       const response = await list(`customer_id=${customer.id}`).expect(200);
+      const [hold] = (
+        await request(t.http).get(`/api/v1/customers/${customer.id}/holds`).set(reader.header)
+      ).body.data as { id: string; placed_at: string }[];
+      const common = {
+        customer_id: customer.id,
+        actor: { type: 'user', id: support.user.id, name: support.user.name },
+        reason: 'Fraud check',
+        hold_id: hold.id,
+        effective_at: hold.placed_at,
+        request_id: 'shape-check-1',
+        ip: expect.stringMatching(/127\.0\.0\.1|::1/),
+        user_agent: 'audit-shape/2.0',
+        created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+      };
       expect(response.body).toEqual({
         data: [
           {
+            ...common,
             id: expect.stringMatching(/^[0-9a-f-]{36}$/),
             action: 'customer.disabled',
-            customer_id: customer.id,
-            actor: { type: 'user', id: support.user.id, name: support.user.name },
-            reason: 'Fraud check',
             before: { status: 'enabled' },
             after: { status: 'disabled' },
-            request_id: 'shape-check-1',
-            ip: expect.stringMatching(/127\.0\.0\.1|::1/),
-            user_agent: 'audit-shape/2.0',
-            created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+          },
+          {
+            ...common,
+            id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+            action: 'hold.placed',
+            before: { state: null },
+            after: { state: 'active' },
           },
         ],
         next_cursor: null,
@@ -269,7 +289,9 @@ describe('audit log', () => {
       const aDisabled = await toggle(a.id, 'disable', support);
       const aEnabled = await toggle(a.id, 'enable', admin);
       await toggle(b.id, 'disable', admin);
-      const entriesOfA = (await list(`customer_id=${a.id}`).expect(200)).body;
+      const entriesOfA = {
+        data: transitions((await list(`customer_id=${a.id}`).expect(200)).body),
+      };
       expect(entriesOfA.data.map((e: EntryBody) => [e.action, e.actor.id])).toEqual([
         ['customer.enabled', admin.user.id],
         ['customer.disabled', support.user.id],
@@ -303,19 +325,26 @@ describe('audit log', () => {
       for (const action of ['disable', 'enable', 'disable', 'enable'] as const) {
         await toggle(customer.id, action);
       }
-      const all = (await list(`customer_id=${customer.id}`).expect(200)).body.data as EntryBody[];
+      const all = transitions(
+        (await list(`customer_id=${customer.id}&action=customer.disabled`).expect(200)).body,
+      ).concat(
+        transitions(
+          (await list(`customer_id=${customer.id}&action=customer.enabled`).expect(200)).body,
+        ),
+      );
+      all.sort((x, y) => Date.parse(y.created_at) - Date.parse(x.created_at));
       const [fourth, third, second, first] = all;
       expect(new Set(all.map((e) => e.created_at)).size).toBe(4);
 
       const window = await list(
         `customer_id=${customer.id}&from=${second.created_at}&to=${fourth.created_at}`,
       ).expect(200);
-      expect(ids(window.body)).toEqual([third.id, second.id]);
+      expect(transitions(window.body).map((e) => e.id)).toEqual([third.id, second.id]);
 
       const fromOnly = await list(`customer_id=${customer.id}&from=${third.created_at}`);
-      expect(ids(fromOnly.body)).toEqual([fourth.id, third.id]);
+      expect(transitions(fromOnly.body).map((e) => e.id)).toEqual([fourth.id, third.id]);
       const toOnly = await list(`customer_id=${customer.id}&to=${second.created_at}`);
-      expect(ids(toOnly.body)).toEqual([first.id]);
+      expect(transitions(toOnly.body).map((e) => e.id)).toEqual([first.id]);
     });
 
     it('walks every entry exactly once, newest first, through keyset pages', async () => {
@@ -323,10 +352,12 @@ describe('audit log', () => {
       for (let i = 0; i < 7; i++) {
         await toggle(customer.id, i % 2 === 0 ? 'disable' : 'enable', support, `step ${i}`);
       }
+      // Each step writes its hold entry, then the transition: two entries a step.
       const seen = await walk(`/api/v1/audit-logs?customer_id=${customer.id}`, 3);
       expect(seen.map((e) => e.reason)).toEqual(
-        [0, 1, 2, 3, 4, 5, 6].reverse().map((i) => `step ${i}`),
+        [0, 1, 2, 3, 4, 5, 6].reverse().flatMap((i) => [`step ${i}`, `step ${i}`]),
       );
+      expect(new Set(seen.map((e) => e.id)).size).toBe(14);
 
       // Unfiltered, the pages stay newest first across customers.
       const everything = await walk('/api/v1/audit-logs', 50);
@@ -362,11 +393,12 @@ describe('audit log', () => {
       await toggle(customer.id, 'enable', support, 'two');
       await toggle(customer.id, 'disable', support, 'three');
       const seen = await walk(`/api/v1/customers/${customer.id}/audit-logs`, 2);
-      expect(seen.map((e) => [e.reason, e.customer_id])).toEqual([
+      expect(transitions({ data: seen }).map((e) => [e.reason, e.customer_id])).toEqual([
         ['three', customer.id],
         ['two', customer.id],
         ['one', customer.id],
       ]);
+      expect(seen).toHaveLength(6);
     });
 
     it('answers an empty page for a customer never disabled', async () => {

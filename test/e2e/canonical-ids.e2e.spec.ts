@@ -109,9 +109,11 @@ describe('uuids in upper or mixed case', () => {
           customer_id: customer.id,
           status: 'disabled',
           disabled: true,
+          holds: [expect.objectContaining({ source: 'manual', reason_code: 'other' })],
           user_count: 0,
           features: [],
           limits: {},
+          as_of: expect.any(String),
         });
       }
       expect((await limitsWithLane(typed, platform.header)).fast).toBe(true);

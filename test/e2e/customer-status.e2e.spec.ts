@@ -10,7 +10,7 @@ import { startTestApp, TestApp } from '../support/test-app';
 import { onEmbeddedDatabase } from '../support/test-env';
 
 const UNKNOWN_ID = '6f1c1a52-9a43-4d5b-8a55-1b1d2f0c0c0c';
-const TABLES = ['customers', 'audit_logs', 'customer_notes'];
+const TABLES = ['customers', 'audit_logs', 'customer_notes', 'holds'];
 
 describe('disable and enable customers', () => {
   let t: TestApp;
@@ -44,7 +44,7 @@ describe('disable and enable customers', () => {
     request(t.http).post(`/api/v1/customers/${id}/enable`).set(session.header).send(body);
 
   describe('POST /customers/{id}/disable', () => {
-    it('disables at once, pauses billing by default and writes one audit entry with the request’s origin', async () => {
+    it('disables at once with a manual hold, pauses billing by default and writes hold.placed and customer.disabled with the request’s origin', async () => {
       const customer = await createCustomer(t);
       const response = await disable(customer.id, { reason: '  Unpaid invoice INV-7  ' })
         .set('X-Request-Id', 'req-disable-1')
@@ -67,20 +67,42 @@ describe('disable and enable customers', () => {
         billingPaused: true,
         version: 2,
       });
-      const [entry, ...others] = await entriesOf(customer.id);
+      const [placed, entry, ...others] = await entriesOf(customer.id);
       expect(others).toEqual([]);
-      expect(entry).toMatchObject({
-        action: 'customer.disabled',
+      const origin = {
         customerId: customer.id,
         actorType: 'user',
         actorId: support.user.id,
         actorName: support.user.name,
         reason: 'Unpaid invoice INV-7',
-        before: { status: 'enabled' },
-        after: { status: 'disabled' },
         requestId: 'req-disable-1',
         userAgent: 'status-test/1.0',
+      };
+      const [hold] = response.body.holds;
+      expect(response.body.holds).toEqual([
+        {
+          id: hold.id,
+          source: 'manual',
+          reason_code: 'other',
+          starts_at: hold.starts_at,
+          ends_at: null,
+        },
+      ]);
+      expect(placed).toMatchObject({
+        ...origin,
+        action: 'hold.placed',
+        holdId: hold.id,
+        before: { state: null },
+        after: { state: 'active' },
       });
+      expect(entry).toMatchObject({
+        ...origin,
+        action: 'customer.disabled',
+        holdId: hold.id,
+        before: { status: 'enabled' },
+        after: { status: 'disabled' },
+      });
+      expect(entry.effectiveAt).toEqual(new Date(hold.starts_at));
       expect(entry.ip).toMatch(/127\.0\.0\.1|::1/);
       expect(changed).toEqual([customer.id]);
 
@@ -91,10 +113,11 @@ describe('disable and enable customers', () => {
       expect(next.body.status).toBe('disabled');
     });
 
-    it('adds the reason to the customer’s notes, by the actor and linked to the audit entry', async () => {
+    it('adds the reason to the customer’s notes, by the actor and linked to the hold.placed entry', async () => {
       const customer = await createCustomer(t);
       await disable(customer.id, { reason: 'Chargeback opened' }).expect(200);
       const [entry] = await entriesOf(customer.id);
+      expect(entry.action).toBe('hold.placed');
       const notes = await notesOf(customer.id);
       expect(notes).toEqual([
         expect.objectContaining({
@@ -120,7 +143,9 @@ describe('disable and enable customers', () => {
         .expect(200);
       expect(enabled.body.status).toBe('enabled');
       expect((await entriesOf(customer.id)).map((e) => e.action)).toEqual([
+        'hold.placed',
         'customer.disabled',
+        'hold.lifted',
         'customer.enabled',
       ]);
     });
@@ -138,7 +163,7 @@ describe('disable and enable customers', () => {
         const response = await disable(customer.id, body).expect(200);
         expect(response.body.disabled_reason).toBeNull();
         const entries = await entriesOf(customer.id);
-        expect(entries.map((e) => e.reason)).toEqual([null]);
+        expect(entries.map((e) => e.reason)).toEqual([null, null]);
         expect(await notesOf(customer.id)).toEqual([]);
       }
     });
@@ -172,7 +197,7 @@ describe('disable and enable customers', () => {
   });
 
   describe('POST /customers/{id}/enable', () => {
-    it('enables at once, resumes billing, clears the disable and writes one audit entry', async () => {
+    it('enables at once by lifting the hold, resumes billing, clears the disable and writes hold.lifted and customer.enabled', async () => {
       const customer = await createCustomer(t);
       await disable(customer.id, { reason: 'Unpaid' }).expect(200);
       changed = [];
@@ -194,13 +219,16 @@ describe('disable and enable customers', () => {
       });
       const entries = await entriesOf(customer.id);
       expect(entries.map((e) => [e.action, e.before, e.after, e.reason])).toEqual([
+        ['hold.placed', { state: null }, { state: 'active' }, 'Unpaid'],
         ['customer.disabled', { status: 'enabled' }, { status: 'disabled' }, 'Unpaid'],
+        ['hold.lifted', { state: 'active' }, { state: 'lifted' }, 'Paid in full'],
         ['customer.enabled', { status: 'disabled' }, { status: 'enabled' }, 'Paid in full'],
       ]);
+      expect(response.body.holds).toEqual([]);
       const notes = await notesOf(customer.id);
       expect(notes.map((n) => [n.body, n.auditLogId])).toEqual([
         ['Unpaid', entries[0].id],
-        ['Paid in full', entries[1].id],
+        ['Paid in full', entries[3].id],
       ]);
       expect(changed).toEqual([customer.id]);
     });
@@ -328,7 +356,7 @@ describe('disable and enable customers', () => {
 
       // Once the audit log takes entries again, the same request goes through.
       await disable(customer.id, { reason: 'Recorded' }).expect(200);
-      expect((await entriesOf(customer.id)).map((e) => e.reason)).toEqual(['Recorded']);
+      expect((await entriesOf(customer.id)).map((e) => e.reason)).toEqual(['Recorded', 'Recorded']);
     });
 
     it('rolls the status change and its audit entry back when the reason’s note fails', async () => {
@@ -396,12 +424,14 @@ describe('disable and enable customers', () => {
         .get(`/api/v1/customers/${customer.id}/audit-logs?limit=200`)
         .set(reader.header)
         .expect(200);
-      const entries = [...page.body.data].reverse() as {
+      const all = [...page.body.data].reverse() as {
+        action: string;
         before: { status: string };
         after: { status: string };
         reason: string;
         id: string;
       }[];
+      const entries = all.filter((e) => e.action.startsWith('customer.'));
 
       expect(entries.length).toBeGreaterThan(0);
       expect(entries.length).toBe(final.version - 1);
@@ -413,13 +443,16 @@ describe('disable and enable customers', () => {
       expect(entries[entries.length - 1].after.status).toBe(final.status);
       expect(changed.filter((id) => id === customer.id)).toHaveLength(entries.length);
 
-      // Every real change left its reason as a note linked to its own entry.
+      // Every real change left its reason as a note linked to an entry of its own (the hold
+      // placed, or the enable) carrying that reason.
       const notes = await notesOf(customer.id);
-      expect(notes.map((n) => n.auditLogId).sort()).toEqual(entries.map((e) => e.id).sort());
-      expect(notes.map((n) => n.body).sort()).toEqual(entries.map((e) => e.reason).sort());
+      expect(notes).toHaveLength(entries.length);
+      const byId = new Map(all.map((e) => [e.id, e]));
+      for (const note of notes) expect(byId.get(note.auditLogId!)?.reason).toBe(note.body);
+      expect(new Set(notes.map((n) => n.auditLogId)).size).toBe(notes.length);
     });
 
-    it('records exactly one entry for twenty concurrent disables of one customer', async () => {
+    it('places exactly one hold and records one transition for twenty concurrent disables of one customer', async () => {
       const customer = await createCustomer(t);
       const responses = await Promise.all(
         Array.from({ length: 20 }, () =>
@@ -431,7 +464,13 @@ describe('disable and enable customers', () => {
       );
       expect(responses.map((r) => r.status)).toEqual(responses.map(() => 200));
       expect(new Set(responses.map((r) => r.body.version))).toEqual(new Set([2]));
-      expect(await entriesOf(customer.id)).toHaveLength(1);
+      expect((await entriesOf(customer.id)).map((e) => e.action)).toEqual([
+        'hold.placed',
+        'customer.disabled',
+      ]);
+      expect(
+        await t.db.query('SELECT id FROM holds WHERE customer_id = $1', [customer.id]),
+      ).toHaveLength(1);
       expect(await notesOf(customer.id)).toHaveLength(1);
       expect((await customerRow(customer.id)).version).toBe(2);
     });

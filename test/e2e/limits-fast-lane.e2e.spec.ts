@@ -2,7 +2,7 @@ import request, { Response } from 'supertest';
 import { CustomerChangeFeed } from '../../src/changes/customer-change-feed';
 import { LimitsFastLane } from '../../src/limits/limits-fast-lane';
 import { createApiKey, TestApiKey } from '../support/api-keys';
-import { createCustomer, signIn, StaffSession } from '../support/factories';
+import { createCustomer, insertHold, signIn, StaffSession } from '../support/factories';
 import { createFeature, createPlan, createSubscription } from '../support/plans';
 import { startTestApp, TestApp } from '../support/test-app';
 
@@ -99,14 +99,18 @@ describe('GET /customers/{id}/limits through the fast lane', () => {
     user_count: 5,
     features: expect.any(Array) as unknown,
     limits: expect.objectContaining({}) as unknown,
+    holds: [],
+    as_of: expect.any(String) as unknown,
   });
   const disabledLimits = (id: string) => ({
     customer_id: id,
     status: 'disabled',
     disabled: true,
+    holds: [expect.objectContaining({ source: 'manual', reason_code: 'other', until: null })],
     user_count: 0,
     features: [],
     limits: {},
+    as_of: expect.any(String) as unknown,
   });
 
   const cases: Case[] = [
@@ -289,7 +293,7 @@ describe('GET /customers/{id}/limits through the fast lane', () => {
 
     jest.spyOn(t.app.get(CustomerChangeFeed), 'live', 'get').mockReturnValue(false);
     // A change nobody announces: only a bypassed cache sees it.
-    await t.db.query(`UPDATE customers SET status = 'disabled' WHERE id = $1`, [customer.id]);
+    await insertHold(t.db, customer.id);
     for (let i = 0; i < 3; i += 1) {
       const { response, fast } = await call(path, platform.header);
       expect(fast).toBe(false);

@@ -3,7 +3,7 @@ import { CustomerChangeFeed } from '../../src/changes/customer-change-feed';
 import { CustomerChanges } from '../../src/changes/customer-changes';
 import { UnitOfWork } from '../../src/database/unit-of-work';
 import { createApiKey, TestApiKey } from '../support/api-keys';
-import { createCustomer, signIn, StaffSession } from '../support/factories';
+import { createCustomer, insertHold, signIn, StaffSession } from '../support/factories';
 import { createFeature, createPlan, createSubscription } from '../support/plans';
 import { startTestApp, TestApp } from '../support/test-app';
 import { onEmbeddedDatabase } from '../support/test-env';
@@ -55,7 +55,10 @@ describe('GET /customers/{id}/limits', () => {
         user_count: 12,
         features: [calls.code, seats.code, sso.code].sort(),
         limits: { [calls.code]: 25, [seats.code]: 3 },
+        holds: [],
+        as_of: expect.any(String),
       });
+      expect(Date.parse(response.body.as_of)).toBeGreaterThan(Date.now() - 60_000);
     });
 
     it('counts a plan twice when the customer has it twice', async () => {
@@ -103,12 +106,18 @@ describe('GET /customers/{id}/limits', () => {
         user_count: 0,
         features: [],
         limits: {},
+        holds: [],
+        as_of: expect.any(String),
       });
     });
 
     it('says disabled and grants nothing for a disabled customer, though its subscriptions stay', async () => {
       const feature = await createFeature(t);
       const customer = await createCustomer(t, { status: 'disabled', disabledAt: new Date() });
+      const [hold] = await t.db.query<{ id: string; starts_at: Date }[]>(
+        'SELECT id, starts_at FROM holds WHERE customer_id = $1',
+        [customer.id],
+      );
       const plan = await createPlan(t, { grants: { [feature.code]: 10 }, userCount: 3 });
       await createSubscription(t, customer.id, plan.id);
       const response = await limitsOf(t, customer.id).expect(200);
@@ -116,9 +125,19 @@ describe('GET /customers/{id}/limits', () => {
         customer_id: customer.id,
         status: 'disabled',
         disabled: true,
+        holds: [
+          {
+            id: hold.id,
+            source: 'manual',
+            reason_code: 'other',
+            since: hold.starts_at.toISOString(),
+            until: null,
+          },
+        ],
         user_count: 0,
         features: [],
         limits: {},
+        as_of: expect.any(String),
       });
     });
   });
@@ -158,7 +177,7 @@ describe('GET /customers/{id}/limits', () => {
       const customer = await createCustomer(t);
       await limitsOf(t, customer.id).expect(200);
       // No NOTIFY and no local change: only a cache can still say "enabled".
-      await t.db.query(`UPDATE customers SET status = 'disabled' WHERE id = $1`, [customer.id]);
+      await insertHold(t.db, customer.id);
       expect((await limitsOf(t, customer.id).expect(200)).body.status).toBe('enabled');
     });
 
@@ -166,10 +185,8 @@ describe('GET /customers/{id}/limits', () => {
       const [customer, other] = [await createCustomer(t), await createCustomer(t)];
       await limitsOf(t, customer.id).expect(200);
       await limitsOf(t, other.id).expect(200);
-      await t.db.query(`UPDATE customers SET status = 'disabled' WHERE id IN ($1, $2)`, [
-        customer.id,
-        other.id,
-      ]);
+      await insertHold(t.db, customer.id);
+      await insertHold(t.db, other.id);
       // What every use case does in its transaction: announce the change to this customer.
       await t.app.get(UnitOfWork).run(() => t.app.get(CustomerChanges).changed(customer.id));
       expect((await limitsOf(t, customer.id)).body.status).toBe('disabled');
@@ -181,7 +198,7 @@ describe('GET /customers/{id}/limits', () => {
       try {
         const customer = await createCustomer(t);
         expect((await limitsOf(uncached, customer.id).expect(200)).body.status).toBe('enabled');
-        await t.db.query(`UPDATE customers SET status = 'disabled' WHERE id = $1`, [customer.id]);
+        await insertHold(t.db, customer.id);
         expect((await limitsOf(uncached, customer.id).expect(200)).body.status).toBe('disabled');
       } finally {
         await uncached.close();

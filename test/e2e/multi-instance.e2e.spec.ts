@@ -2,7 +2,7 @@ import { Client } from 'pg';
 import request from 'supertest';
 import { CustomerChangeFeed } from '../../src/changes/customer-change-feed';
 import { createApiKey, TestApiKey } from '../support/api-keys';
-import { createCustomer, signIn, StaffSession } from '../support/factories';
+import { createCustomer, insertHold, signIn, StaffSession } from '../support/factories';
 import { createFeature, createPlan, createSubscription } from '../support/plans';
 import { startTestApp, TestApp } from '../support/test-app';
 import { onEmbeddedDatabase } from '../support/test-env';
@@ -233,7 +233,7 @@ describeOnPostgres(
         await timeUntil(() => Promise.resolve(!feed.live), 2000);
 
         // A change nobody announces: only a bypassed cache can see it at once.
-        await a.db.query(`UPDATE customers SET status = 'disabled' WHERE id = $1`, [customer.id]);
+        const hold = await insertHold(a.db, customer.id);
         for (let i = 0; i < 3; i += 1) {
           expect((await limitsOn(b, customer.id)).status).toBe('disabled');
           await new Promise((resolve) => setTimeout(resolve, 50));
@@ -245,7 +245,7 @@ describeOnPostgres(
 
         // Back: answers are cached again (a silent change is not seen)...
         expect((await limitsOn(b, customer.id)).status).toBe('disabled');
-        await a.db.query(`UPDATE customers SET status = 'enabled' WHERE id = $1`, [customer.id]);
+        await a.db.query(`UPDATE holds SET lifted_at = now() WHERE id = $1`, [hold.id]);
         expect((await limitsOn(b, customer.id)).status).toBe('disabled');
         // ...and announced changes are heard again.
         await a.db.query(`SELECT pg_notify('customer_access_changes', $1)`, [customer.id]);

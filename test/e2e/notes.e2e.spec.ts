@@ -117,9 +117,17 @@ describe('internal notes', () => {
           n.audit_log_id,
         ]),
       ).toEqual([
-        ['Paid', entries[1].id],
+        // hold.placed, customer.disabled, hold.lifted, customer.enabled: the disable's reason is
+        // the hold's, the enable's the transition's.
+        ['Paid', entries[3].id],
         ['No payment after three reminders', entries[0].id],
         ['First call', null],
+      ]);
+      expect(entries.map((e) => e.action)).toEqual([
+        'hold.placed',
+        'customer.disabled',
+        'hold.lifted',
+        'customer.enabled',
       ]);
       expect(response.body.data[0].author).toEqual({
         type: 'user',

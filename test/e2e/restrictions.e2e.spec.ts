@@ -58,6 +58,8 @@ describe('restrictions while a customer is disabled', () => {
         user_count: 4,
         features: [feature.code],
         limits: { [feature.code]: 50 },
+        holds: [],
+        as_of: expect.any(String),
       };
       expect((await limitsOf(customer.id).expect(200)).body).toEqual(granted); // now cached
 
@@ -66,9 +68,11 @@ describe('restrictions while a customer is disabled', () => {
         customer_id: customer.id,
         status: 'disabled',
         disabled: true,
+        holds: [expect.objectContaining({ source: 'manual', reason_code: 'other', until: null })],
         user_count: 0,
         features: [],
         limits: {},
+        as_of: expect.any(String),
       });
 
       await enable(customer.id);
@@ -220,7 +224,7 @@ describe('restrictions while a customer is disabled', () => {
   });
 
   describe('platform keys', () => {
-    it('may disable and enable, and the audit entry names the key', async () => {
+    it('may disable and enable, and the audit entries name the key', async () => {
       const customer = await createCustomer(t);
       await disable(customer.id, platform.header);
       await enable(customer.id, platform.header);
@@ -228,16 +232,12 @@ describe('restrictions while a customer is disabled', () => {
         .get(`/api/v1/customers/${customer.id}/audit-logs`)
         .set(support.header)
         .expect(200);
-      expect(audit.body.data).toEqual([
-        expect.objectContaining({
-          action: 'customer.enabled',
-          actor: { type: 'api_key', id: platform.id, name: 'Operator backend' },
-        }),
-        expect.objectContaining({
-          action: 'customer.disabled',
-          actor: { type: 'api_key', id: platform.id, name: 'Operator backend' },
-        }),
-      ]);
+      const byKey = { type: 'api_key', id: platform.id, name: 'Operator backend' };
+      expect(audit.body.data).toEqual(
+        ['customer.enabled', 'hold.lifted', 'customer.disabled', 'hold.placed'].map((action) =>
+          expect.objectContaining({ action, actor: byKey }),
+        ),
+      );
     });
   });
 });

@@ -3,7 +3,9 @@ import { StaffUser } from '../../src/auth/entities/staff-user.entity';
 import { PasswordHasher } from '../../src/auth/password-hasher';
 import type { Role } from '../../src/auth/roles';
 import { ROLES } from '../../src/auth/roles';
+import type { DataSource } from 'typeorm';
 import { Customer } from '../../src/customers/entities/customer.entity';
+import { Hold } from '../../src/customers/entities/hold.entity';
 import type { TestApp } from './test-app';
 
 export const STAFF_PASSWORD = 'staff-password-for-tests';
@@ -58,8 +60,46 @@ export async function createCustomer(
   overrides: Partial<Customer> = {},
 ): Promise<Customer> {
   const customers = t.db.getRepository(Customer);
-  return customers.save(
+  const customer = await customers.save(
     customers.create({ email: uniqueEmail('customer'), name: 'Acme Ltd', ...overrides }),
+  );
+  // Disabled means "has an active hold": give it the one the data migration gives such a customer.
+  if (customer.status === 'disabled') {
+    await insertHold(t.db, customer.id, {
+      startsAt: customer.disabledAt ?? new Date(),
+      reason: customer.disabledReason,
+      pauseBilling: customer.billingPaused,
+    });
+  }
+  return customer;
+}
+
+/**
+ * A hold straight into the database, behind the service's back (no projection, no announcement):
+ * an active manual one from now unless overridden.
+ */
+export async function insertHold(
+  db: DataSource,
+  customerId: string,
+  overrides: Partial<Hold> = {},
+): Promise<Hold> {
+  const holds = db.getRepository(Hold);
+  const now = new Date();
+  return holds.save(
+    holds.create({
+      customerId,
+      source: 'manual',
+      reasonCode: 'other',
+      reason: null,
+      startsAt: now,
+      endsAt: null,
+      pauseBilling: false,
+      placedByType: 'system',
+      placedById: null,
+      placedByName: 'system',
+      placedAt: now,
+      ...overrides,
+    }),
   );
 }
 

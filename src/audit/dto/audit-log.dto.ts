@@ -1,22 +1,33 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { AUDIT_ACTIONS } from '../entities/audit-log.entity';
 import type { AuditAction, AuditLog } from '../entities/audit-log.entity';
 
-/** Who acted: a staff user or an API key, with its name at the time. */
+/** Who acted: a staff user, an API key or the service itself (`system`, no id), with its name at the time. */
 export class ActorRefDto {
-  @ApiProperty({ enum: ['user', 'api_key'] })
-  type: 'user' | 'api_key';
+  @ApiProperty({ enum: ['user', 'api_key', 'system'] })
+  type: 'user' | 'api_key' | 'system';
 
-  @ApiProperty({ format: 'uuid' })
-  id: string;
+  @ApiProperty({ type: String, format: 'uuid', nullable: true })
+  id: string | null;
 
   @ApiProperty({ example: 'Jane Support' })
   name: string;
 }
 
 export class StatusSnapshotDto {
-  @ApiProperty({ enum: ['enabled', 'disabled'] })
-  status: string;
+  @ApiPropertyOptional({
+    enum: ['enabled', 'disabled'],
+    description: 'The customer’s status (customer.* entries)',
+  })
+  status?: string;
+
+  @ApiPropertyOptional({
+    type: String,
+    enum: ['scheduled', 'active', 'lifted', 'expired'],
+    nullable: true,
+    description: 'The hold’s state (hold.* entries); null before it was placed',
+  })
+  state?: string | null;
 }
 
 export class AuditLogDto {
@@ -43,6 +54,22 @@ export class AuditLogDto {
 
   @ApiProperty({
     type: String,
+    format: 'uuid',
+    nullable: true,
+    description: 'The hold this entry concerns',
+  })
+  hold_id: string | null;
+
+  @ApiProperty({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    description: 'When the change took effect (a scheduled start or end: that instant)',
+  })
+  effective_at: string | null;
+
+  @ApiProperty({
+    type: String,
     nullable: true,
     description: 'X-Request-Id of the request that made the change',
   })
@@ -64,8 +91,10 @@ export class AuditLogDto {
       customer_id: entry.customerId,
       actor: { type: entry.actorType, id: entry.actorId, name: entry.actorName },
       reason: entry.reason,
-      before: { status: entry.before.status },
-      after: { status: entry.after.status },
+      before: { ...entry.before },
+      after: { ...entry.after },
+      hold_id: entry.holdId,
+      effective_at: entry.effectiveAt?.toISOString() ?? null,
       request_id: entry.requestId,
       ip: entry.ip,
       user_agent: entry.userAgent,

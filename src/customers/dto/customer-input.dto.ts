@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import {
+  IsBoolean,
   IsEmail,
   IsIn,
   IsOptional,
@@ -11,7 +12,7 @@ import {
 import { PageQueryDto } from '../../common/pagination';
 import { IsTimestamp } from '../../common/validation';
 import type { CustomerStatus } from '../entities/customer.entity';
-import { NormaliseEmail, Trim } from '../../common/transforms';
+import { NormaliseEmail, QueryBoolean, Trim } from '../../common/transforms';
 
 export class CreateCustomerDto {
   @ApiProperty({ example: 'billing@acme.test' })
@@ -108,4 +109,14 @@ export class ListCustomersQueryDto extends PageQueryDto {
   @IsOptional()
   @IsTimestamp()
   disabled_before?: string;
+
+  @ApiPropertyOptional({
+    type: Boolean,
+    description:
+      'Only disabled customers with an active hold whose review date has passed (longest disabled first)',
+  })
+  @IsOptional()
+  @QueryBoolean()
+  @IsBoolean()
+  review_due?: boolean;
 }

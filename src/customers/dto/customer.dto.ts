@@ -1,5 +1,26 @@
 import { ApiProperty } from '@nestjs/swagger';
+import type { Access } from '../access/customer-access';
 import type { Customer, CustomerStatus } from '../entities/customer.entity';
+import { HOLD_SOURCES } from '../entities/hold.entity';
+import type { Hold, HoldSource } from '../entities/hold.entity';
+
+/** One of the customer's active or scheduled holds, in short. */
+export class HoldRefDto {
+  @ApiProperty({ format: 'uuid' })
+  id: string;
+
+  @ApiProperty({ enum: HOLD_SOURCES })
+  source: HoldSource;
+
+  @ApiProperty({ example: 'non_payment' })
+  reason_code: string;
+
+  @ApiProperty({ format: 'date-time' })
+  starts_at: string;
+
+  @ApiProperty({ type: String, format: 'date-time', nullable: true })
+  ends_at: string | null;
+}
 
 export class CustomerDto {
   @ApiProperty({ format: 'uuid' })
@@ -20,14 +41,29 @@ export class CustomerDto {
   @ApiProperty({ enum: ['enabled', 'disabled'] })
   status: CustomerStatus;
 
-  @ApiProperty({ type: String, format: 'date-time', nullable: true })
+  @ApiProperty({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    description: 'When the current disabled stretch began',
+  })
   disabled_at: string | null;
 
-  @ApiProperty({ type: String, nullable: true })
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'The reason of the earliest active hold',
+  })
   disabled_reason: string | null;
 
-  @ApiProperty()
+  @ApiProperty({ description: 'Whether any active hold pauses billing' })
   billing_paused: boolean;
+
+  @ApiProperty({
+    type: [HoldRefDto],
+    description: 'The active and scheduled holds, earliest start first',
+  })
+  holds: HoldRefDto[];
 
   @ApiProperty({ format: 'date-time' })
   created_at: string;
@@ -38,17 +74,32 @@ export class CustomerDto {
   @ApiProperty({ description: 'Incremented on every change', example: 1 })
   version: number;
 
-  static from(this: void, customer: Customer): CustomerDto {
+  /**
+   * With `access` (derived from the holds at the clock's now) the status fields are right at the
+   * instant; without it they are the stored projection and `holds` is empty.
+   */
+  static from(
+    this: void,
+    customer: Customer,
+    access?: Access<Hold> & { pendingHolds: Hold[] },
+  ): CustomerDto {
     return {
       id: customer.id,
       email: customer.email,
       name: customer.name,
       reference: customer.reference,
       external_reference: customer.externalReference,
-      status: customer.status,
-      disabled_at: customer.disabledAt?.toISOString() ?? null,
-      disabled_reason: customer.disabledReason,
-      billing_paused: customer.billingPaused,
+      status: access ? (access.disabled ? 'disabled' : 'enabled') : customer.status,
+      disabled_at: (access ? access.disabledSince : customer.disabledAt)?.toISOString() ?? null,
+      disabled_reason: access ? access.reason : customer.disabledReason,
+      billing_paused: access ? access.billingPaused : customer.billingPaused,
+      holds: (access?.pendingHolds ?? []).map((hold) => ({
+        id: hold.id,
+        source: hold.source,
+        reason_code: hold.reasonCode,
+        starts_at: hold.startsAt.toISOString(),
+        ends_at: hold.endsAt?.toISOString() ?? null,
+      })),
       created_at: customer.createdAt.toISOString(),
       updated_at: customer.updatedAt.toISOString(),
       version: customer.version,

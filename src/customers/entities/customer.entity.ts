@@ -12,12 +12,21 @@ import {
 
 export type CustomerStatus = 'enabled' | 'disabled';
 
+/**
+ * `status`, `disabled_at`, `disabled_reason` and `billing_paused` are a projection of the
+ * customer's holds (the truth), rewritten under the row lock by every use case that changes holds
+ * and by the boundary scheduler; lists, filters and billing read it. Answers that must be right at
+ * the instant (limits, authentication, a customer's own page) derive from the holds instead.
+ */
 @Entity({ name: 'customers' })
 @Unique('uq_customers_email', ['email'])
 @Check('ck_customers_status', `status IN ('enabled', 'disabled')`)
 // Keyset pages walk (created_at, id); review of disabled customers walks (disabled_at, id).
 @Index('ix_customers_created_at_id', ['createdAt', 'id'])
 @Index('ix_customers_disabled_at_id', ['disabledAt', 'id'], { where: `status = 'disabled'` })
+@Index('ix_customers_next_boundary_at', ['nextBoundaryAt'], {
+  where: 'next_boundary_at IS NOT NULL',
+})
 export class Customer {
   @PrimaryGeneratedColumn('uuid')
   id: string;
@@ -46,6 +55,13 @@ export class Customer {
 
   @Column({ name: 'billing_paused', type: 'boolean', default: false })
   billingPaused: boolean;
+
+  /**
+   * The next instant one of its holds starts or ends, when the projection above must be rewritten
+   * (by the boundary scheduler); null when no hold is pending.
+   */
+  @Column({ name: 'next_boundary_at', type: 'timestamptz', precision: 3, nullable: true })
+  nextBoundaryAt: Date | null;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz', precision: 3 })
   createdAt: Date;

@@ -1,6 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsOptional, IsString, MaxLength } from 'class-validator';
 import { Trim } from '../../common/transforms';
+import { IsTimestamp } from '../../common/validation';
 
 export const REASON_MAX_LENGTH = 1000;
 
@@ -9,7 +10,7 @@ export class EnableCustomerDto {
     type: String,
     nullable: true,
     maxLength: REASON_MAX_LENGTH,
-    description: 'Kept in the audit entry and added to the customer’s internal notes',
+    description: 'Kept in the audit entries and added to the customer’s internal notes',
     example: 'Paid the overdue invoice',
   })
   @IsOptional()
@@ -21,9 +22,31 @@ export class EnableCustomerDto {
 
 export class DisableCustomerDto extends EnableCustomerDto {
   @ApiPropertyOptional({
+    description: 'One of HOLD_REASON_CODES; `other` when absent',
+    example: 'non_payment',
+  })
+  @IsOptional()
+  @IsString()
+  @MaxLength(40)
+  reason_code?: string;
+
+  @ApiPropertyOptional({
     description: 'Pause billing while disabled; defaults to the BILLING_PAUSE_ON_DISABLE setting',
   })
   @IsOptional()
   @IsBoolean()
   pause_billing?: boolean;
+
+  @ApiPropertyOptional({
+    format: 'date-time',
+    description: 'When the hold ends by itself (in the future); none: until lifted',
+  })
+  @IsOptional()
+  @IsTimestamp()
+  ends_at?: string;
+
+  @ApiPropertyOptional({ description: 'Kept for the customer notifications (not sent yet)' })
+  @IsOptional()
+  @IsBoolean()
+  notify_customer?: boolean;
 }

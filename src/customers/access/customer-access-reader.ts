@@ -1,0 +1,108 @@
+import { TransactionHost } from '@nestjs-cls/transactional';
+import { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
+import { Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { ChangeAwareCache } from '../../changes/change-aware-cache';
+import { CustomerChangeFeed } from '../../changes/customer-change-feed';
+import { Clock } from '../../common/clock';
+import { NotFoundError } from '../../common/errors';
+import type { AppConfig } from '../../config/app-config';
+import { InjectConfig } from '../../config/config.module';
+import { Hold } from '../entities/hold.entity';
+import { Access, accessAt } from './customer-access';
+
+const MAX_CACHED_CUSTOMERS = 200_000;
+
+/** A customer's access at the instant it was read, with the holds that decide it. */
+export interface CustomerAccess extends Access<Hold> {
+  /** Holds not lifted whose end has not come: the active ones and the scheduled ones. */
+  pendingHolds: Hold[];
+  asOf: Date;
+}
+
+/**
+ * The one place that answers "is this customer disabled now", from its holds and the clock (never
+ * from the projection alone, so an answer is right at a boundary before the scheduler ran). Used
+ * by authentication (customer keys), limits and the subscriptions' rule. Answers are cached per
+ * customer until a change is announced or the customer's next boundary comes.
+ */
+@Injectable()
+export class CustomerAccessReader implements OnModuleInit, OnModuleDestroy {
+  private readonly cache: ChangeAwareCache<CustomerAccess>;
+  private unsubscribe: (() => void) | undefined;
+
+  constructor(
+    private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>,
+    private readonly feed: CustomerChangeFeed,
+    private readonly clock: Clock,
+    @InjectConfig() config: AppConfig,
+  ) {
+    this.cache = new ChangeAwareCache({
+      maxEntries: MAX_CACHED_CUSTOMERS,
+      usable: config.limitsCache ? () => feed.live : () => false,
+      validUntil: (access) => access.nextBoundary?.getTime() ?? null,
+      now: () => clock.now().getTime(),
+    });
+  }
+
+  onModuleInit(): void {
+    this.unsubscribe = this.feed.subscribe((customerId) =>
+      customerId === null ? this.cache.clear() : this.cache.invalidate(customerId),
+    );
+  }
+
+  onModuleDestroy(): void {
+    this.unsubscribe?.();
+  }
+
+  /** Synchronous on a cache hit. 404 for an unknown customer. */
+  accessOf(customerId: string): CustomerAccess | Promise<CustomerAccess> {
+    return this.cache.get(customerId, () => this.read(customerId));
+  }
+
+  isDisabledNow(customerId: string): boolean | Promise<boolean> {
+    const access = this.accessOf(customerId);
+    return access instanceof Promise ? access.then((a) => a.disabled) : access.disabled;
+  }
+
+  /**
+   * Reads the holds, in the current transaction if there is one (the subscriptions' rule reads
+   * under the customer's row lock), and derives the access at the clock's now.
+   */
+  async read(customerId: string): Promise<CustomerAccess> {
+    const rows = await this.txHost.tx.query<{ exists: boolean }[]>(
+      'SELECT EXISTS (SELECT 1 FROM customers WHERE id = $1) AS exists',
+      [customerId],
+    );
+    if (!rows[0].exists) throw new NotFoundError('Customer', customerId);
+    const holds = await this.holdsOf([customerId]);
+    return accessFrom(holds, this.clock.now());
+  }
+
+  /**
+   * Every hold of these customers that may still matter: unlifted ones, and lifted ones that
+   * may have begun the current disabled stretch. Ordered by start.
+   */
+  holdsOf(customerIds: string[]): Promise<Hold[]> {
+    if (customerIds.length === 0) return Promise.resolve([]);
+    return this.txHost.tx
+      .getRepository(Hold)
+      .createQueryBuilder('h')
+      .where('h.customer_id IN (:...ids)', { ids: customerIds })
+      .orderBy('h.starts_at', 'ASC')
+      .addOrderBy('h.id', 'ASC')
+      .getMany();
+  }
+}
+
+/** Access at `now` with the pending holds (active and scheduled). */
+export function accessFrom(holds: Hold[], now: Date): CustomerAccess {
+  const access = accessAt(holds, now);
+  const at = now.getTime();
+  return {
+    ...access,
+    pendingHolds: holds.filter(
+      (hold) => hold.liftedAt === null && (hold.endsAt === null || hold.endsAt.getTime() > at),
+    ),
+    asOf: now,
+  };
+}

@@ -1,0 +1,28 @@
+import { Controller, Get, Query } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { AuditService } from '../audit/audit.service';
+import { AuditLogDto, AuditLogPageDto } from '../audit/dto/audit-log.dto';
+import { Roles } from '../auth/access.decorators';
+import { ApiProblemResponses } from '../common/api-problem-responses';
+import { Page, PageQueryDto } from '../common/pagination';
+import { UuidParam } from '../common/validation';
+import { CustomersService } from './customers.service';
+
+@ApiTags('customers')
+@Controller('customers/:id/audit-logs')
+export class CustomerAuditController {
+  constructor(
+    private readonly customers: CustomersService,
+    private readonly audit: AuditService,
+  ) {}
+
+  @Get()
+  @Roles('user')
+  @ApiOperation({ summary: 'A customer’s audit entries, newest first' })
+  @ApiOkResponse({ type: AuditLogPageDto })
+  @ApiProblemResponses(400, 404)
+  async list(@UuidParam() id: string, @Query() page: PageQueryDto): Promise<Page<AuditLogDto>> {
+    await this.customers.findOrFail(id);
+    return this.audit.list({ ...page, customer_id: id });
+  }
+}

@@ -1,0 +1,101 @@
+import {
+  Check,
+  Column,
+  CreateDateColumn,
+  Entity,
+  Index,
+  JoinColumn,
+  ManyToOne,
+  PrimaryGeneratedColumn,
+  UpdateDateColumn,
+} from 'typeorm';
+import { Customer } from './customer.entity';
+
+export const HOLD_SOURCES = ['manual', 'overdue'] as const;
+export type HoldSource = (typeof HOLD_SOURCES)[number];
+
+export const HOLD_STATES = ['scheduled', 'active', 'lifted', 'expired'] as const;
+export type HoldState = (typeof HOLD_STATES)[number];
+
+export type HoldActorType = 'user' | 'api_key' | 'system';
+
+/**
+ * One reason a customer is disabled, from `starts_at` until `ends_at` (none: until lifted). The
+ * truth of "is this customer disabled" (see access/customer-access.ts); its state is derived from
+ * the times, never stored. Rows are never deleted: a lift stamps `lifted_*`.
+ */
+@Entity({ name: 'holds' })
+@Check('ck_holds_source', `source IN ('manual', 'overdue')`)
+@Check('ck_holds_ends_after_starts', `ends_at IS NULL OR ends_at > starts_at`)
+@Index('ix_holds_customer_id_placed_at_id', ['customerId', 'placedAt', 'id'])
+@Index('ix_holds_placed_at_id', ['placedAt', 'id'])
+@Index('ix_holds_review_at', ['reviewAt'], { where: 'lifted_at IS NULL' })
+export class Hold {
+  @PrimaryGeneratedColumn('uuid', { primaryKeyConstraintName: 'pk_holds' })
+  id: string;
+
+  @Column({ name: 'customer_id', type: 'uuid' })
+  customerId: string;
+
+  @ManyToOne(() => Customer, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'customer_id', foreignKeyConstraintName: 'fk_holds_customer' })
+  customer?: Customer;
+
+  @Column({ type: 'text' })
+  source: HoldSource;
+
+  @Column({ name: 'reason_code', type: 'text' })
+  reasonCode: string;
+
+  @Column({ type: 'text', nullable: true })
+  reason: string | null;
+
+  @Column({ name: 'starts_at', type: 'timestamptz', precision: 3 })
+  startsAt: Date;
+
+  @Column({ name: 'ends_at', type: 'timestamptz', precision: 3, nullable: true })
+  endsAt: Date | null;
+
+  @Column({ name: 'pause_billing', type: 'boolean' })
+  pauseBilling: boolean;
+
+  /** Kept for the notifications of the next issue; nothing reads it yet. */
+  @Column({ name: 'notify_customer', type: 'boolean', default: true })
+  notifyCustomer: boolean;
+
+  @Column({ name: 'placed_by_type', type: 'text' })
+  placedByType: HoldActorType;
+
+  @Column({ name: 'placed_by_id', type: 'uuid', nullable: true })
+  placedById: string | null;
+
+  @Column({ name: 'placed_by_name', type: 'text' })
+  placedByName: string;
+
+  @Column({ name: 'placed_at', type: 'timestamptz', precision: 3, default: () => 'now()' })
+  placedAt: Date;
+
+  @Column({ name: 'lifted_by_type', type: 'text', nullable: true })
+  liftedByType: HoldActorType | null;
+
+  @Column({ name: 'lifted_by_id', type: 'uuid', nullable: true })
+  liftedById: string | null;
+
+  @Column({ name: 'lifted_by_name', type: 'text', nullable: true })
+  liftedByName: string | null;
+
+  @Column({ name: 'lifted_at', type: 'timestamptz', precision: 3, nullable: true })
+  liftedAt: Date | null;
+
+  @Column({ name: 'lift_reason', type: 'text', nullable: true })
+  liftReason: string | null;
+
+  @Column({ name: 'review_at', type: 'timestamptz', precision: 3, nullable: true })
+  reviewAt: Date | null;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz', precision: 3 })
+  createdAt: Date;
+
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz', precision: 3 })
+  updatedAt: Date;
+}

@@ -1,0 +1,93 @@
+import { Injectable } from '@nestjs/common';
+import { AuditWriter } from '../audit/audit-writer';
+import { Origin, systemOrigin } from '../auth/actor';
+import { accessAt } from '../customers/access/customer-access';
+import type { Customer, CustomerStatus } from '../customers/entities/customer.entity';
+import type { Hold } from '../customers/entities/hold.entity';
+
+/**
+ * Keeps a customer's stored projection (status, disabled_at, disabled_reason, billing_paused,
+ * next_boundary_at) equal to what its holds say, and writes the audit entries of every status
+ * transition. The caller holds the customer's row lock and saves the customer; the projection's
+ * `status` is what the audit log has recorded, so a transition is written exactly when it flips,
+ * whichever instance or request gets the lock first.
+ */
+@Injectable()
+export class CustomerProjection {
+  constructor(private readonly audit: AuditWriter) {}
+
+  /**
+   * Walks the customer through every hold boundary that passed since it was last projected, in
+   * order, as the `system` actor with effective_at = the boundary: `hold.expired` for holds whose
+   * end it is, then the transition if the status flips there. Returns whether anything passed.
+   */
+  async catchUp(customer: Customer, holds: Hold[], now: Date): Promise<boolean> {
+    const origin = systemOrigin();
+    let moved = false;
+    while (customer.nextBoundaryAt !== null && customer.nextBoundaryAt <= now) {
+      const boundary = customer.nextBoundaryAt;
+      const at = boundary.getTime();
+      let cause: Hold | undefined;
+      for (const hold of holds) {
+        if (hold.liftedAt !== null) continue;
+        if (hold.endsAt?.getTime() === at) {
+          cause ??= hold;
+          await this.audit.append(
+            {
+              action: 'hold.expired',
+              customerId: customer.id,
+              holdId: hold.id,
+              reason: null,
+              before: { state: 'active' },
+              after: { state: 'expired' },
+              effectiveAt: boundary,
+            },
+            origin,
+          );
+        } else if (hold.startsAt.getTime() === at) {
+          cause ??= hold;
+        }
+      }
+      await this.projectAt(customer, holds, boundary, origin, cause?.id ?? null, null);
+      moved = true;
+    }
+    return moved;
+  }
+
+  /**
+   * Rewrites the projection for instant `t`, writing the transition (by `origin`, with `holdId`
+   * and `reason`) if the status flips. Returns the transition entry's id, if one was written.
+   */
+  async projectAt(
+    customer: Customer,
+    holds: Hold[],
+    t: Date,
+    origin: Origin,
+    holdId: string | null,
+    reason: string | null,
+  ): Promise<string | null> {
+    const access = accessAt(holds, t);
+    const status: CustomerStatus = access.disabled ? 'disabled' : 'enabled';
+    let entryId: string | null = null;
+    if (status !== customer.status) {
+      entryId = await this.audit.append(
+        {
+          action: status === 'disabled' ? 'customer.disabled' : 'customer.enabled',
+          customerId: customer.id,
+          holdId,
+          reason,
+          before: { status: customer.status },
+          after: { status },
+          effectiveAt: t,
+        },
+        origin,
+      );
+    }
+    customer.status = status;
+    customer.disabledAt = access.disabledSince;
+    customer.disabledReason = access.reason;
+    customer.billingPaused = access.billingPaused;
+    customer.nextBoundaryAt = access.nextBoundary;
+    return entryId;
+  }
+}

@@ -1,0 +1,433 @@
+import { TransactionHost } from '@nestjs-cls/transactional';
+import { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
+import { Injectable } from '@nestjs/common';
+import { AuditWriter } from '../audit/audit-writer';
+import type { Origin } from '../auth/actor';
+import { roleSatisfies } from '../auth/roles';
+import { CustomerChanges } from '../changes/customer-changes';
+import { Clock } from '../common/clock';
+import {
+  ConflictError,
+  FieldError,
+  ForbiddenError,
+  NotFoundError,
+  ValidationFailedError,
+} from '../common/errors';
+import { KeysetColumn, keysetPage, Page, PageQueryDto } from '../common/pagination';
+import type { AppConfig } from '../config/app-config';
+import { InjectConfig } from '../config/config.module';
+import { accessFrom, CustomerAccessReader } from '../customers/access/customer-access-reader';
+import { holdStateAt } from '../customers/access/customer-access';
+import { CustomersService } from '../customers/customers.service';
+import { CustomerDto } from '../customers/dto/customer.dto';
+import { Customer } from '../customers/entities/customer.entity';
+import { Hold, HoldState } from '../customers/entities/hold.entity';
+import { UnitOfWork } from '../database/unit-of-work';
+import { NotesService } from '../notes/notes.service';
+import { CustomerProjection } from './customer-projection';
+import type { DisableCustomerDto, EnableCustomerDto } from './dto/customer-status.dto';
+import {
+  HoldDto,
+  ListCustomerHoldsQueryDto,
+  ListHoldsQueryDto,
+  LiftHoldDto,
+  PlaceHoldDto,
+  ReviewHoldDto,
+} from './dto/hold.dto';
+
+/** How far in the past a hold may start: a form filled in a minute ago still means "now". */
+const STARTS_AT_SLACK_MS = 60_000;
+const DAY_MS = 24 * 3600 * 1000;
+
+const NEWEST_FIRST: KeysetColumn<Hold>[] = [
+  { expression: 'h.placed_at', cast: 'timestamptz', value: (h) => h.placedAt.toISOString() },
+  { expression: 'h.id', cast: 'uuid', value: (h) => h.id },
+];
+
+/** A hold to place, checked. */
+interface NewHold {
+  source: Hold['source'];
+  reasonCode: string;
+  reason: string | null;
+  /** Null: when the customer's row is locked (the use case's now). */
+  startsAt: Date | null;
+  endsAt: Date | null;
+  pauseBilling: boolean;
+  notifyCustomer: boolean;
+  reviewAt: Date;
+}
+
+/** A locked customer with its holds, caught up to now. */
+interface Locked {
+  customer: Customer;
+  holds: Hold[];
+  now: Date;
+  /** Something was changed: the projection is saved and the change announced. */
+  dirty: boolean;
+}
+
+/**
+ * Places, lifts and reviews holds, and disables/enables customers on top of them. Each use case
+ * owns its transaction: it locks the customer's row (so concurrent changes queue up), catches the
+ * projection up with any boundary that passed, changes the holds, writes its audit entries and
+ * the reason's note, re-projects the customer and announces the change. HTTP, the scheduler and
+ * (next) the dunning rules call it alike, each with its own `Origin`.
+ */
+@Injectable()
+export class HoldsService {
+  constructor(
+    private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>,
+    private readonly unitOfWork: UnitOfWork,
+    private readonly customers: CustomersService,
+    private readonly access: CustomerAccessReader,
+    private readonly projection: CustomerProjection,
+    private readonly audit: AuditWriter,
+    private readonly notes: NotesService,
+    private readonly changes: CustomerChanges,
+    private readonly clock: Clock,
+    @InjectConfig() private readonly config: AppConfig,
+  ) {}
+
+  private get holds() {
+    return this.txHost.tx.getRepository(Hold);
+  }
+
+  place(customerId: string, input: PlaceHoldDto, origin: Origin): Promise<HoldDto> {
+    const now = this.clock.now();
+    const hold = this.checkNewHold(input, 'manual', now);
+    return this.unitOfWork.run(async () => {
+      const locked = await this.lock(customerId);
+      const placed = await this.addHold(locked, hold, origin);
+      await this.save(locked);
+      return HoldDto.from(placed, locked.now);
+    });
+  }
+
+  /** A manual hold from now, unless the customer already has an active manual hold. */
+  disable(customerId: string, input: DisableCustomerDto, origin: Origin): Promise<CustomerDto> {
+    const now = this.clock.now();
+    const hold = this.checkNewHold(
+      {
+        reason_code: input.reason_code ?? 'other',
+        reason: input.reason,
+        ends_at: input.ends_at,
+        pause_billing: input.pause_billing,
+        notify_customer: input.notify_customer,
+      },
+      'manual',
+      now,
+    );
+    return this.unitOfWork.run(async () => {
+      const locked = await this.lock(customerId);
+      const hasManual = locked.holds.some(
+        (h) => h.source === 'manual' && holdStateAt(h, locked.now) === 'active',
+      );
+      if (!hasManual) await this.addHold(locked, hold, origin);
+      await this.save(locked);
+      return this.customerDto(locked);
+    });
+  }
+
+  /** Lifts every active and scheduled hold, whatever its source. */
+  enable(customerId: string, input: EnableCustomerDto, origin: Origin): Promise<CustomerDto> {
+    const reason = input.reason ? input.reason : null;
+    return this.unitOfWork.run(async () => {
+      const locked = await this.lock(customerId);
+      const pending = locked.holds.filter((h) => {
+        const state = holdStateAt(h, locked.now);
+        return state === 'active' || state === 'scheduled';
+      });
+      if (pending.length > 0) {
+        const entries: string[] = [];
+        for (const hold of pending)
+          entries.push(await this.markLifted(locked, hold, reason, origin));
+        const transition = await this.projection.projectAt(
+          locked.customer,
+          locked.holds,
+          locked.now,
+          origin,
+          pending[0].id,
+          reason,
+        );
+        await this.addNote(locked.customer.id, origin, reason, transition ?? entries[0]);
+      }
+      await this.save(locked);
+      return this.customerDto(locked);
+    });
+  }
+
+  async lift(holdId: string, input: LiftHoldDto, origin: Origin): Promise<HoldDto> {
+    const reason = input.reason ? input.reason : null;
+    const found = await this.findOrFail(holdId);
+    this.assertMayLift(found, origin);
+    return this.unitOfWork.run(async () => {
+      const locked = await this.lock(found.customerId);
+      const hold = locked.holds.find((h) => h.id === holdId)!;
+      const state = holdStateAt(hold, locked.now);
+      if (state === 'lifted' || state === 'expired') {
+        throw new ConflictError('hold_not_active', `Hold ${holdId} is already ${state}.`);
+      }
+      const entry = await this.markLifted(locked, hold, reason, origin);
+      await this.projection.projectAt(
+        locked.customer,
+        locked.holds,
+        locked.now,
+        origin,
+        hold.id,
+        reason,
+      );
+      await this.addNote(locked.customer.id, origin, reason, entry);
+      await this.save(locked);
+      return HoldDto.from(hold, locked.now);
+    });
+  }
+
+  /** Sets the next review date of an active or scheduled hold. */
+  async review(holdId: string, input: ReviewHoldDto, origin: Origin): Promise<HoldDto> {
+    const now = this.clock.now();
+    const reviewAt = new Date(input.review_at);
+    if (reviewAt <= now) {
+      throw new ValidationFailedError([{ field: 'review_at', message: 'must be in the future' }]);
+    }
+    const found = await this.findOrFail(holdId);
+    return this.unitOfWork.run(async () => {
+      const locked = await this.lock(found.customerId);
+      const hold = locked.holds.find((h) => h.id === holdId)!;
+      const state = holdStateAt(hold, locked.now);
+      if (state === 'lifted' || state === 'expired') {
+        throw new ConflictError('hold_not_active', `Hold ${holdId} is already ${state}.`);
+      }
+      hold.reviewAt = reviewAt;
+      await this.holds.save(hold);
+      locked.dirty = true;
+      const note = input.note ?? null;
+      const entry = await this.audit.append(
+        {
+          action: 'hold.reviewed',
+          customerId: hold.customerId,
+          holdId: hold.id,
+          reason: note,
+          before: { state },
+          after: { state },
+          effectiveAt: locked.now,
+        },
+        origin,
+      );
+      await this.addNote(hold.customerId, origin, note, entry);
+      await this.save(locked);
+      return HoldDto.from(hold, locked.now);
+    });
+  }
+
+  /**
+   * The boundary scheduler's work: every customer whose next boundary has come, locked with SKIP
+   * LOCKED (another instance, or a request, has the others) and caught up, each transition written
+   * by `system` at its instant. The projection compare under the lock makes it exactly once across
+   * instances. Returns how many were due.
+   */
+  settleDue(limit = 100): Promise<number> {
+    return this.unitOfWork.run(async () => {
+      const now = this.clock.now();
+      const due = await this.txHost.tx.query<{ id: string }[]>(
+        `SELECT id FROM customers
+          WHERE next_boundary_at <= $1
+          ORDER BY next_boundary_at
+          LIMIT $2
+          FOR UPDATE SKIP LOCKED`,
+        [now.toISOString(), limit],
+      );
+      for (const { id } of due) {
+        const customer = await this.customers.findOrFail(id);
+        const holds = await this.access.holdsOf([id]);
+        const dirty = await this.projection.catchUp(customer, holds, now);
+        await this.save({ customer, holds, now, dirty });
+      }
+      return due.length;
+    });
+  }
+
+  async listForCustomer(
+    customerId: string,
+    query: ListCustomerHoldsQueryDto,
+  ): Promise<Page<HoldDto>> {
+    await this.customers.findOrFail(customerId);
+    return this.list({ ...query, customer_id: customerId });
+  }
+
+  list(query: ListHoldsQueryDto & PageQueryDto & { customer_id?: string }): Promise<Page<HoldDto>> {
+    const now = this.clock.now();
+    const at = now.toISOString();
+    const qb = this.holds.createQueryBuilder('h');
+    if (query.customer_id)
+      qb.andWhere('h.customer_id = :customerId', { customerId: query.customer_id });
+    if (query.source) qb.andWhere('h.source = :source', { source: query.source });
+    if (query.reason_code) qb.andWhere('h.reason_code = :code', { code: query.reason_code });
+    if (query.state) qb.andWhere(STATE_SQL[query.state], { now: at });
+    if (query.review_due) qb.andWhere(`${STATE_SQL.active} AND h.review_at <= :now`, { now: at });
+    return keysetPage(qb, NEWEST_FIRST, 'DESC', query, (hold) => HoldDto.from(hold, now));
+  }
+
+  private async findOrFail(id: string): Promise<Hold> {
+    const hold = await this.holds.findOneBy({ id });
+    if (!hold) throw new NotFoundError('Hold', id);
+    return hold;
+  }
+
+  /**
+   * Anyone who may call the route lifts a manual hold; a hold another source placed (the dunning
+   * rules) needs an account manager, so that support cannot undo a rule by accident.
+   */
+  private assertMayLift(hold: Hold, origin: Origin): void {
+    const actor = origin.actor;
+    if (hold.source === 'manual' || actor.type !== 'user') return;
+    if (!roleSatisfies(actor.role, 'account_manager')) {
+      throw new ForbiddenError(
+        `Lifting a hold of source ${hold.source} needs the role account_manager or higher; you are ${actor.role}.`,
+      );
+    }
+  }
+
+  private checkNewHold(
+    input: Omit<PlaceHoldDto, 'reason_code'> & { reason_code: string },
+    source: Hold['source'],
+    now: Date,
+  ): NewHold {
+    const errors: FieldError[] = [];
+    if (!this.config.holdReasonCodes.includes(input.reason_code)) {
+      errors.push({
+        field: 'reason_code',
+        message: `must be one of ${this.config.holdReasonCodes.join(', ')}`,
+      });
+    }
+    const startsAt = input.starts_at ? new Date(input.starts_at) : now;
+    if (startsAt.getTime() < now.getTime() - STARTS_AT_SLACK_MS) {
+      errors.push({ field: 'starts_at', message: 'must not lie more than 60 s in the past' });
+    }
+    const endsAt = input.ends_at ? new Date(input.ends_at) : null;
+    if (endsAt !== null && (endsAt <= startsAt || endsAt <= now)) {
+      errors.push({ field: 'ends_at', message: 'must be after starts_at and in the future' });
+    }
+    const reviewAt = input.review_at
+      ? new Date(input.review_at)
+      : new Date(now.getTime() + this.config.holdReviewDays * DAY_MS);
+    if (reviewAt <= now) errors.push({ field: 'review_at', message: 'must be in the future' });
+    if (errors.length > 0) throw new ValidationFailedError(errors);
+    return {
+      source,
+      reasonCode: input.reason_code,
+      reason: input.reason ? input.reason : null,
+      startsAt: input.starts_at ? startsAt : null,
+      endsAt,
+      pauseBilling: input.pause_billing ?? this.config.billingPauseOnDisable,
+      notifyCustomer: input.notify_customer ?? true,
+      reviewAt,
+    };
+  }
+
+  /** Locks the customer's row, reads its holds, and catches its projection up to now. */
+  private async lock(customerId: string): Promise<Locked> {
+    const customer = await this.customers.findOrFail(customerId, 'pessimistic_write');
+    // Now is read after the lock: whoever held it before has committed by then.
+    const now = this.clock.now();
+    const holds = await this.access.holdsOf([customerId]);
+    const dirty = await this.projection.catchUp(customer, holds, now);
+    return { customer, holds, now, dirty };
+  }
+
+  private async addHold(locked: Locked, input: NewHold, origin: Origin): Promise<Hold> {
+    const { customer, now } = locked;
+    const hold = await this.holds.save(
+      this.holds.create({
+        customerId: customer.id,
+        source: input.source,
+        reasonCode: input.reasonCode,
+        reason: input.reason,
+        startsAt: input.startsAt ?? now,
+        endsAt: input.endsAt,
+        pauseBilling: input.pauseBilling,
+        notifyCustomer: input.notifyCustomer,
+        placedByType: origin.actor.type,
+        placedById: origin.actor.id,
+        placedByName: origin.actor.name,
+        placedAt: now,
+        reviewAt: input.reviewAt,
+      }),
+    );
+    locked.holds.push(hold);
+    locked.dirty = true;
+    const entry = await this.audit.append(
+      {
+        action: 'hold.placed',
+        customerId: customer.id,
+        holdId: hold.id,
+        reason: hold.reason,
+        before: { state: null },
+        after: { state: holdStateAt(hold, now) },
+        effectiveAt: now,
+      },
+      origin,
+    );
+    await this.addNote(customer.id, origin, hold.reason, entry);
+    await this.projection.projectAt(customer, locked.holds, now, origin, hold.id, hold.reason);
+    return hold;
+  }
+
+  /** Stamps the lift and writes `hold.lifted`; returns the entry's id. */
+  private async markLifted(
+    locked: Locked,
+    hold: Hold,
+    reason: string | null,
+    origin: Origin,
+  ): Promise<string> {
+    const before: HoldState = holdStateAt(hold, locked.now);
+    hold.liftedAt = locked.now;
+    hold.liftedByType = origin.actor.type;
+    hold.liftedById = origin.actor.id;
+    hold.liftedByName = origin.actor.name;
+    hold.liftReason = reason;
+    await this.holds.save(hold);
+    locked.dirty = true;
+    return this.audit.append(
+      {
+        action: 'hold.lifted',
+        customerId: hold.customerId,
+        holdId: hold.id,
+        reason,
+        before: { state: before },
+        after: { state: 'lifted' },
+        effectiveAt: locked.now,
+      },
+      origin,
+    );
+  }
+
+  /** The reason of a change, as an internal note by its actor, linked to its audit entry. */
+  private async addNote(
+    customerId: string,
+    origin: Origin,
+    reason: string | null,
+    auditLogId: string,
+  ): Promise<void> {
+    if (reason === null || origin.actor.type === 'system') return;
+    await this.notes.addForAuditEntry(customerId, origin.actor, reason, auditLogId);
+  }
+
+  /** Saves the projection and tells every cache, when anything changed. */
+  private async save(locked: Locked): Promise<void> {
+    if (!locked.dirty) return;
+    locked.customer = await this.txHost.tx.getRepository(Customer).save(locked.customer);
+    await this.changes.changed(locked.customer.id);
+  }
+
+  private customerDto(locked: Locked): CustomerDto {
+    return CustomerDto.from(locked.customer, accessFrom(locked.holds, locked.now));
+  }
+}
+
+/** The derived states in SQL, at `:now`. */
+const STATE_SQL: Record<HoldState, string> = {
+  lifted: 'h.lifted_at IS NOT NULL',
+  scheduled: 'h.lifted_at IS NULL AND h.starts_at > :now',
+  expired: 'h.lifted_at IS NULL AND h.ends_at <= :now',
+  active: 'h.lifted_at IS NULL AND h.starts_at <= :now AND (h.ends_at IS NULL OR h.ends_at > :now)',
+};
