@@ -7,6 +7,7 @@ import {
   AuditEntryBody,
   DAY_MS,
   disableCustomer,
+  eventually,
   enableCustomer,
   getCustomer,
   getLimits,
@@ -365,6 +366,84 @@ describe('holds: semantics', () => {
     });
     expect((await holdsOf(customer.id))[0].state).toBe('lifted');
     expect((await audit(customer.id)).map((e) => e.action)).toEqual(['hold.placed', 'hold.lifted']);
+  });
+
+  it('refuses the customer’s own key and subscription changes from a scheduled start, without a request, and allows them after its end', async () => {
+    const { customer } = await customerWithSubscription();
+    const own = await createApiKey(t, customer.id);
+    const plan = await createPlan(t, { userCount: 1 });
+    const startsAt = Date.now() + 1_200;
+    const endsAt = startsAt + 1_200;
+    await place(customer.id, {
+      reason_code: 'customer_request',
+      starts_at: iso(startsAt),
+      ends_at: iso(endsAt),
+    });
+    const ownRead = () => request(t.http).get(`/api/v1/customers/${customer.id}`).set(own.header);
+    await ownRead().expect(200);
+
+    const refusedAt = await eventually(
+      async () => {
+        const response = await ownRead();
+        return response.status === 403 && response.body.code === 'customer_disabled'
+          ? Date.now()
+          : undefined;
+      },
+      5_000,
+      'the customer key is refused',
+    );
+    expect(refusedAt).toBeGreaterThanOrEqual(startsAt);
+    expect(refusedAt - startsAt).toBeLessThan(1_000);
+    const subscribe = await request(t.http)
+      .post(`/api/v1/customers/${customer.id}/subscriptions`)
+      .set(platform.header)
+      .send({ plan_code: plan.code });
+    expect({ status: subscribe.status, code: subscribe.body.code }).toEqual({
+      status: 403,
+      code: 'customer_disabled',
+    });
+
+    const allowedAt = await eventually(
+      async () => ((await ownRead()).status === 200 ? Date.now() : undefined),
+      5_000,
+      'the customer key is accepted again',
+    );
+    expect(allowedAt).toBeGreaterThanOrEqual(endsAt);
+    expect(allowedAt - endsAt).toBeLessThan(1_000);
+    await request(t.http)
+      .post(`/api/v1/customers/${customer.id}/subscriptions`)
+      .set(platform.header)
+      .send({ plan_code: plan.code })
+      .expect(201);
+  });
+
+  it('keeps one disabled stretch across overlapping holds: no transition when the first expires', async () => {
+    const customer = await createCustomer(t);
+    const first = await place(customer.id, {
+      reason_code: 'dispute',
+      reason: 'First',
+      ends_at: iso(Date.now() + 1_000),
+    });
+    const second = await place(customer.id, { reason_code: 'security', reason: 'Second' });
+    await eventually(
+      async () =>
+        (await audit(customer.id)).some((e) => e.action === 'hold.expired') ? true : undefined,
+      5_000,
+      'the first hold’s expiry is recorded',
+    );
+    const view = await getCustomer(t, customer.id, reader.header);
+    expect(view).toMatchObject({
+      status: 'disabled',
+      disabled_at: first.starts_at,
+      disabled_reason: 'Second',
+    });
+    expect(view.holds.map((h) => h.id)).toEqual([second.id]);
+    expect(actions(await audit(customer.id))).toEqual([
+      ['hold.placed', first.id],
+      ['customer.disabled', first.id],
+      ['hold.placed', second.id],
+      ['hold.expired', first.id],
+    ]);
   });
 
   describe('the limits answer explains itself', () => {
