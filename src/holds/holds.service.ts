@@ -54,7 +54,8 @@ interface NewHold {
   endsAt: Date | null;
   pauseBilling: boolean;
   notifyCustomer: boolean;
-  reviewAt: Date;
+  /** Null: placed_at + HOLD_REVIEW_DAYS. */
+  reviewAt: Date | null;
 }
 
 /** A locked customer with its holds, caught up to now. */
@@ -307,10 +308,10 @@ export class HoldsService {
     if (endsAt !== null && (endsAt <= startsAt || endsAt <= now)) {
       errors.push({ field: 'ends_at', message: 'must be after starts_at and in the future' });
     }
-    const reviewAt = input.review_at
-      ? new Date(input.review_at)
-      : new Date(now.getTime() + this.config.holdReviewDays * DAY_MS);
-    if (reviewAt <= now) errors.push({ field: 'review_at', message: 'must be in the future' });
+    const reviewAt = input.review_at ? new Date(input.review_at) : null;
+    if (reviewAt !== null && reviewAt <= now) {
+      errors.push({ field: 'review_at', message: 'must be in the future' });
+    }
     if (errors.length > 0) throw new ValidationFailedError(errors);
     return {
       source,
@@ -350,7 +351,7 @@ export class HoldsService {
         placedById: origin.actor.id,
         placedByName: origin.actor.name,
         placedAt: now,
-        reviewAt: input.reviewAt,
+        reviewAt: input.reviewAt ?? new Date(now.getTime() + this.config.holdReviewDays * DAY_MS),
       }),
     );
     locked.holds.push(hold);

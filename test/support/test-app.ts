@@ -7,6 +7,7 @@ import { Client } from 'pg';
 import type { OpenAPIObject } from '@nestjs/swagger';
 import type { FastifyInstance } from 'fastify';
 import { DataSource } from 'typeorm';
+import { Clock } from '../../src/common/clock';
 import { AppConfig, loadConfig } from '../../src/config/app-config';
 import {
   createDatabase,
@@ -99,6 +100,8 @@ export async function startTestApp(
     role?: 'runtime' | 'owner';
     /** The document answers are checked against: openapi.json unless given. */
     openApiDocument?: OpenAPIObject;
+    /** Where the service's "now" comes from (the system clock unless given). */
+    clock?: Clock;
   } = {},
 ): Promise<TestApp> {
   const database = options.database ?? (await createTestDatabase());
@@ -124,6 +127,7 @@ export async function startTestApp(
     {
       instrument: (fastify) =>
         recordUndeclaredAnswers(fastify, undeclared, options.openApiDocument),
+      clock: options.clock,
     },
   );
   const jwt = app.get(JwtService);
@@ -191,5 +195,18 @@ function problemCode(contentType: unknown, payload: unknown): string | undefined
     return typeof code === 'string' ? code : undefined;
   } catch {
     return undefined;
+  }
+}
+
+/** A clock a test moves forward, instead of waiting: real time plus an offset. */
+export class TestClock extends Clock {
+  private offsetMs = 0;
+
+  now(): Date {
+    return new Date(Date.now() + this.offsetMs);
+  }
+
+  advance(ms: number): void {
+    this.offsetMs += ms;
   }
 }
