@@ -44,7 +44,7 @@ describe('holds: refused input changes nothing', () => {
   async function refusedWithoutChange(
     customerId: string,
     act: () => Promise<request.Response>,
-    expected: { status: number; code: string; fields?: string[] },
+    expected: { status: number; code: unknown; fields?: string[] },
   ): Promise<request.Response> {
     const before = await snapshot(t, customerId);
     const response = await act();
@@ -386,6 +386,25 @@ describe('holds: refused input changes nothing', () => {
           });
           expect({ route, id, status: response.status }).toEqual({ route, id, status });
         }
+      }
+    });
+
+    it('refuses a customer’s own key on the hold routes (403), even for its own customer', async () => {
+      const customer = await createCustomer(t);
+      const own = await createApiKey(t, customer.id);
+      const hold = (await place(customer.id, { reason_code: 'other' }).expect(201))
+        .body as HoldBody;
+      const future = iso(Date.now() + 86_400_000);
+      for (const call of [
+        () => request(t.http).get(`/api/v1/customers/${customer.id}/holds`).set(own.header),
+        () => request(t.http).get('/api/v1/holds').set(own.header),
+        () => liftHold(t, hold.id, own.header),
+        () => reviewHold(t, hold.id, own.header, { review_at: future }),
+      ]) {
+        await refusedWithoutChange(customer.id, call, {
+          status: 403,
+          code: expect.stringMatching(/^(forbidden|customer_disabled)$/),
+        });
       }
     });
 

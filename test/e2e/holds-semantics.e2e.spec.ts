@@ -274,6 +274,21 @@ describe('holds: semantics', () => {
       expect(entries.map((e) => e.action)).toEqual(['hold.placed']);
     });
 
+    it('disable places a hold starting now when the only manual hold is scheduled', async () => {
+      const customer = await createCustomer(t);
+      const later = await place(customer.id, {
+        reason_code: 'customer_request',
+        starts_at: iso(Date.now() + DAY_MS),
+      });
+      const response = await disableCustomer(t, customer.id, support.header, {}).expect(200);
+      expect(response.body.status).toBe('disabled');
+      const holds = await holdsOf(customer.id);
+      expect(holds.map((h) => [h.id === later.id ? 'later' : 'new', h.state])).toEqual([
+        ['new', 'active'],
+        ['later', 'scheduled'],
+      ]);
+    });
+
     it('enable lifts every active and scheduled hold, whatever its source, with one transition', async () => {
       const customer = await createCustomer(t);
       const active = await place(customer.id, { reason_code: 'dispute' });
@@ -444,6 +459,50 @@ describe('holds: semantics', () => {
       ['hold.placed', second.id],
       ['hold.expired', first.id],
     ]);
+  });
+
+  it('pauses billing while an active hold says so, and only while it is active', async () => {
+    const developer = await signIn(t, 'developer');
+    const plan = await createPlan(t, { amount: 1200 });
+    // A monthly period that began 40 days ago: due at the next billing run.
+    const start = new Date(Date.now() - 40 * DAY_MS);
+    const ended = { start, end: new Date(start.getTime() + 30 * DAY_MS) };
+    const make = async () => {
+      const customer = await createCustomer(t);
+      await createSubscription(t, customer.id, plan.id, ended);
+      return customer.id;
+    };
+    const [keepsBilling, paused, scheduled, mixed] = await Promise.all([
+      make(),
+      make(),
+      make(),
+      make(),
+    ]);
+    await place(keepsBilling, { reason_code: 'dispute', pause_billing: false });
+    const pausing = await place(paused, { reason_code: 'non_payment', pause_billing: true });
+    await place(scheduled, {
+      reason_code: 'customer_request',
+      pause_billing: true,
+      starts_at: iso(Date.now() + 7 * DAY_MS),
+    });
+    await place(mixed, { reason_code: 'dispute', pause_billing: false });
+    await place(mixed, { reason_code: 'compliance', pause_billing: true });
+    const paused_ = async (id: string) => (await getCustomer(t, id, reader.header)).billing_paused;
+    expect(
+      await Promise.all([keepsBilling, paused, scheduled, mixed].map((id) => paused_(id))),
+    ).toEqual([false, true, false, true]);
+
+    const invoiced = async (id: string) =>
+      (await allPages<object>(t, `/api/v1/customers/${id}/invoices`, reader.header)).length;
+    await request(t.http).post('/api/v1/billing/runs').set(developer.header).send().expect(201);
+    expect(
+      await Promise.all([keepsBilling, paused, scheduled, mixed].map((id) => invoiced(id))),
+    ).toEqual([1, 0, 1, 0]);
+
+    await lift(pausing.id);
+    expect(await paused_(paused)).toBe(false);
+    await request(t.http).post('/api/v1/billing/runs').set(developer.header).send().expect(201);
+    expect(await invoiced(paused)).toBe(1);
   });
 
   describe('the limits answer explains itself', () => {
