@@ -174,4 +174,40 @@ describe('loadConfig', () => {
       expect(problems).toMatch(/DATABASE_LOCK_TIMEOUT_MS must be an integer from 100/);
     });
   });
+
+  describe('holds', () => {
+    it('default to six reason codes, a 30-day review and a 200 ms scheduler', () => {
+      const config = loadConfig({});
+      expect(config.holdReasonCodes).toEqual([
+        'non_payment',
+        'dispute',
+        'customer_request',
+        'compliance',
+        'security',
+        'other',
+      ]);
+      expect(config.holdReviewDays).toBe(30);
+      expect(config.holdSchedulerIntervalMs).toBe(200);
+    });
+
+    it('read HOLD_REASON_CODES comma-separated, trimmed, without duplicates', () => {
+      expect(loadConfig({ HOLD_REASON_CODES: ' fraud , other,fraud' }).holdReasonCodes).toEqual([
+        'fraud',
+        'other',
+      ]);
+    });
+
+    it('refuse codes that are not lower-case words, a list without `other`, and bad numbers', () => {
+      expect(() => loadConfig({ HOLD_REASON_CODES: 'Fraud,other' })).toThrow(
+        /HOLD_REASON_CODES must be lower-case codes/,
+      );
+      expect(() => loadConfig({ HOLD_REASON_CODES: 'fraud' })).toThrow(
+        /HOLD_REASON_CODES must include `other`/,
+      );
+      expect(() => loadConfig({ HOLD_REVIEW_DAYS: '0' })).toThrow(/HOLD_REVIEW_DAYS/);
+      expect(() => loadConfig({ HOLD_SCHEDULER_INTERVAL_MS: '5' })).toThrow(
+        /HOLD_SCHEDULER_INTERVAL_MS/,
+      );
+    });
+  });
 });

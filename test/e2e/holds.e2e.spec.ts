@@ -393,6 +393,51 @@ describe('holds', () => {
     });
   });
 
+  describe('the boundary scheduler, running', () => {
+    it('records a start and an end with no request, polling through the pool (the embedded engine too)', async () => {
+      const running = await startTestApp(
+        { HOLD_SCHEDULER_INTERVAL_MS: '50' },
+        { database: t.database },
+      );
+      try {
+        const customer = await createCustomer(t);
+        const session = await signIn(running, 'customer_support');
+        const startsAt = new Date(Date.now() + 800);
+        const endsAt = new Date(startsAt.getTime() + 400);
+        const hold = await request(running.http)
+          .post(`/api/v1/customers/${customer.id}/holds`)
+          .set(session.header)
+          .send({
+            reason_code: 'other',
+            starts_at: startsAt.toISOString(),
+            ends_at: endsAt.toISOString(),
+          })
+          .expect(201);
+        const deadline = Date.now() + 5000;
+        let actions: string[] = [];
+        while (Date.now() < deadline) {
+          actions = (await entriesOf(customer.id)).map((e) => `${e.action}:${e.actorType}`);
+          if (actions.length >= 4) break;
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        expect(actions).toEqual([
+          'hold.placed:user',
+          'customer.disabled:system',
+          'hold.expired:system',
+          'customer.enabled:system',
+        ]);
+        const entries = await entriesOf(customer.id);
+        expect(entries.slice(1).map((e) => [e.effectiveAt?.getTime(), e.holdId])).toEqual([
+          [startsAt.getTime(), hold.body.id],
+          [endsAt.getTime(), hold.body.id],
+          [endsAt.getTime(), hold.body.id],
+        ]);
+      } finally {
+        await running.close();
+      }
+    });
+  });
+
   describe('billing and subscriptions', () => {
     it('pauses billing while an active hold says so, and resumes when it is lifted', async () => {
       const customer = await createCustomer(t);
@@ -511,6 +556,63 @@ describe('holds', () => {
             .code,
         ).toBe('validation_failed');
       }
+    });
+  });
+
+  describe('a race of places and lifts', () => {
+    it('leaves the transitions alternating, one per status change, and every hold placed and lifted once', async () => {
+      await new Promise<void>((resolve) => t.http.listen(0, '127.0.0.1', resolve));
+      const address = t.http.address();
+      if (address === null || typeof address === 'string') throw new Error('no port');
+      const base = `http://127.0.0.1:${address.port}`;
+      const customer = await createCustomer(t);
+      const responses = await Promise.all(
+        Array.from({ length: 60 }, (_, i) =>
+          i % 2 === 0
+            ? request(base)
+                .post(`/api/v1/customers/${customer.id}/holds`)
+                .set(support.header)
+                .send({ reason_code: 'other', reason: `place ${i}` })
+            : request(base)
+                .post(`/api/v1/customers/${customer.id}/enable`)
+                .set(support.header)
+                .send({ reason: `lift ${i}` }),
+        ),
+      );
+      expect(responses.map((r) => r.status).sort()).toEqual([
+        ...Array<number>(30).fill(200),
+        ...Array<number>(30).fill(201),
+      ]);
+
+      const entries = await entriesOf(customer.id);
+      const transitions = entries.filter((e) => e.action.startsWith('customer.'));
+      const row = await rowOf(customer.id);
+      expect(transitions.length).toBeGreaterThan(0);
+      expect(transitions.length).toBe(row.version - 1);
+      expect(transitions[0].before.status).toBe('enabled');
+      for (const [i, entry] of transitions.entries()) {
+        expect(entry.before.status).not.toBe(entry.after.status);
+        if (i > 0) expect(entry.before.status).toBe(transitions[i - 1].after.status);
+      }
+      expect(transitions[transitions.length - 1].after.status).toBe(row.status);
+      expect((await customerOf(customer.id)).status).toBe(row.status);
+
+      const holds = await t.db.query<{ id: string; lifted_at: Date | null }[]>(
+        'SELECT id, lifted_at FROM holds WHERE customer_id = $1',
+        [customer.id],
+      );
+      expect(holds).toHaveLength(30);
+      expect(entries.filter((e) => e.action === 'hold.placed')).toHaveLength(30);
+      const lifted = entries.filter((e) => e.action === 'hold.lifted').map((e) => e.holdId);
+      expect(new Set(lifted).size).toBe(lifted.length);
+      expect(lifted.sort()).toEqual(
+        holds
+          .filter((h) => h.lifted_at !== null)
+          .map((h) => h.id)
+          .sort(),
+      );
+      // Disabled exactly when a hold is left unlifted.
+      expect(row.status).toBe(holds.some((h) => h.lifted_at === null) ? 'disabled' : 'enabled');
     });
   });
 });

@@ -4,7 +4,7 @@ import { LimitsFastLane } from '../../src/limits/limits-fast-lane';
 import { createApiKey, TestApiKey } from '../support/api-keys';
 import { createCustomer, insertHold, signIn, StaffSession } from '../support/factories';
 import { createFeature, createPlan, createSubscription } from '../support/plans';
-import { startTestApp, TestApp } from '../support/test-app';
+import { startTestApp, TestApp, TestClock } from '../support/test-app';
 
 const UNKNOWN_ID = '0b6f3a57-1c1e-4d0e-9f55-2a8f5e0d4c11';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -298,6 +298,34 @@ describe('GET /customers/{id}/limits through the fast lane', () => {
       const { response, fast } = await call(path, platform.header);
       expect(fast).toBe(false);
       expect(response.body).toEqual(disabledLimits(customer.id));
+    }
+  });
+
+  it('does not answer from memory past the customer’s next hold boundary: the hit becomes a miss', async () => {
+    const clock = new TestClock();
+    clock.freeze();
+    const timed = await startTestApp({}, { database: t.database, clock });
+    try {
+      const timedLane = timed.app.get(LimitsFastLane);
+      const customer = await customerWithPlans();
+      const startsAt = new Date(clock.now().getTime() + 3600_000);
+      await insertHold(t.db, customer.id, { startsAt });
+      const path = `/api/v1/customers/${customer.id}/limits`;
+      const ask = async () => {
+        const before = timedLane.served;
+        const response = await request(timed.http).get(path).set(platform.header).expect(200);
+        return { body: response.body as { status: string }, fast: timedLane.served - before === 1 };
+      };
+      expect((await ask()).fast).toBe(false);
+      expect(await ask()).toMatchObject({ fast: true, body: { status: 'enabled' } });
+
+      clock.advance(3600_000 - 1);
+      expect(await ask()).toMatchObject({ fast: true, body: { status: 'enabled' } });
+      clock.advance(1);
+      expect(await ask()).toMatchObject({ fast: false, body: { status: 'disabled' } });
+      expect(await ask()).toMatchObject({ fast: true, body: { status: 'disabled' } });
+    } finally {
+      await timed.close();
     }
   });
 });

@@ -201,12 +201,19 @@ function problemCode(contentType: unknown, payload: unknown): string | undefined
 /** A clock a test moves forward, instead of waiting: real time plus an offset. */
 export class TestClock extends Clock {
   private offsetMs = 0;
+  private frozenAt: number | null = null;
 
   now(): Date {
-    return new Date(Date.now() + this.offsetMs);
+    return new Date(this.frozenAt ?? Date.now() + this.offsetMs);
   }
 
   advance(ms: number): void {
-    this.offsetMs += ms;
+    if (this.frozenAt !== null) this.frozenAt += ms;
+    else this.offsetMs += ms;
+  }
+
+  /** Stops the clock at its current time: only advance() moves it then. */
+  freeze(): void {
+    this.frozenAt = this.now().getTime();
   }
 }
