@@ -334,6 +334,27 @@ describe('holds: refused input changes nothing', () => {
     });
   });
 
+  it('refuses reviewing a lifted hold (409 hold_not_active)', async () => {
+    const customer = await createCustomer(t);
+    const hold = (await place(customer.id, { reason_code: 'other' }).expect(201)).body as HoldBody;
+    await liftHold(t, hold.id, support.header).expect(200);
+    await refusedWithoutChange(
+      customer.id,
+      () => reviewHold(t, hold.id, support.header, { review_at: iso(Date.now() + 86_400_000) }),
+      { status: 409, code: 'hold_not_active' },
+    );
+  });
+
+  it('lets the platform key lift an overdue hold', async () => {
+    const customer = await createCustomer(t);
+    const holdId = await insertOverdueHold(t, customer.id);
+    const lifted = await liftHold(t, holdId, platform.header).expect(200);
+    expect(lifted.body).toMatchObject({
+      state: 'lifted',
+      lifted_by: { type: 'api_key', id: platform.id },
+    });
+  });
+
   describe('POST /customers/{id}/disable with hold fields', () => {
     it('refuses an unknown reason_code and an ends_at in the past', async () => {
       const customer = await createCustomer(t);

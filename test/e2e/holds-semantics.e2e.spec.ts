@@ -189,6 +189,18 @@ describe('holds: semantics', () => {
     );
   });
 
+  it('starts a new disabled stretch after an enabled gap', async () => {
+    const customer = await createCustomer(t);
+    const first = await place(customer.id, { reason_code: 'dispute', reason: 'Old' });
+    await lift(first.id);
+    const second = await place(customer.id, { reason_code: 'security', reason: 'New' });
+    expect(await getCustomer(t, customer.id, reader.header)).toMatchObject({
+      status: 'disabled',
+      disabled_at: second.starts_at,
+      disabled_reason: 'New',
+    });
+  });
+
   it('turns each hold’s reason into an internal note', async () => {
     const customer = await createCustomer(t);
     await place(customer.id, { reason_code: 'dispute', reason: 'Chargeback CB-1' });
