@@ -449,3 +449,36 @@ describe('holds: refused input changes nothing', () => {
     });
   });
 });
+
+describe('holds: the configured reason codes, review period and billing default', () => {
+  let t: TestApp;
+  let support: StaffSession;
+
+  beforeAll(async () => {
+    t = await startTestApp({
+      HOLD_REASON_CODES: 'fraud,legal_hold,other',
+      HOLD_REVIEW_DAYS: '7',
+      BILLING_PAUSE_ON_DISABLE: 'false',
+    });
+    support = await signIn(t, 'customer_support');
+  });
+  afterAll(() => t.close());
+
+  it('accepts only the configured codes, reviews after the configured days and pauses billing by the configured default', async () => {
+    const customer = await createCustomer(t);
+    const before = await snapshot(t, customer.id);
+    const refused = await placeHold(t, customer.id, support.header, { reason_code: 'dispute' });
+    expect({ status: refused.status, code: refused.body.code }).toEqual({
+      status: 400,
+      code: 'validation_failed',
+    });
+    expect(await snapshot(t, customer.id)).toEqual(before);
+
+    const placed = await placeHold(t, customer.id, support.header, {
+      reason_code: 'legal_hold',
+    }).expect(201);
+    const hold = placed.body as HoldBody;
+    expect(hold).toMatchObject({ reason_code: 'legal_hold', pause_billing: false });
+    expect(Date.parse(hold.review_at!) - Date.parse(hold.placed_at)).toBe(7 * 86_400_000);
+  });
+});

@@ -473,6 +473,68 @@ describe('holds: semantics', () => {
     ]);
   });
 
+  it('back-to-back holds keep the customer disabled across the seam; a 1 ms gap is two transitions at their instants', async () => {
+    const seam = Date.now() + 1_200;
+    const end = seam + 600;
+    const run = async (gapMs: number) => {
+      const { customer } = await customerWithSubscription();
+      const first = await place(customer.id, { reason_code: 'dispute', ends_at: iso(seam) });
+      const second = await place(customer.id, {
+        reason_code: 'security',
+        starts_at: iso(seam + gapMs),
+        ends_at: iso(end),
+      });
+      // Both lanes, polled across the seam: never enabled before the end when there is no gap.
+      const seen: { sent: number; arrived: number; status: string }[] = [];
+      while (Date.now() < end + 300) {
+        for (const headers of [platform.header, reader.header]) {
+          const sent = Date.now();
+          const { status } = await getLimits(t, customer.id, headers);
+          seen.push({ sent, arrived: Date.now(), status });
+        }
+        await sleep(10);
+      }
+      return { customer, first, second, seen };
+    };
+    const [tight, gapped] = await Promise.all([run(0), run(1)]);
+
+    // Answered before the end: disabled; asked after it: enabled.
+    const wrong = tight.seen.filter(
+      (x) =>
+        (x.status === 'enabled' && x.arrived < end) || (x.status !== 'enabled' && x.sent >= end),
+    );
+    expect(wrong).toEqual([]);
+    // The seam was polled: answers on both sides of it.
+    expect(tight.seen.some((x) => x.arrived < seam)).toBe(true);
+    expect(tight.seen.some((x) => x.sent > seam && x.arrived < end)).toBe(true);
+    expect(
+      (await audit(tight.customer.id)).map((e) => [
+        e.action,
+        e.hold_id,
+        e.actor.type,
+        e.effective_at,
+      ]),
+    ).toEqual([
+      ['hold.placed', tight.first.id, 'user', tight.first.placed_at],
+      ['customer.disabled', tight.first.id, 'user', tight.first.starts_at],
+      ['hold.placed', tight.second.id, 'user', tight.second.placed_at],
+      ['hold.expired', tight.first.id, 'system', iso(seam)],
+      ['hold.expired', tight.second.id, 'system', iso(end)],
+      ['customer.enabled', tight.second.id, 'system', iso(end)],
+    ]);
+
+    expect(
+      (await audit(gapped.customer.id))
+        .filter((e) => TRANSITIONS.includes(e.action))
+        .map((e) => [e.action, e.actor.type, e.effective_at]),
+    ).toEqual([
+      ['customer.disabled', 'user', gapped.first.starts_at],
+      ['customer.enabled', 'system', iso(seam)],
+      ['customer.disabled', 'system', iso(seam + 1)],
+      ['customer.enabled', 'system', iso(end)],
+    ]);
+  });
+
   it('pauses billing while an active hold says so, and only while it is active', async () => {
     const developer = await signIn(t, 'developer');
     const plan = await createPlan(t, { amount: 1200 });
