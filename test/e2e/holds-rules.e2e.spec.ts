@@ -429,6 +429,14 @@ describe('holds: refused input changes nothing', () => {
       }
     });
 
+    it('takes an upper-case id as the same hold', async () => {
+      const customer = await createCustomer(t);
+      const hold = (await place(customer.id, { reason_code: 'other' }).expect(201))
+        .body as HoldBody;
+      const lifted = await liftHold(t, hold.id.toUpperCase(), support.header).expect(200);
+      expect(lifted.body).toMatchObject({ id: hold.id, state: 'lifted' });
+    });
+
     it('refuses malformed filters on the hold lists', async () => {
       const customer = await createCustomer(t);
       for (const path of [
@@ -438,6 +446,11 @@ describe('holds: refused input changes nothing', () => {
         '/api/v1/holds?review_due=maybe',
         '/api/v1/holds?colour=red',
         '/api/v1/customers?review_due=maybe',
+        '/api/v1/holds?limit=0',
+        '/api/v1/holds?limit=201',
+        '/api/v1/holds?cursor=not-a-cursor',
+        `/api/v1/customers/${customer.id}/holds?limit=201`,
+        `/api/v1/customers/${customer.id}/holds?cursor=not-a-cursor`,
       ]) {
         const response = await request(t.http).get(path).set(reader.header);
         expect({ path, status: response.status, code: response.body.code }).toEqual({

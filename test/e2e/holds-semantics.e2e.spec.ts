@@ -444,6 +444,40 @@ describe('holds: semantics', () => {
       .expect(201);
   });
 
+  it('lists the customer under status=disabled from a scheduled start until its end, without a request', async () => {
+    const customer = await createCustomer(t);
+    const startsAt = Date.now() + 800;
+    const endsAt = startsAt + 800;
+    await place(customer.id, {
+      reason_code: 'other',
+      starts_at: iso(startsAt),
+      ends_at: iso(endsAt),
+    });
+    const listed = async (status: string) =>
+      (
+        await allPages<{ id: string }>(
+          t,
+          `/api/v1/customers?status=${status}&email=${encodeURIComponent(customer.email)}`,
+          reader.header,
+        )
+      ).some((c) => c.id === customer.id);
+    expect(await listed('enabled')).toBe(true);
+    const disabledAt = await eventually(
+      async () => ((await listed('disabled')) ? Date.now() : undefined),
+      3_000,
+      'listed as disabled',
+    );
+    expect(disabledAt).toBeGreaterThanOrEqual(startsAt);
+    expect(disabledAt - startsAt).toBeLessThan(1_000);
+    const enabledAt = await eventually(
+      async () => ((await listed('enabled')) ? Date.now() : undefined),
+      3_000,
+      'listed as enabled again',
+    );
+    expect(enabledAt).toBeGreaterThanOrEqual(endsAt);
+    expect(enabledAt - endsAt).toBeLessThan(1_000);
+  });
+
   it('keeps one disabled stretch across overlapping holds: no transition when the first expires', async () => {
     const customer = await createCustomer(t);
     const first = await place(customer.id, {
