@@ -201,6 +201,35 @@ describe('holds: semantics', () => {
     });
   });
 
+  it('filters the audit log by the hold actions, and lists hold entries under the customer', async () => {
+    const customer = await createCustomer(t);
+    const hold = await place(customer.id, { reason_code: 'other' });
+    await reviewHold(t, hold.id, support.header, { review_at: iso(Date.now() + DAY_MS) }).expect(
+      200,
+    );
+    await lift(hold.id);
+    for (const action of ['hold.placed', 'hold.reviewed', 'hold.lifted', 'customer.enabled']) {
+      const entries = await allPages<AuditEntryBody>(
+        t,
+        `/api/v1/audit-logs?customer_id=${customer.id}&action=${action}`,
+        reader.header,
+      );
+      expect(entries.map((e) => [e.action, e.hold_id])).toEqual([[action, hold.id]]);
+    }
+    const underCustomer = await allPages<AuditEntryBody>(
+      t,
+      `/api/v1/customers/${customer.id}/audit-logs`,
+      reader.header,
+    );
+    expect(underCustomer.map((e) => e.action)).toEqual([
+      'customer.enabled',
+      'hold.lifted',
+      'hold.reviewed',
+      'customer.disabled',
+      'hold.placed',
+    ]);
+  });
+
   it('turns each hold’s reason into an internal note', async () => {
     const customer = await createCustomer(t);
     await place(customer.id, { reason_code: 'dispute', reason: 'Chargeback CB-1' });
@@ -211,6 +240,40 @@ describe('holds: semantics', () => {
       reader.header,
     );
     expect(notes.map((n) => n.body)).toEqual(['Chargeback CB-1']);
+  });
+
+  it('trims the reason, and records no reason or note when it is blank', async () => {
+    const customer = await createCustomer(t);
+    const trimmed = await place(customer.id, { reason_code: 'other', reason: '  Unpaid INV-3  ' });
+    expect(trimmed.reason).toBe('Unpaid INV-3');
+    const blank = await place(customer.id, { reason_code: 'other', reason: '   ' });
+    expect(blank.reason).toBeNull();
+    const notes = await allPages<{ body: string }>(
+      t,
+      `/api/v1/customers/${customer.id}/notes`,
+      reader.header,
+    );
+    expect(notes.map((n) => n.body)).toEqual(['Unpaid INV-3']);
+  });
+
+  it('takes times with an offset as the same instant and answers them in UTC', async () => {
+    const customer = await createCustomer(t);
+    const starts = new Date(Math.ceil((Date.now() + 2 * DAY_MS) / 1000) * 1000);
+    const local = (ms: number) => {
+      // The same instant written at +02:00.
+      const shifted = new Date(ms + 2 * 3_600_000).toISOString().replace('Z', '+02:00');
+      return shifted;
+    };
+    const hold = await place(customer.id, {
+      reason_code: 'other',
+      starts_at: local(starts.getTime()),
+      ends_at: local(starts.getTime() + DAY_MS),
+    });
+    expect(hold).toMatchObject({
+      starts_at: starts.toISOString(),
+      ends_at: iso(starts.getTime() + DAY_MS),
+      state: 'scheduled',
+    });
   });
 
   describe('disable and enable on top of holds', () => {
