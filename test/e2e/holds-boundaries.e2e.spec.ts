@@ -234,7 +234,9 @@ describeOnPostgres('holds: scheduled boundaries on two instances, without a requ
     lanes.forEach((lane, i) => expect(lane.served).toBeGreaterThan(servedBefore[i]));
 
     // Each transition recorded exactly once across the two instances, by the system, at the
-    // instant to the millisecond; the expiry too.
+    // instant to the millisecond; the expiry too. How long after its instant each was written:
+    // the stored status (lists, billing) follows the same write.
+    const writeLags: number[] = [];
     for (const trial of trials) {
       const entries = await eventually(
         async () => {
@@ -272,10 +274,18 @@ describeOnPostgres('holds: scheduled boundaries on two instances, without a requ
           effective_at: iso(trial.endsAt),
         },
       ]);
+      for (const entry of entries.filter((e) => e.actor.type === 'system')) {
+        writeLags.push(Date.parse(entry.created_at) - Date.parse(entry.effective_at!));
+      }
       expect(seen.filter((e) => e.action === 'hold.placed')).toEqual([
         expect.objectContaining({ actor: 'api_key', hold_id: trial.hold.id }),
       ]);
     }
+    console.log(
+      `System audit entries written after their instant: n=${writeLags.length} ` +
+        `p50=${percentile(writeLags, 50)} ms max=${Math.max(...writeLags)} ms`,
+    );
+    expect(writeLags.filter((lag) => lag < 0 || lag >= WITHIN_MS)).toEqual([]);
     // A second look, later: neither instance wrote anything again.
     await sleep(500);
     for (const trial of trials) {
