@@ -1,6 +1,7 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import type { AppConfig } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
+import { isDatabaseUnavailable } from '../database/postgres-errors';
 import { HoldsService } from './holds.service';
 
 const BATCH = 100;
@@ -50,8 +51,14 @@ export class HoldScheduler implements OnApplicationBootstrap, OnModuleDestroy {
       // A full batch means more may be due: go on at once.
       while (!this.stopped && (await this.holds.settleDue(BATCH)) === BATCH);
     } catch (error) {
-      if (!this.stopped)
+      if (this.stopped) return;
+      // An outage is logged once by the requests it refuses (DatabaseAvailability), not by every
+      // tick of every instance; the next tick catches up whatever was due.
+      if (isDatabaseUnavailable(error)) {
+        this.logger.debug(`Settling hold boundaries waits for the database: ${String(error)}`);
+      } else {
         this.logger.error('Settling hold boundaries failed', (error as Error).stack);
+      }
     }
   }
 }

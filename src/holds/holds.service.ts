@@ -343,6 +343,13 @@ export class HoldsService {
 
   private async addHold(locked: Locked, input: NewHold, origin: Origin): Promise<Hold> {
     const { customer, now } = locked;
+    // Checked again at the lock's now: a wait for the lock may have carried it past the end.
+    const start = input.startsAt ?? now;
+    if (input.endsAt !== null && (input.endsAt <= start || input.endsAt <= now)) {
+      throw new ValidationFailedError([
+        { field: 'ends_at', message: 'must be after starts_at and in the future' },
+      ]);
+    }
     const hold = await this.holds.save(
       this.holds.create({
         customerId: customer.id,

@@ -5,7 +5,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import request from 'supertest';
 import { chromium } from 'playwright-core';
 import { buildOpenApiDocument } from '../../src/openapi/openapi';
-import { createCustomer, createStaff, STAFF_PASSWORD } from '../support/factories';
+import { createCustomer, createStaff, insertHold, STAFF_PASSWORD } from '../support/factories';
 import { createPlan, createSubscription } from '../support/plans';
 import { startTestApp, TestApp } from '../support/test-app';
 
@@ -93,7 +93,9 @@ describe('the admin page, in Chromium', () => {
   const auditActions = async (customerId: string) =>
     (
       await t.db.query<{ action: string; actor_id: string; reason: string | null }[]>(
-        'SELECT action, actor_id, reason FROM audit_logs WHERE customer_id = $1 ORDER BY created_at',
+        // The status transitions (the hold entries beside them are the holds' tests' business).
+        `SELECT action, actor_id, reason FROM audit_logs
+          WHERE customer_id = $1 AND action LIKE 'customer.%' ORDER BY created_at`,
         [customerId],
       )
     ).map((row) => [row.action, row.actor_id, row.reason]);
@@ -250,9 +252,10 @@ describe('the admin page, in Chromium', () => {
       .click();
     await actions.getByRole('button', { name: 'Disable', exact: true }).waitFor();
     expect(await badge.innerText()).toBe('Enabled');
-    await trail.locator('tbody tr').nth(1).waitFor();
+    // Newest first: customer.enabled, hold.lifted, customer.disabled, hold.placed.
+    await trail.locator('tbody tr').nth(3).waitFor();
     expect(await trail.locator('tbody tr').first().innerText()).toContain('Enabled');
-    expect(await trail.locator('tbody tr').nth(1).innerText()).toContain('Disabled');
+    expect(await trail.locator('tbody tr').nth(2).innerText()).toContain('Disabled');
     expect(await customerRow(customer.id)).toEqual({ status: 'enabled', disabled_reason: null });
     expect(await auditActions(customer.id)).toEqual([
       ['customer.disabled', support.id, 'Unpaid invoice INV-42'],
@@ -333,6 +336,8 @@ describe('the admin page, in Chromium', () => {
       "UPDATE customers SET status = 'disabled', disabled_at = now(), disabled_reason = 'Unpaid' WHERE id = $1",
       [customer.id],
     );
+    // Disabled means "has an active hold" (the status columns are its projection).
+    await insertHold(t.db, customer.id, { reason: 'Unpaid' });
     const disabledRow = { status: 'disabled', disabled_reason: 'Unpaid' };
     const page = await openPage();
     await signInAs(page, support.email, `/admin/#/customers/${customer.id}`);
@@ -386,6 +391,8 @@ describe('the admin page, in Chromium', () => {
       "UPDATE customers SET status = 'disabled', disabled_at = now(), disabled_reason = 'Dispute' WHERE id = $1",
       [customer.id],
     );
+    // Disabled means "has an active hold" (the status columns are its projection).
+    await insertHold(t.db, customer.id, { reason: 'Dispute' });
     const page = await openPage();
     await signInAs(page, reader.email, `/admin/#/customers/${customer.id}`);
 

@@ -42,6 +42,10 @@ describeOnPostgres('a database that stops answering (skipped on the embedded eng
         DATABASE_CONNECT_TIMEOUT_MS: String(CONNECT_TIMEOUT_MS),
         DATABASE_STATEMENT_TIMEOUT_MS: String(STATEMENT_TIMEOUT_MS),
         DATABASE_LOCK_TIMEOUT_MS: String(LOCK_TIMEOUT_MS),
+        // The tests count the pool's connections and the error log's lines one request at a
+        // time: the hold scheduler's background polls would take part (its outage logging is
+        // the test below).
+        HOLD_SCHEDULER_INTERVAL_MS: '60000',
       },
       {
         database: {
@@ -221,5 +225,52 @@ describeOnPostgres('a database that stops answering (skipped on the embedded eng
     await backToReady();
     expect(await statusOf(customer.id)).toBe('enabled');
     await disable(customer.id).expect(200);
+  }, 30_000);
+
+  it('keeps the hold scheduler quiet through an outage and lets it catch up after', async () => {
+    const polling = await startTestApp(
+      {
+        DATABASE_CONNECT_TIMEOUT_MS: String(CONNECT_TIMEOUT_MS),
+        DATABASE_STATEMENT_TIMEOUT_MS: String(STATEMENT_TIMEOUT_MS),
+        HOLD_SCHEDULER_INTERVAL_MS: '50',
+      },
+      {
+        database: {
+          url: database.url,
+          runtimeUrl: proxy.urlFor(database.runtimeUrl),
+          drop: () => Promise.resolve(),
+        },
+      },
+    );
+    try {
+      const customer = await createCustomer(t);
+      const startsAt = new Date(Date.now() + 300);
+      await direct.query(
+        `INSERT INTO holds (customer_id, source, reason_code, starts_at, pause_billing,
+                            placed_by_type, placed_by_name)
+         VALUES ($1, 'manual', 'other', $2, false, 'system', 'system')`,
+        [customer.id, startsAt],
+      );
+      await direct.query('UPDATE customers SET next_boundary_at = $2 WHERE id = $1', [
+        customer.id,
+        startsAt,
+      ]);
+      const errors = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+      proxy.freeze();
+      await new Promise((resolve) => setTimeout(resolve, STATEMENT_TIMEOUT_MS + 1500));
+      expect(errors.mock.calls.map((call) => String(call[0]))).toEqual([]);
+      proxy.unfreeze();
+      await eventually(async () => (await statusOf(customer.id)) === 'disabled', 10_000);
+      const [entry] = (
+        await direct.query<{ actor_type: string; effective_at: Date }>(
+          `SELECT actor_type, effective_at FROM audit_logs
+            WHERE customer_id = $1 AND action = 'customer.disabled'`,
+          [customer.id],
+        )
+      ).rows;
+      expect(entry).toEqual({ actor_type: 'system', effective_at: startsAt });
+    } finally {
+      await polling.close();
+    }
   }, 30_000);
 });

@@ -121,7 +121,9 @@ describeWithRoles(
         .expect(200);
       expect(audit.body.data.map((e: { action: string }) => e.action)).toEqual([
         'customer.enabled',
+        'hold.lifted',
         'customer.disabled',
+        'hold.placed',
       ]);
       await expect(t.db.query('DELETE FROM audit_logs')).rejects.toThrow(
         'permission denied for table audit_logs',

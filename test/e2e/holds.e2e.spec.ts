@@ -179,7 +179,10 @@ describe('holds', () => {
       ],
       [
         'an end equal to the start',
-        () => ({ reason_code: 'other', starts_at: iso(HOUR), ends_at: iso(HOUR) }),
+        () => {
+          const at = iso(HOUR);
+          return { reason_code: 'other', starts_at: at, ends_at: at };
+        },
         'ends_at',
       ],
       [
@@ -207,6 +210,25 @@ describe('holds', () => {
       expect(response.body.errors.map((e: { field: string }) => e.field)).toContain(field);
       expect(await countRows(t, TABLES)).toEqual(before);
     });
+
+    it.each([
+      ['an unknown reason code', () => ({ reason_code: 'bored' }), 'reason_code'],
+      ['an end in the past', () => ({ ends_at: iso(-1000) }), 'ends_at'],
+      ['a malformed end', () => ({ ends_at: 'soon' }), 'ends_at'],
+      ['a non-boolean notify_customer', () => ({ notify_customer: 'yes' }), 'notify_customer'],
+    ])(
+      'refuses a disable with %s (400 naming the field), changing nothing',
+      async (_, body, field) => {
+        const before = await countRows(t, TABLES);
+        const response = await request(t.http)
+          .post(`/api/v1/customers/${customer.id}/disable`)
+          .set(support.header)
+          .send(body())
+          .expect(400);
+        expect(response.body.errors.map((e: { field: string }) => e.field)).toContain(field);
+        expect(await countRows(t, TABLES)).toEqual(before);
+      },
+    );
 
     it('answers 404 for an unknown customer or hold and 400 for malformed ids, changing nothing', async () => {
       const before = await countRows(t, TABLES);
