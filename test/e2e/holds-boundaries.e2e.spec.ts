@@ -25,8 +25,17 @@ interface Sample {
   instance: 'A' | 'B';
   lane: 'fast' | 'nest';
   boundary: 'start' | 'end';
-  /** From the instant to the arrival of the first answer with the new status. */
+  /**
+   * From the instant to the arrival of the first answer with the new status: what a client
+   * polling every 20 ms sees, its own round trips included (on a loaded machine these alone can
+   * pass a second, whatever the service does at the boundary).
+   */
   delayMs: number;
+  /**
+   * From the instant to the `as_of` of that first answer: when the service computed it, the
+   * request's way in and out left aside. What the 1 s bound is asserted on, with `staleMs`.
+   */
+  computedMs: number;
   /**
    * How long after the instant a request was still sent that got the old status: a lower bound
    * of how long an answer outlived the boundary (0 when none did).
@@ -94,7 +103,7 @@ describeOnPostgres('holds: scheduled boundaries on two instances, without a requ
    * twice more (it must not flap back). Sleeps only until the watch window opens.
    */
   async function watch(
-    sample: Omit<Sample, 'delayMs' | 'staleMs' | 'early' | 'flapped'>,
+    sample: Omit<Sample, 'delayMs' | 'computedMs' | 'staleMs' | 'early' | 'flapped'>,
     customerId: string,
     instant: number,
     status: 'enabled' | 'disabled',
@@ -104,6 +113,7 @@ describeOnPostgres('holds: scheduled boundaries on two instances, without a requ
     let flapped = 0;
     let staleMs = 0;
     let firstSeen: number | undefined;
+    let computedAt = NaN;
     let confirmations = 0;
     while (confirmations < 2) {
       const sent = Date.now();
@@ -112,8 +122,10 @@ describeOnPostgres('holds: scheduled boundaries on two instances, without a requ
       roundTrips.push(arrived - sent);
       if (answer.status === status) {
         if (arrived < instant) early += 1;
-        if (firstSeen === undefined) firstSeen = arrived;
-        else confirmations += 1;
+        if (firstSeen === undefined) {
+          firstSeen = arrived;
+          computedAt = Date.parse(answer.as_of);
+        } else confirmations += 1;
       } else if (sent >= instant) {
         staleMs = Math.max(staleMs, sent - instant);
         if (firstSeen !== undefined) flapped += 1;
@@ -125,7 +137,14 @@ describeOnPostgres('holds: scheduled boundaries on two instances, without a requ
       }
       await sleep(POLL_EVERY_MS);
     }
-    return { ...sample, delayMs: firstSeen! - instant, staleMs, early, flapped };
+    return {
+      ...sample,
+      delayMs: firstSeen! - instant,
+      computedMs: computedAt - instant,
+      staleMs,
+      early,
+      flapped,
+    };
   }
 
   it(`changes the status on both instances within ${WITHIN_MS} ms of each instant, recorded once by the system`, async () => {
@@ -198,9 +217,11 @@ describeOnPostgres('holds: scheduled boundaries on two instances, without a requ
 
     const report = (filter: (s: Sample) => boolean) => {
       const delays = samples.filter(filter).map((s) => s.delayMs);
+      const computed = samples.filter(filter).map((s) => s.computedMs);
       const stale = samples.filter(filter).map((s) => s.staleMs);
       return (
         `n=${delays.length} p50=${percentile(delays, 50)} ms max=${Math.max(...delays)} ms` +
+        ` (computed, by as_of: p50=${percentile(computed, 50)} ms max=${Math.max(...computed)} ms)` +
         ` (old answers to requests sent after the instant: p50=${percentile(stale, 50)} ms max=${Math.max(...stale)} ms)`
       );
     };
@@ -229,7 +250,8 @@ describeOnPostgres('holds: scheduled boundaries on two instances, without a requ
     // An answer cached before a boundary does not outlive it: no request sent after the instant
     // got the old status (the service reads its clock after the request was sent).
     expect(samples.filter((s) => s.staleMs > 0)).toEqual([]);
-    expect(samples.filter((s) => s.delayMs >= WITHIN_MS)).toEqual([]);
+    // Within 1 s of the instant, computed by the service at or after it (never before).
+    expect(samples.filter((s) => !(s.computedMs >= 0 && s.computedMs < WITHIN_MS))).toEqual([]);
     // The platform key's answers did come through the fast lane, on both instances.
     lanes.forEach((lane, i) => expect(lane.served).toBeGreaterThan(servedBefore[i]));
 
