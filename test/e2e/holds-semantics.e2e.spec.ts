@@ -683,7 +683,8 @@ describe('holds: semantics', () => {
       const hold = await place(customer.id, { reason_code: 'security', ends_at: until });
       // A scheduled one is not active: not in the answer.
       await place(customer.id, { reason_code: 'other', starts_at: iso(Date.now() + DAY_MS) });
-      for (const headers of [platform.header, reader.header]) {
+      const own = await createApiKey(t, customer.id);
+      for (const headers of [platform.header, reader.header, own.header]) {
         const asked = Date.now();
         const limits = await getLimits(t, customer.id, headers);
         expect(limits).toEqual({
@@ -821,6 +822,22 @@ describe('holds: semantics', () => {
       expect((await holdsOf(customer.id, 'active')).map((h) => h.id)).toEqual([a.id]);
       expect((await holdsOf(customer.id, 'scheduled')).map((h) => h.id)).toEqual([b.id]);
       expect((await holdsOf(customer.id, 'lifted')).map((h) => h.id)).toEqual([c.id]);
+
+      // Walked two at a time, the pages hold each hold once, in the same order.
+      const walked: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const page = await request(t.http)
+          .get(
+            `/api/v1/customers/${customer.id}/holds?limit=2` +
+              (cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''),
+          )
+          .set(reader.header)
+          .expect(200);
+        walked.push(...(page.body.data as HoldBody[]).map((h) => h.id));
+        cursor = page.body.next_cursor as string | null;
+      } while (cursor);
+      expect(walked).toEqual([c.id, b.id, a.id]);
 
       const all = await allPages<HoldBody>(
         t,
