@@ -228,6 +228,36 @@ describeOnPostgres('holds: a 60-way race of places and lifts on one customer', (
     return { transitions: transitions.length, changes, finalStatus };
   }
 
+  it('twenty concurrent disables place one hold, and twenty concurrent enables lift it once', async () => {
+    const customer = await createCustomer(a);
+    const apps = [a, b];
+    const disables = await Promise.all(
+      Array.from({ length: 20 }, (_, n) =>
+        call('disable', apps[n % 2], `/customers/${customer.id}/disable`, { reason: `d${n}` }),
+      ),
+    );
+    expect(disables.filter((o) => o.status !== 200).map((o) => o.body)).toEqual([]);
+    const holds = await allPages<HoldBody>(
+      a,
+      `/api/v1/customers/${customer.id}/holds`,
+      reader.header,
+    );
+    expect(holds).toHaveLength(1);
+    const enables = await Promise.all(
+      Array.from({ length: 20 }, (_, n) =>
+        call('enable', apps[n % 2], `/customers/${customer.id}/enable`, { reason: `e${n}` }),
+      ),
+    );
+    expect(enables.filter((o) => o.status !== 200).map((o) => o.body)).toEqual([]);
+    const entries = await auditOf(a, customer.id, reader.header);
+    expect(entries.map((e) => [e.action, e.hold_id])).toEqual([
+      ['hold.placed', holds[0].id],
+      ['customer.disabled', holds[0].id],
+      ['hold.lifted', holds[0].id],
+      ['customer.enabled', holds[0].id],
+    ]);
+  });
+
   it('keeps the transitions alternating and equal to the status changes, over two rounds', async () => {
     const results = [await race(0), await race(1)];
     console.log(`60-way race: ${JSON.stringify(results)}`);
