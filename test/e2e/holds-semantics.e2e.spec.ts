@@ -790,6 +790,23 @@ describe('holds: semantics', () => {
       expect((await getCustomer(t, due.id, reader.header)).status).toBe('disabled');
     });
 
+    it('an enabled customer is never due, though a scheduled hold’s review date passed', async () => {
+      const customer = await createCustomer(t);
+      const hold = await place(customer.id, {
+        reason_code: 'other',
+        starts_at: iso(Date.now() + DAY_MS),
+      });
+      await t.asOwner(`UPDATE holds SET review_at = now() - interval '1 hour' WHERE id = $1`, [
+        hold.id,
+      ]);
+      const customers = await allPages<{ id: string }>(
+        t,
+        '/api/v1/customers?review_due=true',
+        reader.header,
+      );
+      expect(customers.map((c) => c.id)).not.toContain(customer.id);
+    });
+
     it('a lifted hold is never due', async () => {
       const customer = await createCustomer(t);
       const hold = await place(customer.id, { reason_code: 'other' });
