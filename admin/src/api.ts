@@ -79,8 +79,8 @@ export interface Hold {
 export type HoldSummary = Pick<Hold, 'id' | 'source' | 'reason_code' | 'starts_at' | 'ends_at'>;
 
 /**
- * The contract's default `HOLD_REASON_CODES`. The service configures its own list but does not
- * publish it; a code it does not know is refused with the service's own message.
+ * The contract's default `HOLD_REASON_CODES`: what the form offers until the service has said
+ * which codes it is configured with (`GET /hold-reason-codes`).
  */
 export const DEFAULT_REASON_CODES = [
   'non_payment',
@@ -288,6 +288,7 @@ export const api = {
     call<Page<Hold>>('GET', `/customers/${id(customerId)}/holds`, {
       query: { cursor, limit: 20 },
     }),
+  reasonCodes: () => call<{ reason_codes: string[] }>('GET', '/hold-reason-codes'),
   placeHold: (customerId: string, hold: PlaceHold) =>
     call<Hold>('POST', `/customers/${id(customerId)}/holds`, { body: hold }),
   liftHold: (holdId: string, reason?: string) =>

@@ -5,9 +5,12 @@ import type { Origin } from '../auth/actor';
 import { ApiProblemResponses } from '../common/api-problem-responses';
 import type { Page } from '../common/pagination';
 import { UuidParam } from '../common/validation';
+import type { AppConfig } from '../config/app-config';
+import { InjectConfig } from '../config/config.module';
 import {
   HoldDto,
   HoldPageDto,
+  HoldReasonCodesDto,
   ListCustomerHoldsQueryDto,
   ListHoldsQueryDto,
   LiftHoldDto,
@@ -24,7 +27,22 @@ const NOT_ACTIVE = [409, 'The hold is already lifted or expired (`hold_not_activ
 @ApiTags('holds')
 @Controller()
 export class HoldsController {
-  constructor(private readonly holds: HoldsService) {}
+  constructor(
+    private readonly holds: HoldsService,
+    @InjectConfig() private readonly config: AppConfig,
+  ) {}
+
+  @Get('hold-reason-codes')
+  @Roles('user', { apiKeys: 'platform' })
+  @ApiOperation({
+    summary: 'The reason codes a hold may carry',
+    description:
+      'The configured `HOLD_REASON_CODES`, so that forms offer exactly what is accepted.',
+  })
+  @ApiOkResponse({ type: HoldReasonCodesDto })
+  reasonCodes(): HoldReasonCodesDto {
+    return { reason_codes: [...this.config.holdReasonCodes] };
+  }
 
   @Post('customers/:id/holds')
   @Roles('customer_support', { apiKeys: 'platform' })

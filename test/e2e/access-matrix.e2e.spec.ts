@@ -136,6 +136,7 @@ const ENDPOINTS: Endpoint[] = [
     apiKeys: 'platform',
   },
   { method: 'get', path: () => '/api/v1/holds', least: 'user', apiKeys: 'platform' },
+  { method: 'get', path: () => '/api/v1/hold-reason-codes', least: 'user', apiKeys: 'platform' },
   {
     method: 'post',
     path: (c) => `/api/v1/holds/${c.holdId}/review`,

@@ -494,4 +494,16 @@ describe('holds: the configured reason codes, review period and billing default'
     expect(hold).toMatchObject({ reason_code: 'legal_hold', pause_billing: false });
     expect(Date.parse(hold.review_at!) - Date.parse(hold.placed_at)).toBe(7 * 86_400_000);
   });
+
+  it('publishes the configured codes, in their order, to staff and platform keys', async () => {
+    const platform = await createApiKey(t);
+    const reader = await signIn(t, 'user');
+    for (const headers of [reader.header, platform.header]) {
+      const answer = await request(t.http)
+        .get('/api/v1/hold-reason-codes')
+        .set(headers)
+        .expect(200);
+      expect(answer.body).toEqual({ reason_codes: ['fraud', 'legal_hold', 'other'] });
+    }
+  });
 });

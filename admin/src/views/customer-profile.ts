@@ -130,13 +130,21 @@ export async function customerProfileView(
 
   // Disable's options live in its dialog, so that the one-click flow and its Tab order stay as
   // they were: leaving them as they are places a manual hold from now until lifted.
+  const reasonCodeOptions = (codes: readonly string[]): HTMLElement[] => [
+    h('option', { value: '' }, 'Other (the default)'),
+    ...codes
+      .filter((code) => code !== 'other')
+      .map((code) => h('option', { value: code }, reasonCodeLabel(code))),
+  ];
   const reasonCode = h(
     'select',
     { id: 'disable-reason-code', name: 'reason_code' },
-    h('option', { value: '' }, 'Other (the default)'),
-    DEFAULT_REASON_CODES.filter((code) => code !== 'other').map((code) =>
-      h('option', { value: code }, reasonCodeLabel(code)),
-    ),
+    reasonCodeOptions(DEFAULT_REASON_CODES),
+  );
+  // The service's own list, once it answers; the defaults stand in until then (or if it fails).
+  api.reasonCodes().then(
+    ({ reason_codes }) => reasonCode.replaceChildren(...reasonCodeOptions(reason_codes)),
+    () => undefined,
   );
   const startsDay = h('input', {
     id: 'disable-starts',

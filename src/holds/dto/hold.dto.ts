@@ -210,3 +210,12 @@ export class HoldPageDto {
   @ApiProperty({ type: String, nullable: true })
   next_cursor: string | null;
 }
+
+export class HoldReasonCodesDto {
+  @ApiProperty({
+    type: [String],
+    description: 'HOLD_REASON_CODES, in the configured order; always includes `other`',
+    example: ['non_payment', 'dispute', 'customer_request', 'compliance', 'security', 'other'],
+  })
+  reason_codes: string[];
+}
