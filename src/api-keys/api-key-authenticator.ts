@@ -1,12 +1,10 @@
 import { TransactionHost } from '@nestjs-cls/transactional';
 import { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
-import { Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import type { ApiKeyActor } from '../auth/actor';
 import type { ApiKeyAuthenticator } from '../auth/authentication.guard';
 import { ChangeAwareCache } from '../changes/change-aware-cache';
 import { CustomerChangeFeed } from '../changes/customer-change-feed';
-import type { AppConfig } from '../config/app-config';
-import { InjectConfig } from '../config/config.module';
 import { CustomerAccessReader } from '../customers/access/customer-access-reader';
 import { hashApiKey, looksLikeApiKey } from './api-key-format';
 import { ApiKey } from './entities/api-key.entity';
@@ -21,35 +19,20 @@ const MAX_CACHED_KEYS = 100_000;
  * key is created, and no memory for an attacker to fill).
  */
 @Injectable()
-export class CachedApiKeyAuthenticator
-  implements ApiKeyAuthenticator, OnModuleInit, OnModuleDestroy
-{
+export class CachedApiKeyAuthenticator implements ApiKeyAuthenticator {
   private readonly cache: ChangeAwareCache<ApiKeyActor | undefined>;
-  private unsubscribe: (() => void) | undefined;
 
   constructor(
     private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>,
-    private readonly feed: CustomerChangeFeed,
+    feed: CustomerChangeFeed,
     private readonly access: CustomerAccessReader,
-    @InjectConfig() config: AppConfig,
   ) {
-    this.cache = new ChangeAwareCache({
+    // A customer's change drops that customer's keys; a platform key's revoke is announced as
+    // a change to anything.
+    this.cache = feed.cache({
       maxEntries: MAX_CACHED_KEYS,
-      usable: config.limitsCache ? () => feed.live : () => false,
+      forCustomer: (actor, customerId) => actor?.customerId === customerId,
     });
-  }
-
-  onModuleInit(): void {
-    this.unsubscribe = this.feed.subscribe((customerId) => {
-      if (customerId === null) this.cache.clear();
-      // A platform key may have been revoked by a change announced as "anything"; a customer's
-      // change drops that customer's keys.
-      else this.cache.invalidateWhere((actor) => actor?.customerId === customerId);
-    });
-  }
-
-  onModuleDestroy(): void {
-    this.unsubscribe?.();
   }
 
   authenticate(key: string): ApiKeyActor | null | Promise<ApiKeyActor | null> {

@@ -10,6 +10,7 @@ import { Client, Notification } from 'pg';
 import { DataSource } from 'typeorm';
 import type { AppConfig } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
+import { ChangeAwareCache } from './change-aware-cache';
 import { CUSTOMER_CHANGES_CHANNEL, CustomerChanges } from './customer-changes';
 
 /** `customerId` null: anything may have changed, drop everything. */
@@ -55,6 +56,7 @@ export class CustomerChangeFeed
   private stopped = false;
   private unsubscribeLocal: (() => void) | undefined;
   private isLive = false;
+  private readonly cachingOn: boolean;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -63,6 +65,7 @@ export class CustomerChangeFeed
   ) {
     this.heartbeatMs = config.changeFeedHeartbeatMs;
     this.staleMs = config.changeFeedStaleMs;
+    this.cachingOn = config.limitsCache;
   }
 
   /**
@@ -78,6 +81,31 @@ export class CustomerChangeFeed
     return this.isLive
       ? ((this.client as unknown as { processID?: number } | undefined)?.processID ?? undefined)
       : undefined;
+  }
+
+  /**
+   * A cache this feed keeps true: used only while the feed is live and caching is on
+   * (`LIMITS_CACHE`), emptied on a change to anything, and a customer's change drops the entry
+   * keyed by its id, or, with `forCustomer`, the entries that predicate picks (keys that are not
+   * customer ids). The feed lives as long as the caches that follow it: no unsubscribe.
+   */
+  cache<V>(options: {
+    maxEntries: number;
+    validUntil?: (value: V) => number | null;
+    now?: () => number;
+    forCustomer?: (value: V, customerId: string) => boolean;
+  }): ChangeAwareCache<V> {
+    const { forCustomer, ...rest } = options;
+    const cache = new ChangeAwareCache<V>({
+      ...rest,
+      usable: this.cachingOn ? () => this.live : () => false,
+    });
+    this.subscribe((customerId) => {
+      if (customerId === null) cache.clear();
+      else if (forCustomer) cache.invalidateWhere((value) => forCustomer(value, customerId));
+      else cache.invalidate(customerId);
+    });
+    return cache;
   }
 
   /** Calls `listener` on every change; returns the unsubscribe function. */

@@ -1,11 +1,9 @@
 import { TransactionHost } from '@nestjs-cls/transactional';
 import { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
-import { Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { ChangeAwareCache } from '../changes/change-aware-cache';
 import { CustomerChangeFeed } from '../changes/customer-change-feed';
 import { Clock } from '../common/clock';
-import type { AppConfig } from '../config/app-config';
-import { InjectConfig } from '../config/config.module';
 import { CustomerAccess, CustomerAccessReader } from '../customers/access/customer-access-reader';
 import type { LimitsDto } from './dto/limits.dto';
 
@@ -35,33 +33,20 @@ interface GrantRow {
  * ends outlives that instant.
  */
 @Injectable()
-export class LimitsService implements OnModuleInit, OnModuleDestroy {
+export class LimitsService {
   private readonly cache: ChangeAwareCache<CachedLimits>;
-  private unsubscribe: (() => void) | undefined;
 
   constructor(
     private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>,
-    private readonly feed: CustomerChangeFeed,
+    feed: CustomerChangeFeed,
     private readonly access: CustomerAccessReader,
     clock: Clock,
-    @InjectConfig() config: AppConfig,
   ) {
-    this.cache = new ChangeAwareCache({
+    this.cache = feed.cache({
       maxEntries: MAX_CACHED_CUSTOMERS,
-      usable: config.limitsCache ? () => feed.live : () => false,
       validUntil: (cached) => cached.validUntil,
       now: () => clock.now().getTime(),
     });
-  }
-
-  onModuleInit(): void {
-    this.unsubscribe = this.feed.subscribe((customerId) =>
-      customerId === null ? this.cache.clear() : this.cache.invalidate(customerId),
-    );
-  }
-
-  onModuleDestroy(): void {
-    this.unsubscribe?.();
   }
 
   /** The customer's limits; synchronous on a cache hit. 404 for an unknown customer. */

@@ -1,12 +1,10 @@
 import { TransactionHost } from '@nestjs-cls/transactional';
 import { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
-import { Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { ChangeAwareCache } from '../../changes/change-aware-cache';
 import { CustomerChangeFeed } from '../../changes/customer-change-feed';
 import { Clock } from '../../common/clock';
 import { NotFoundError } from '../../common/errors';
-import type { AppConfig } from '../../config/app-config';
-import { InjectConfig } from '../../config/config.module';
 import { Hold } from '../entities/hold.entity';
 import { Access, accessAt } from './customer-access';
 
@@ -26,32 +24,19 @@ export interface CustomerAccess extends Access<Hold> {
  * customer until a change is announced or the customer's next boundary comes.
  */
 @Injectable()
-export class CustomerAccessReader implements OnModuleInit, OnModuleDestroy {
+export class CustomerAccessReader {
   private readonly cache: ChangeAwareCache<CustomerAccess>;
-  private unsubscribe: (() => void) | undefined;
 
   constructor(
     private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>,
-    private readonly feed: CustomerChangeFeed,
+    feed: CustomerChangeFeed,
     private readonly clock: Clock,
-    @InjectConfig() config: AppConfig,
   ) {
-    this.cache = new ChangeAwareCache({
+    this.cache = feed.cache({
       maxEntries: MAX_CACHED_CUSTOMERS,
-      usable: config.limitsCache ? () => feed.live : () => false,
       validUntil: (access) => access.nextBoundary?.getTime() ?? null,
       now: () => clock.now().getTime(),
     });
-  }
-
-  onModuleInit(): void {
-    this.unsubscribe = this.feed.subscribe((customerId) =>
-      customerId === null ? this.cache.clear() : this.cache.invalidate(customerId),
-    );
-  }
-
-  onModuleDestroy(): void {
-    this.unsubscribe?.();
   }
 
   /** Synchronous on a cache hit. 404 for an unknown customer. */
