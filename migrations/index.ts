@@ -7,6 +7,7 @@ import { PlansAndSubscriptions1795611000000 } from './1795611000000-PlansAndSubs
 import { Billing1795612000000 } from './1795612000000-Billing';
 import { StaffTokenVersion1795620000000 } from './1795620000000-StaffTokenVersion';
 import { Holds1795630000000 } from './1795630000000-Holds';
+import { Events1795640000000 } from './1795640000000-Events';
 
 /**
  * Every migration, in order. A new migration file must be listed here (a test checks that each
@@ -21,4 +22,5 @@ export const migrations: (new () => MigrationInterface)[] = [
   Billing1795612000000,
   StaffTokenVersion1795620000000,
   Holds1795630000000,
+  Events1795640000000,
 ];

@@ -19,6 +19,7 @@ import { LimitsModule } from './limits/limits.module';
 import { PlansModule } from './plans/plans.module';
 import { SubscriptionsModule } from './subscriptions/subscriptions.module';
 import { NotesModule } from './notes/notes.module';
+import { EventsModule } from './events/events.module';
 
 @Module({})
 export class AppModule {
@@ -71,6 +72,7 @@ export class AppModule {
         HoldsModule,
         AuditModule,
         NotesModule,
+        EventsModule,
       ],
     };
   }

@@ -58,7 +58,45 @@ export interface AppConfig {
   holdReviewDays: number;
   /** How often each instance looks for holds starting or ending. */
   holdSchedulerIntervalMs: number;
+  /** Delays between a failed webhook attempt and the next, in ms; its length is the retries. */
+  webhookRetryScheduleMs: number[];
+  /** How long a receiver has to answer one attempt. */
+  webhookTimeoutMs: number;
+  /** Plain http and loopback or private addresses allowed for endpoints (default: not in production). */
+  webhookAllowPrivateNetworks: boolean;
+  /** Key that encrypts webhook secrets at rest; undefined: stored as the standard gives them. */
+  webhookSecretsKey: string | undefined;
+  /** Whether this instance delivers the outbox (webhooks and emails). */
+  outboxDispatch: boolean;
+  /** How often each instance looks for due deliveries made by other instances. */
+  outboxPollIntervalMs: number;
+  /** SMTP server of the customer emails (`smtp://` or `smtps://`); undefined: no emails. */
+  smtpUrl: string | undefined;
+  /** Sender of the customer emails. */
+  emailFrom: string | undefined;
+  /** Delays between a failed email attempt and the next, in ms. */
+  emailRetryScheduleMs: number[];
+  /** What a customer is told for each hold reason code (never the internal reason). */
+  holdReasonCustomerTexts: Record<string, string>;
 }
+
+/** Emails are sent when both are configured. */
+export function emailsEnabled(config: Pick<AppConfig, 'smtpUrl' | 'emailFrom'>): boolean {
+  return config.smtpUrl !== undefined && config.emailFrom !== undefined;
+}
+
+export const DEFAULT_WEBHOOK_RETRY_SCHEDULE = '5s,5m,30m,2h,5h,10h,10h';
+export const DEFAULT_EMAIL_RETRY_SCHEDULE = '30s,5m,30m,2h,6h';
+
+/** What the customer reads for each default reason code; a configured code without one gets `other`'s. */
+export const DEFAULT_HOLD_REASON_CUSTOMER_TEXTS: Record<string, string> = {
+  non_payment: 'Your account has an unpaid balance.',
+  dispute: 'A payment on your account is disputed.',
+  customer_request: 'You asked us to suspend your account.',
+  compliance: 'Your account is under a compliance review.',
+  security: 'We noticed activity on your account that needs a security review.',
+  other: 'Your account needs attention from our team.',
+};
 
 export const DEFAULT_HOLD_REASON_CODES = [
   'non_payment',
@@ -172,7 +210,76 @@ export const CONFIG_VARIABLES: readonly VariableSpec[] = [
     description:
       'How often each instance looks for holds that start or end (default `200`); status answers do not wait for it',
   },
+  {
+    name: 'WEBHOOK_RETRY_SCHEDULE',
+    description:
+      'Delays between failed webhook attempts, comma-separated durations (`ms`, `s`, `m`, `h`, `d`; default `5s,5m,30m,2h,5h,10h,10h`); after the last the delivery is `failed`',
+  },
+  {
+    name: 'WEBHOOK_TIMEOUT_MS',
+    description: 'How long a webhook receiver has to answer an attempt (default `10000`)',
+  },
+  {
+    name: 'WEBHOOK_ALLOW_PRIVATE_NETWORKS',
+    description:
+      'Allow plain `http` endpoints and endpoints on loopback or private addresses (default `true`, except `false` in production)',
+  },
+  {
+    name: 'WEBHOOK_SECRETS_KEY',
+    description:
+      'Key (32+ characters) that encrypts webhook signing secrets in the database (AES-256-GCM); unset: they are stored as the standard gives them',
+    sensitive: true,
+  },
+  {
+    name: 'OUTBOX_DISPATCH',
+    description:
+      'Whether this instance delivers webhooks and emails (default `true`); every instance can, and they share the work',
+  },
+  {
+    name: 'OUTBOX_POLL_INTERVAL_MS',
+    description:
+      'How often an instance looks for deliveries due, such as retries and events of other instances (default `250`); its own events go out at once',
+  },
+  {
+    name: 'SMTP_URL',
+    description:
+      'SMTP server of the customer emails, `smtp://user:pass@host:587` or `smtps://...`; unset: no emails',
+    sensitive: true,
+  },
+  {
+    name: 'EMAIL_FROM',
+    description: 'Sender of the customer emails, e.g. `Acme <billing@acme.test>`',
+  },
+  {
+    name: 'EMAIL_RETRY_SCHEDULE',
+    description: 'Delays between failed email attempts (default `30s,5m,30m,2h,6h`)',
+  },
+  {
+    name: 'HOLD_REASON_CUSTOMER_TEXTS',
+    description:
+      'JSON object from reason code to the sentence a customer email gives for it, merged over the defaults (a code without one uses `other`’s)',
+  },
 ];
+
+const DURATION_UNITS_MS: Record<string, number> = {
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+};
+
+/** `5s,5m,2h` in ms; undefined when any part is not a positive duration. */
+export function parseDurations(raw: string): number[] | undefined {
+  const parts = raw.split(',').map((part) => part.trim());
+  const durations: number[] = [];
+  for (const part of parts) {
+    const match = /^(\d+)(ms|s|m|h|d)$/.exec(part);
+    if (!match || Number(match[1]) === 0) return undefined;
+    durations.push(Number(match[1]) * DURATION_UNITS_MS[match[2]]);
+  }
+  return durations;
+}
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -306,6 +413,61 @@ export function loadConfig(env: Env = process.env): AppConfig {
     problems.push('HOLD_REASON_CODES must include `other` (the code of a disable that names none)');
   }
 
+  const schedule = (name: string, fallback: string): number[] => {
+    const raw = value(name) ?? fallback;
+    const parsed = parseDurations(raw);
+    if (parsed === undefined || parsed.length > 20) {
+      problems.push(
+        `${name} must be up to 20 comma-separated durations such as 5s,5m,2h (got "${raw}")`,
+      );
+      return parseDurations(fallback)!;
+    }
+    return parsed;
+  };
+
+  const webhookSecretsKey = value('WEBHOOK_SECRETS_KEY');
+  if (webhookSecretsKey !== undefined && webhookSecretsKey.length < 32) {
+    problems.push('WEBHOOK_SECRETS_KEY must be at least 32 characters long');
+  }
+  const smtpUrl = value('SMTP_URL');
+  if (smtpUrl !== undefined && !/^smtps?:\/\/[^/]/.test(smtpUrl)) {
+    problems.push('SMTP_URL must be an smtp:// or smtps:// URL');
+  }
+  const emailFrom = value('EMAIL_FROM');
+  if (smtpUrl !== undefined && emailFrom === undefined) {
+    problems.push('EMAIL_FROM is required when SMTP_URL is set (the sender of customer emails)');
+  }
+  const holdReasonCustomerTexts = { ...DEFAULT_HOLD_REASON_CUSTOMER_TEXTS };
+  const textsRaw = value('HOLD_REASON_CUSTOMER_TEXTS');
+  if (textsRaw !== undefined) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(textsRaw);
+    } catch {
+      parsed = undefined;
+    }
+    const entries =
+      parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)
+        ? Object.entries(parsed)
+        : undefined;
+    if (
+      entries === undefined ||
+      entries.some(([, text]) => typeof text !== 'string' || text.trim() === '')
+    ) {
+      problems.push(
+        'HOLD_REASON_CUSTOMER_TEXTS must be a JSON object from reason code to a non-empty sentence',
+      );
+    } else {
+      const unknown = entries.filter(([code]) => !holdReasonCodes.includes(code)).map(([c]) => c);
+      if (unknown.length > 0) {
+        problems.push(
+          `HOLD_REASON_CUSTOMER_TEXTS names codes that HOLD_REASON_CODES does not have: ${unknown.join(', ')}`,
+        );
+      }
+      for (const [code, text] of entries) holdReasonCustomerTexts[code] = (text as string).trim();
+    }
+  }
+
   const config: AppConfig = {
     nodeEnv,
     production,
@@ -336,6 +498,16 @@ export function loadConfig(env: Env = process.env): AppConfig {
     holdReasonCodes: [...new Set(holdReasonCodes)],
     holdReviewDays: int('HOLD_REVIEW_DAYS', 30, 1, 3650),
     holdSchedulerIntervalMs: int('HOLD_SCHEDULER_INTERVAL_MS', 200, 10, 60_000),
+    webhookRetryScheduleMs: schedule('WEBHOOK_RETRY_SCHEDULE', DEFAULT_WEBHOOK_RETRY_SCHEDULE),
+    webhookTimeoutMs: int('WEBHOOK_TIMEOUT_MS', 10_000, 100, 60_000),
+    webhookAllowPrivateNetworks: bool('WEBHOOK_ALLOW_PRIVATE_NETWORKS', !production),
+    webhookSecretsKey,
+    outboxDispatch: bool('OUTBOX_DISPATCH', true),
+    outboxPollIntervalMs: int('OUTBOX_POLL_INTERVAL_MS', 250, 10, 60_000),
+    smtpUrl,
+    emailFrom,
+    emailRetryScheduleMs: schedule('EMAIL_RETRY_SCHEDULE', DEFAULT_EMAIL_RETRY_SCHEDULE),
+    holdReasonCustomerTexts,
   };
 
   if (problems.length > 0) throw new ConfigError(problems);

@@ -11,6 +11,11 @@ import { PlanFeature } from '../plans/entities/plan-feature.entity';
 import { Plan } from '../plans/entities/plan.entity';
 import { Subscription } from '../subscriptions/entities/subscription.entity';
 import { Note } from '../notes/entities/note.entity';
+import { OutboxEventRow } from '../events/entities/event.entity';
+import { WebhookEndpoint } from '../webhooks/entities/webhook-endpoint.entity';
+import { WebhookDelivery } from '../webhooks/entities/webhook-delivery.entity';
+import { WebhookAttempt } from '../webhooks/entities/webhook-attempt.entity';
+import { CustomerNotification } from '../notifications/entities/customer-notification.entity';
 
 /** Every entity of the service. The migration check compares exactly these with the schema. */
 export const entities = [
@@ -27,4 +32,9 @@ export const entities = [
   BillingRun,
   Invoice,
   BillingPause,
+  OutboxEventRow,
+  WebhookEndpoint,
+  WebhookDelivery,
+  WebhookAttempt,
+  CustomerNotification,
 ];

@@ -4,13 +4,22 @@ import { Origin, systemOrigin } from '../auth/actor';
 import { accessAt } from '../customers/access/customer-access';
 import type { Customer, CustomerStatus } from '../customers/entities/customer.entity';
 import type { Hold } from '../customers/entities/hold.entity';
+import type { EventType } from '../events/entities/event.entity';
+
+/** An event a use case owes the outbox, published with the customer as it is at the commit. */
+export interface PendingEvent {
+  type: EventType;
+  /** The hold concerned: the placed, lifted or expired one, or the cause of a transition. */
+  hold: Hold | null;
+}
 
 /**
  * Keeps a customer's stored projection (status, disabled_at, disabled_reason, billing_paused,
  * next_boundary_at) equal to what its holds say, and writes the audit entries of every status
  * transition. The caller holds the customer's row lock and saves the customer; the projection's
  * `status` is what the audit log has recorded, so a transition is written exactly when it flips,
- * whichever instance or request gets the lock first.
+ * whichever instance or request gets the lock first. Each entry it writes is also owed to the
+ * outbox as an event (`events`), so that events and transitions are one and the same.
  */
 @Injectable()
 export class CustomerProjection {
@@ -21,7 +30,12 @@ export class CustomerProjection {
    * order, as the `system` actor with effective_at = the boundary: `hold.expired` for holds whose
    * end it is, then the transition if the status flips there. Returns whether anything passed.
    */
-  async catchUp(customer: Customer, holds: Hold[], now: Date): Promise<boolean> {
+  async catchUp(
+    customer: Customer,
+    holds: Hold[],
+    now: Date,
+    events: PendingEvent[],
+  ): Promise<boolean> {
     const origin = systemOrigin();
     let moved = false;
     while (customer.nextBoundaryAt !== null && customer.nextBoundaryAt <= now) {
@@ -44,27 +58,30 @@ export class CustomerProjection {
             },
             origin,
           );
+          events.push({ type: 'hold.expired', hold });
         } else if (hold.startsAt.getTime() === at) {
           cause ??= hold;
         }
       }
-      await this.projectAt(customer, holds, boundary, origin, cause?.id ?? null, null);
+      await this.projectAt(customer, holds, boundary, origin, cause ?? null, null, events);
       moved = true;
     }
     return moved;
   }
 
   /**
-   * Rewrites the projection for instant `t`, writing the transition (by `origin`, with `holdId`
-   * and `reason`) if the status flips. Returns the transition entry's id, if one was written.
+   * Rewrites the projection for instant `t`, writing the transition (by `origin`, caused by
+   * `cause`, with `reason`) if the status flips. Returns the transition entry's id, if one was
+   * written.
    */
   async projectAt(
     customer: Customer,
     holds: Hold[],
     t: Date,
     origin: Origin,
-    holdId: string | null,
+    cause: Hold | null,
     reason: string | null,
+    events: PendingEvent[],
   ): Promise<string | null> {
     const access = accessAt(holds, t);
     const status: CustomerStatus = access.disabled ? 'disabled' : 'enabled';
@@ -74,7 +91,7 @@ export class CustomerProjection {
         {
           action: status === 'disabled' ? 'customer.disabled' : 'customer.enabled',
           customerId: customer.id,
-          holdId,
+          holdId: cause?.id ?? null,
           reason,
           before: { status: customer.status },
           after: { status },
@@ -82,6 +99,10 @@ export class CustomerProjection {
         },
         origin,
       );
+      events.push({
+        type: status === 'disabled' ? 'customer.disabled' : 'customer.enabled',
+        hold: cause,
+      });
     }
     customer.status = status;
     customer.disabledAt = access.disabledSince;

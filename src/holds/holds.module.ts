@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module';
 import { CustomersModule } from '../customers/customers.module';
+import { EventsModule } from '../events/events.module';
 import { NotesModule } from '../notes/notes.module';
 import { CustomerProjection } from './customer-projection';
 import { CustomerStatusController } from './customer-status.controller';
@@ -10,7 +11,7 @@ import { HoldsService } from './holds.service';
 
 /** Holds, the disable/enable flow on top of them, and the boundary scheduler. */
 @Module({
-  imports: [CustomersModule, NotesModule, AuditModule],
+  imports: [CustomersModule, NotesModule, AuditModule, EventsModule],
   controllers: [HoldsController, CustomerStatusController],
   providers: [HoldsService, CustomerProjection, HoldScheduler],
   exports: [HoldsService],

@@ -24,7 +24,8 @@ import { Customer } from '../customers/entities/customer.entity';
 import { Hold, HoldState } from '../customers/entities/hold.entity';
 import { UnitOfWork } from '../database/unit-of-work';
 import { NotesService } from '../notes/notes.service';
-import { CustomerProjection } from './customer-projection';
+import { EventOutbox } from '../events/event-outbox';
+import { CustomerProjection, PendingEvent } from './customer-projection';
 import type { DisableCustomerDto, EnableCustomerDto } from './dto/customer-status.dto';
 import {
   HoldDto,
@@ -65,6 +66,8 @@ interface Locked {
   now: Date;
   /** Something was changed: the projection is saved and the change announced. */
   dirty: boolean;
+  /** The events of the changes, published with the saved customer. */
+  events: PendingEvent[];
 }
 
 /**
@@ -85,6 +88,7 @@ export class HoldsService {
     private readonly audit: AuditWriter,
     private readonly notes: NotesService,
     private readonly changes: CustomerChanges,
+    private readonly outbox: EventOutbox,
     private readonly clock: Clock,
     @InjectConfig() private readonly config: AppConfig,
   ) {}
@@ -147,8 +151,9 @@ export class HoldsService {
           locked.holds,
           locked.now,
           origin,
-          pending[0].id,
+          pending[0],
           reason,
+          locked.events,
         );
         await this.addNote(locked.customer.id, origin, reason, transition ?? entries[0]);
       }
@@ -174,8 +179,9 @@ export class HoldsService {
         locked.holds,
         locked.now,
         origin,
-        hold.id,
+        hold,
         reason,
+        locked.events,
       );
       await this.addNote(locked.customer.id, origin, reason, entry);
       await this.save(locked);
@@ -246,8 +252,9 @@ export class HoldsService {
       for (const { id } of due) {
         const customer = await this.customers.findOrFail(id);
         const holds = await this.access.holdsOf([id]);
-        const dirty = await this.projection.catchUp(customer, holds, now);
-        await this.save({ customer, holds, now, dirty });
+        const events: PendingEvent[] = [];
+        const dirty = await this.projection.catchUp(customer, holds, now, events);
+        await this.save({ customer, holds, now, dirty, events });
       }
       return due.length;
     });
@@ -337,8 +344,9 @@ export class HoldsService {
     // Now is read after the lock: whoever held it before has committed by then.
     const now = this.clock.now();
     const holds = await this.access.holdsOf([customerId]);
-    const dirty = await this.projection.catchUp(customer, holds, now);
-    return { customer, holds, now, dirty };
+    const events: PendingEvent[] = [];
+    const dirty = await this.projection.catchUp(customer, holds, now, events);
+    return { customer, holds, now, dirty, events };
   }
 
   private async addHold(locked: Locked, input: NewHold, origin: Origin): Promise<Hold> {
@@ -381,8 +389,17 @@ export class HoldsService {
       },
       origin,
     );
+    locked.events.push({ type: 'hold.placed', hold });
     await this.addNote(customer.id, origin, hold.reason, entry);
-    await this.projection.projectAt(customer, locked.holds, now, origin, hold.id, hold.reason);
+    await this.projection.projectAt(
+      customer,
+      locked.holds,
+      now,
+      origin,
+      hold,
+      hold.reason,
+      locked.events,
+    );
     return hold;
   }
 
@@ -401,6 +418,7 @@ export class HoldsService {
     hold.liftReason = reason;
     await this.holds.save(hold);
     locked.dirty = true;
+    locked.events.push({ type: 'hold.lifted', hold });
     return this.audit.append(
       {
         action: 'hold.lifted',
@@ -426,10 +444,25 @@ export class HoldsService {
     await this.notes.addForAuditEntry(customerId, origin.actor, reason, auditLogId);
   }
 
-  /** Saves the projection and tells every cache, when anything changed. */
+  /**
+   * Saves the projection, publishes the changes' events with the customer as saved, and tells
+   * every cache, when anything changed.
+   */
   private async save(locked: Locked): Promise<void> {
     if (!locked.dirty) return;
     locked.customer = await this.txHost.tx.getRepository(Customer).save(locked.customer);
+    if (locked.events.length > 0) {
+      const customer = this.customerDto(locked);
+      await this.outbox.record(
+        locked.events.map(({ type, hold }) => ({
+          type,
+          customerId: locked.customer.id,
+          data: hold === null ? { customer } : { customer, hold: HoldDto.from(hold, locked.now) },
+          notifyCustomer: hold?.notifyCustomer ?? true,
+        })),
+      );
+      locked.events = [];
+    }
     await this.changes.changed(locked.customer.id);
   }
 

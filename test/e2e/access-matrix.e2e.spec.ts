@@ -226,6 +226,7 @@ const ENDPOINTS: Endpoint[] = [
   },
   { method: 'post', path: () => '/api/v1/billing/runs', least: 'developer' },
   { method: 'get', path: (c) => `/api/v1/customers/${c.customerId}/invoices`, least: 'user' },
+  { method: 'get', path: () => '/api/v1/events', least: 'developer', apiKeys: 'platform' },
 ];
 
 const KEY_CALLERS = ['platform key', 'own customer key', 'other customer key'] as const;
