@@ -55,7 +55,7 @@ export class EventDto {
       id: row.id,
       type: row.type,
       created_at: row.createdAt.toISOString(),
-      data: row.data as EventDataDto,
+      data: row.data,
     };
   }
 }
