@@ -1,4 +1,10 @@
-import { ConfigError, loadConfig } from './app-config';
+import {
+  ConfigError,
+  DEFAULT_HOLD_REASON_CUSTOMER_TEXTS,
+  emailsEnabled,
+  loadConfig,
+  parseDurations,
+} from './app-config';
 
 describe('loadConfig', () => {
   it('gives working defaults for a development start with no configuration', () => {
@@ -208,6 +214,80 @@ describe('loadConfig', () => {
       expect(() => loadConfig({ HOLD_SCHEDULER_INTERVAL_MS: '5' })).toThrow(
         /HOLD_SCHEDULER_INTERVAL_MS/,
       );
+    });
+  });
+  describe('events out: webhooks and customer emails', () => {
+    it('default to the contract: retries 5s..10h, private networks allowed except in production, no emails', () => {
+      const config = loadConfig({});
+      expect(config.webhookRetryScheduleMs).toEqual([
+        5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000,
+      ]);
+      expect(config.webhookTimeoutMs).toBe(10_000);
+      expect(config.webhookAllowPrivateNetworks).toBe(true);
+      expect(config.outboxDispatch).toBe(true);
+      expect(emailsEnabled(config)).toBe(false);
+      expect(config.holdReasonCustomerTexts).toEqual(DEFAULT_HOLD_REASON_CUSTOMER_TEXTS);
+      const production = loadConfig({
+        NODE_ENV: 'production',
+        DATABASE_URL: 'postgres://localhost/x',
+        JWT_SECRET: 'x'.repeat(32),
+      });
+      expect(production.webhookAllowPrivateNetworks).toBe(false);
+      expect(
+        loadConfig({
+          NODE_ENV: 'production',
+          DATABASE_URL: 'postgres://localhost/x',
+          JWT_SECRET: 'x'.repeat(32),
+          WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
+        }).webhookAllowPrivateNetworks,
+      ).toBe(true);
+    });
+
+    it('parse durations in ms, s, m, h and d, and nothing else', () => {
+      expect(parseDurations('100ms,2s,3m,1h,1d')).toEqual([
+        100, 2000, 180_000, 3_600_000, 86_400_000,
+      ]);
+      expect(parseDurations('5s, 10s')).toEqual([5000, 10_000]);
+      for (const bad of ['', '5', '5x', '0s', '-5s', '1.5s', '5s,,5s']) {
+        expect(parseDurations(bad)).toBeUndefined();
+      }
+      expect(() => loadConfig({ WEBHOOK_RETRY_SCHEDULE: '5 seconds' })).toThrow(
+        /WEBHOOK_RETRY_SCHEDULE must be/,
+      );
+      expect(() => loadConfig({ EMAIL_RETRY_SCHEDULE: '0s' })).toThrow(/EMAIL_RETRY_SCHEDULE/);
+    });
+
+    it('send emails only with both SMTP_URL and EMAIL_FROM, and refuse half a configuration', () => {
+      const config = loadConfig({
+        SMTP_URL: 'smtp://127.0.0.1:2525',
+        EMAIL_FROM: 'Billing <b@x.test>',
+      });
+      expect(emailsEnabled(config)).toBe(true);
+      expect(() => loadConfig({ SMTP_URL: 'smtp://127.0.0.1:2525' })).toThrow(
+        /EMAIL_FROM is required/,
+      );
+      expect(() => loadConfig({ SMTP_URL: 'http://mail', EMAIL_FROM: 'b@x.test' })).toThrow(
+        /SMTP_URL must be an smtp/,
+      );
+      expect(() => loadConfig({ WEBHOOK_SECRETS_KEY: 'short' })).toThrow(
+        /WEBHOOK_SECRETS_KEY must be at least 32/,
+      );
+    });
+
+    it('merge customer texts over the defaults, for configured codes only', () => {
+      const config = loadConfig({
+        HOLD_REASON_CUSTOMER_TEXTS: '{"dispute": "A payment is being looked into."}',
+      });
+      expect(config.holdReasonCustomerTexts.dispute).toBe('A payment is being looked into.');
+      expect(config.holdReasonCustomerTexts.other).toBe(DEFAULT_HOLD_REASON_CUSTOMER_TEXTS.other);
+      expect(() => loadConfig({ HOLD_REASON_CUSTOMER_TEXTS: '{"fraud": "x"}' })).toThrow(
+        /names codes that HOLD_REASON_CODES does not have: fraud/,
+      );
+      for (const bad of ['not json', '["x"]', '{"dispute": ""}', '{"dispute": 3}']) {
+        expect(() => loadConfig({ HOLD_REASON_CUSTOMER_TEXTS: bad })).toThrow(
+          /HOLD_REASON_CUSTOMER_TEXTS must be a JSON object/,
+        );
+      }
     });
   });
 });
