@@ -78,6 +78,8 @@ export interface AppConfig {
   emailRetryScheduleMs: number[];
   /** What a customer is told for each hold reason code (never the internal reason). */
   holdReasonCustomerTexts: Record<string, string>;
+  /** Events (with their delivery logs and emails) older than this many days are removed. */
+  eventRetentionDays: number;
 }
 
 /** Emails are sent when both are configured. */
@@ -253,6 +255,11 @@ export const CONFIG_VARIABLES: readonly VariableSpec[] = [
   {
     name: 'EMAIL_RETRY_SCHEDULE',
     description: 'Delays between failed email attempts (default `30s,5m,30m,2h,6h`)',
+  },
+  {
+    name: 'EVENT_RETENTION_DAYS',
+    description:
+      'Days an event is kept, with its delivery log and emails (default `90`, at least `30`)',
   },
   {
     name: 'HOLD_REASON_CUSTOMER_TEXTS',
@@ -508,6 +515,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     emailFrom,
     emailRetryScheduleMs: schedule('EMAIL_RETRY_SCHEDULE', DEFAULT_EMAIL_RETRY_SCHEDULE),
     holdReasonCustomerTexts,
+    eventRetentionDays: int('EVENT_RETENTION_DAYS', 90, 30, 36_500),
   };
 
   if (problems.length > 0) throw new ConfigError(problems);

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import request from 'supertest';
+import { EventRetention } from '../../src/events/event-retention';
 import { HoldsService } from '../../src/holds/holds.service';
 import { createApiKey, TestApiKey } from '../support/api-keys';
 import { countRows, createCustomer, signIn, StaffSession } from '../support/factories';
@@ -180,7 +181,9 @@ describe('events: the outbox and GET /events', () => {
         await t.asOwner('DROP TRIGGER test_refuse_event ON events');
         await t.asOwner('DROP FUNCTION test_refuse_event()');
       }
-      expect(await countRows(t, ['events', 'holds', 'audit_logs', 'customer_notes'])).toEqual(before);
+      expect(await countRows(t, ['events', 'holds', 'audit_logs', 'customer_notes'])).toEqual(
+        before,
+      );
       const shown = await request(t.http)
         .get(`/api/v1/customers/${customer.id}`)
         .set(support.header)
@@ -249,5 +252,22 @@ describe('events: the outbox and GET /events', () => {
         (await request(t.http).get('/api/v1/events').set(own.header).expect(403)).body.code,
       ).toBe('forbidden');
     });
+  });
+  // Last: it moves the clock by months.
+  it('keeps events EVENT_RETENTION_DAYS (90) days, then removes them in batches', async () => {
+    const old = await createCustomer(t);
+    await disableCustomer(t, old.id, support.header).expect(200);
+    clock.advance(89 * 24 * HOUR_MS);
+    const recent = await createCustomer(t);
+    await disableCustomer(t, recent.id, support.header).expect(200);
+    const retention = t.app.get(EventRetention);
+
+    expect(await retention.prune()).toBe(0);
+    expect(await eventsOf(old.id)).toHaveLength(2);
+
+    clock.advance(2 * 24 * HOUR_MS);
+    expect(await retention.prune()).toBeGreaterThanOrEqual(2);
+    expect(await eventsOf(old.id)).toEqual([]);
+    expect(await eventsOf(recent.id)).toHaveLength(2);
   });
 });
