@@ -98,6 +98,8 @@ export interface PlaceHold {
   ends_at?: string;
   pause_billing?: boolean;
   review_at?: string;
+  /** Default true: the customer is emailed about the hold (when the service sends emails). */
+  notify_customer?: boolean;
 }
 
 export interface DisableOptions {
@@ -105,6 +107,31 @@ export interface DisableOptions {
   reason_code?: string;
   pause_billing?: boolean;
   ends_at?: string;
+  notify_customer?: boolean;
+}
+
+/** `GET /hold-reason-codes`: the codes a hold may carry, and whether customers get emails. */
+export interface HoldReasonCodes {
+  reason_codes: string[];
+  customer_emails: boolean;
+}
+
+export type NotificationKind =
+  'hold_scheduled' | 'customer_disabled' | 'customer_enabled' | 'invoice_overdue';
+
+/** An email to the customer about one of its events (API.md, "Telling the customer"). */
+export interface CustomerNotification {
+  id: string;
+  event_id: string;
+  kind: NotificationKind;
+  recipient: string;
+  subject: string;
+  state: 'pending' | 'sent' | 'failed';
+  attempts: number;
+  last_error: string | null;
+  sent_at: string | null;
+  next_attempt_at: string | null;
+  created_at: string;
 }
 
 export interface Note {
@@ -288,7 +315,7 @@ export const api = {
     call<Page<Hold>>('GET', `/customers/${id(customerId)}/holds`, {
       query: { cursor, limit: 20 },
     }),
-  reasonCodes: () => call<{ reason_codes: string[] }>('GET', '/hold-reason-codes'),
+  reasonCodes: () => call<HoldReasonCodes>('GET', '/hold-reason-codes'),
   placeHold: (customerId: string, hold: PlaceHold) =>
     call<Hold>('POST', `/customers/${id(customerId)}/holds`, { body: hold }),
   liftHold: (holdId: string, reason?: string) =>
@@ -300,6 +327,10 @@ export const api = {
     }),
   addNote: (customerId: string, body: string) =>
     call<Note>('POST', `/customers/${id(customerId)}/notes`, { body: { body } }),
+  notifications: (customerId: string, cursor?: string) =>
+    call<Page<CustomerNotification>>('GET', `/customers/${id(customerId)}/notifications`, {
+      query: { cursor, limit: 20 },
+    }),
   subscriptions: (customerId: string, cursor?: string) =>
     call<Page<Subscription>>('GET', `/customers/${id(customerId)}/subscriptions`, {
       query: { cursor },

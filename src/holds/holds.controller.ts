@@ -5,6 +5,7 @@ import type { Origin } from '../auth/actor';
 import { ApiProblemResponses } from '../common/api-problem-responses';
 import type { Page } from '../common/pagination';
 import { UuidParam } from '../common/validation';
+import { emailsEnabled } from '../config/app-config';
 import type { AppConfig } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
 import {
@@ -37,11 +38,15 @@ export class HoldsController {
   @ApiOperation({
     summary: 'The reason codes a hold may carry',
     description:
-      'The configured `HOLD_REASON_CODES`, so that forms offer exactly what is accepted.',
+      'The configured `HOLD_REASON_CODES`, so that forms offer exactly what is accepted, and whether ' +
+      'customers are emailed about holds.',
   })
   @ApiOkResponse({ type: HoldReasonCodesDto })
   reasonCodes(): HoldReasonCodesDto {
-    return { reason_codes: [...this.config.holdReasonCodes] };
+    return {
+      reason_codes: [...this.config.holdReasonCodes],
+      customer_emails: emailsEnabled(this.config),
+    };
   }
 
   @Post('customers/:id/holds')

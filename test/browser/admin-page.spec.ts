@@ -7,6 +7,7 @@ import { buildOpenApiDocument } from '../../src/openapi/openapi';
 import { createCustomer, createStaff, STAFF_PASSWORD } from '../support/factories';
 import { createPlan, createSubscription } from '../support/plans';
 import { launchChromium } from '../support/chromium';
+import { startSmtpServer, TestSmtpServer } from '../support/smtp';
 import { startTestApp, TestApp } from '../support/test-app';
 
 /**
@@ -21,6 +22,7 @@ jest.setTimeout(120_000);
 
 describe('the admin page, in Chromium', () => {
   let t: TestApp;
+  let smtp: TestSmtpServer;
   let browser: Browser;
   let baseUrl: string;
   const contexts: BrowserContext[] = [];
@@ -29,7 +31,13 @@ describe('the admin page, in Chromium', () => {
   beforeAll(async () => {
     execFileSync('npm', ['run', '--silent', 'build:admin'], { cwd: ROOT, stdio: 'pipe' });
     mkdirSync(ARTIFACTS, { recursive: true });
-    t = await startTestApp();
+    // Customer emails on, as a deployment with SMTP_URL has them, to a real server on loopback.
+    smtp = await startSmtpServer();
+    t = await startTestApp({
+      SMTP_URL: smtp.url,
+      EMAIL_FROM: 'Acme Billing <billing@acme.test>',
+      OUTBOX_POLL_INTERVAL_MS: '50',
+    });
     await t.app.listen(0, '127.0.0.1');
     baseUrl = (await t.app.getUrl()).replace('[::1]', '127.0.0.1');
     browser = await launchChromium();
@@ -42,6 +50,7 @@ describe('the admin page, in Chromium', () => {
   afterAll(async () => {
     await browser?.close();
     await t?.close();
+    await smtp?.close();
   });
 
   async function openPage(): Promise<Page> {
@@ -778,8 +787,8 @@ describe('the admin page, in Chromium', () => {
     await actions.getByRole('button', { name: 'Disable', exact: true }).click();
     await dialog.waitFor();
     expect(await dialog.innerText()).toContain('Inform the customer first.');
-    // "Notify the customer" belongs to the next issue: not offered yet.
-    expect(await dialog.getByLabel(/notify/i).count()).toBe(0);
+    // Ticked by default: this service sends customer emails.
+    expect(await dialog.getByLabel('Notify the customer').isChecked()).toBe(true);
     await dialog.getByLabel('Reason code').selectOption('compliance');
     await dialog.getByLabel('Until').fill(day(14));
     await dialog.getByLabel('Billing').selectOption({ label: 'Keep billing running' });
@@ -833,6 +842,62 @@ describe('the admin page, in Chromium', () => {
       .waitFor();
     expect(await customerRow(later.id)).toMatchObject({ status: 'enabled' });
     expect(await actions.getByRole('button', { name: 'Disable', exact: true }).count()).toBe(1);
+  });
+
+  it('offers "Notify the customer", ticked when emails are on: unticked, nothing is written or sent; ticked, the profile lists the email', async () => {
+    const support = await createStaff(t, 'customer_support');
+    const quiet = await createCustomer(t, { name: 'Quiet Ltd' });
+    const page = await openPage();
+    await signInAs(page, support.email, `/admin/#/customers/${quiet.id}`);
+    await page.getByRole('heading', { name: 'Quiet Ltd', level: 1 }).waitFor();
+    const actions = page.getByRole('region', { name: 'Customer actions' });
+    const emails = page.getByRole('region', { name: 'Emails to the customer' });
+    await emails.getByText('No emails to this customer.').waitFor();
+
+    await actions.getByRole('button', { name: 'Disable', exact: true }).click();
+    const dialog = page.getByRole('dialog', { name: 'Disable Quiet Ltd?' });
+    await dialog.waitFor();
+    const notify = dialog.getByRole('checkbox', { name: 'Notify the customer' });
+    expect(await notify.isChecked()).toBe(true);
+    expect(await dialog.innerText()).toContain('never your reason');
+    await notify.uncheck();
+    await page.screenshot({ path: join(ARTIFACTS, 'admin-disable-notify.png') });
+    await dialog.getByRole('button', { name: 'Disable customer' }).click();
+    await page.getByRole('status').getByText('Quiet Ltd is disabled.', { exact: true }).waitFor();
+    const quietHolds = await t.db.query<{ notify_customer: boolean }[]>(
+      'SELECT notify_customer FROM holds WHERE customer_id = $1',
+      [quiet.id],
+    );
+    expect(quietHolds).toEqual([{ notify_customer: false }]);
+    const notifications = (customerId: string) =>
+      t.db.query<{ kind: string; state: string }[]>(
+        'SELECT kind, state FROM customer_notifications WHERE customer_id = $1',
+        [customerId],
+      );
+    expect(await notifications(quiet.id)).toEqual([]);
+
+    // The box is ticked again on the next profile; left so, the customer is told.
+    const told = await createCustomer(t, { name: 'Told Ltd' });
+    await page.goto(`${baseUrl}/admin/#/customers/${told.id}`);
+    await page.getByRole('heading', { name: 'Told Ltd', level: 1 }).waitFor();
+    await actions.getByRole('button', { name: 'Disable', exact: true }).click();
+    const toldDialog = page.getByRole('dialog', { name: 'Disable Told Ltd?' });
+    await toldDialog.waitFor();
+    expect(
+      await toldDialog.getByRole('checkbox', { name: 'Notify the customer' }).isChecked(),
+    ).toBe(true);
+    await toldDialog.getByRole('button', { name: 'Disable customer' }).click();
+    await page.getByRole('status').getByText('Told Ltd is disabled.', { exact: true }).waitFor();
+    const row = emails.getByRole('row', { name: /Disabled/ });
+    // Sent a moment after the disable; the profile follows it until it is.
+    await row.getByText('Sent', { exact: true }).waitFor({ timeout: 15_000 });
+    const rowText = await row.innerText();
+    expect(rowText).toContain('Your account has been suspended');
+    expect(rowText).toMatch(/\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC/);
+    await emails.screenshot({ path: join(ARTIFACTS, 'admin-customer-emails.png') });
+    expect(await notifications(told.id)).toEqual([{ kind: 'customer_disabled', state: 'sent' }]);
+    expect(smtp.to(told.email)).toHaveLength(1);
+    expect(smtp.to(quiet.email)).toEqual([]);
   });
 
   it('filters the customer list to the reviews that are due, and shows why each is disabled', async () => {

@@ -155,6 +155,11 @@ const ENDPOINTS: Endpoint[] = [
   { method: 'get', path: (c) => `/api/v1/customers/${c.customerId}/audit-logs`, least: 'user' },
   { method: 'get', path: (c) => `/api/v1/customers/${c.customerId}/notes`, least: 'user' },
   {
+    method: 'get',
+    path: (c) => `/api/v1/customers/${c.customerId}/notifications`,
+    least: 'user',
+  },
+  {
     method: 'post',
     path: (c) => `/api/v1/customers/${c.customerId}/notes`,
     body: () => ({ body: 'Access matrix note' }),

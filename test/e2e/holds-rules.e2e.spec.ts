@@ -503,7 +503,10 @@ describe('holds: the configured reason codes, review period and billing default'
         .get('/api/v1/hold-reason-codes')
         .set(headers)
         .expect(200);
-      expect(answer.body).toEqual({ reason_codes: ['fraud', 'legal_hold', 'other'] });
+      expect(answer.body).toEqual({
+        reason_codes: ['fraud', 'legal_hold', 'other'],
+        customer_emails: false,
+      });
     }
   });
 });

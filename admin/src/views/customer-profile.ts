@@ -1,5 +1,13 @@
 import { api, ApiError, DEFAULT_REASON_CODES, errorMessage, roleAtLeast } from '../api';
-import type { AuditEntry, Customer, Hold, Note, Page, Subscription } from '../api';
+import type {
+  AuditEntry,
+  Customer,
+  CustomerNotification,
+  Hold,
+  Note,
+  Page,
+  Subscription,
+} from '../api';
 import { formatTime, h, pageHeading, replaceChildren, statusBadge, time } from '../dom';
 import type { Child } from '../dom';
 import {
@@ -69,6 +77,7 @@ export async function customerProfileView(
   const holdsHeading = h('h2', { id: 'holds-heading', tabindex: -1 }, 'Holds');
   const subscriptionsBox = h('div', {}, h('p', {}, 'Loading subscriptions…'));
   const auditBox = h('div', {}, h('p', {}, 'Loading the audit trail…'));
+  const notificationsBox = h('div', {}, h('p', {}, 'Loading the customer emails…'));
 
   function renderCustomer(): void {
     heading.textContent = customerLabel(customer);
@@ -141,9 +150,38 @@ export async function customerProfileView(
     { id: 'disable-reason-code', name: 'reason_code' },
     reasonCodeOptions(DEFAULT_REASON_CODES),
   );
+  // "Notify the customer" is ticked by default when the service sends customer emails, which
+  // only the service knows: until it has said so, the box stays unticked and says so.
+  let customerEmails: boolean | null = null;
+  const notify = h('input', {
+    id: 'disable-notify',
+    name: 'notify_customer',
+    type: 'checkbox',
+    'aria-describedby': 'disable-notify-hint',
+  });
+  const notifyHint = h('p', { id: 'disable-notify-hint', class: 'hint' });
+  function renderNotifyDefault(): void {
+    notify.checked = customerEmails === true;
+    notifyHint.textContent =
+      customerEmails === false
+        ? 'This service sends no customer emails (SMTP_URL is not set): nothing is sent either way.'
+        : 'Emails the customer the reason code’s customer text (never your reason) when the hold starts, or a warning now if it starts later, and again when it is enabled.';
+  }
+  renderNotifyDefault();
+  const notifyField = h(
+    'div',
+    { class: 'field notify-field' },
+    notify,
+    h('label', { for: notify.id }, 'Notify the customer'),
+    notifyHint,
+  );
   // The service's own list, once it answers; the defaults stand in until then (or if it fails).
   api.reasonCodes().then(
-    ({ reason_codes }) => reasonCode.replaceChildren(...reasonCodeOptions(reason_codes)),
+    ({ reason_codes, customer_emails }) => {
+      reasonCode.replaceChildren(...reasonCodeOptions(reason_codes));
+      customerEmails = customer_emails;
+      renderNotifyDefault();
+    },
     () => undefined,
   );
   const startsDay = h('input', {
@@ -202,6 +240,7 @@ export async function customerProfileView(
     startsDay.value = '';
     untilDay.value = '';
     billing.value = '';
+    renderNotifyDefault();
   }
 
   // Both changes ask first: the button changes meaning after each one, so a stray Enter or a
@@ -219,7 +258,7 @@ export async function customerProfileView(
       'Its subscriptions stay but cannot be changed; billing is paused unless the service is set otherwise or you choose below.',
       'Nothing is deleted: it can be enabled again at any time.',
     ],
-    fields: [disableOptions],
+    fields: [notifyField, disableOptions],
     onConfirm: () => void changeStatus('disable'),
     onCancel: () => actionButton.focus(),
   });
@@ -286,6 +325,7 @@ export async function customerProfileView(
   async function disableWithOptions(given: string | undefined): Promise<string> {
     const code = reasonCode.value || undefined;
     const pause = billing.value === '' ? undefined : billing.value === 'pause';
+    const notifyCustomer = notify.checked;
     const endsAt = untilDay.value ? startOfUtcDay(untilDay.value) : undefined;
     const startsAt =
       startsDay.value && startsDay.value > utcDay(Date.now())
@@ -299,6 +339,7 @@ export async function customerProfileView(
         starts_at: startsAt,
         ends_at: endsAt,
         pause_billing: pause,
+        notify_customer: notifyCustomer,
       });
       const updated = await api.customer(customer.id);
       if (shell.isCurrent()) customer = updated;
@@ -309,6 +350,7 @@ export async function customerProfileView(
       reason_code: code,
       pause_billing: pause,
       ends_at: endsAt,
+      notify_customer: notifyCustomer,
     });
     if (shell.isCurrent()) customer = updated;
     return endsAt ? `${name} is disabled until ${formatTime(endsAt)}.` : `${name} is disabled.`;
@@ -363,6 +405,7 @@ export async function customerProfileView(
     void loadHolds();
     void loadNotes();
     void loadAudit();
+    void loadNotifications();
   }
 
   // --- lifting one hold: the others stay, and so may the customer's disabled status
@@ -479,6 +522,8 @@ export async function customerProfileView(
       const updated = await api.customer(customer.id);
       if (stopped() || busy) return;
       const changed = signature(updated) !== seen;
+      // An email goes out a moment after its change: follow it until it is sent or failed.
+      if (changed || notificationsPending) void loadNotifications();
       if (!changed && !holdsStale) return;
       const wasStatus = customer.status;
       if (changed) {
@@ -557,6 +602,18 @@ export async function customerProfileView(
     more: 'Show more subscriptions',
     isCurrent: () => shell.isCurrent(),
   });
+  /** Whether the emails shown include one not yet sent or failed. */
+  let notificationsPending = false;
+  const loadNotifications = pagedList(notificationsBox, {
+    fetch: (cursor) => api.notifications(customer.id, cursor),
+    render: (notifications) => {
+      notificationsPending = notifications.some((n) => n.state === 'pending');
+      return renderNotifications(notifications);
+    },
+    failed: 'Could not load the customer emails',
+    more: 'Show older emails',
+    isCurrent: () => shell.isCurrent(),
+  });
   const loadAudit = pagedList(auditBox, {
     fetch: (cursor) => api.auditLogs(customer.id, cursor),
     render: renderAudit,
@@ -613,6 +670,7 @@ export async function customerProfileView(
   void loadHolds();
   void loadNotes();
   void loadSubscriptions();
+  void loadNotifications();
   void loadAudit();
 
   const element = h(
@@ -645,6 +703,12 @@ export async function customerProfileView(
       { class: 'card', 'aria-labelledby': 'subscriptions-heading' },
       h('h2', { id: 'subscriptions-heading' }, 'Subscriptions'),
       subscriptionsBox,
+    ),
+    h(
+      'section',
+      { class: 'card', 'aria-labelledby': 'notifications-heading' },
+      h('h2', { id: 'notifications-heading' }, 'Emails to the customer'),
+      notificationsBox,
     ),
     h(
       'section',
@@ -925,6 +989,84 @@ function renderSubscriptions(subscriptions: Subscription[]): HTMLElement {
               time(subscription.current_period_end),
             ),
             h('td', {}, time(subscription.created_at)),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
+const NOTIFICATION_KINDS: Record<string, string> = {
+  hold_scheduled: 'Hold scheduled (warning)',
+  customer_disabled: 'Disabled',
+  customer_enabled: 'Enabled',
+  invoice_overdue: 'Invoice overdue',
+};
+
+const NOTIFICATION_STATES: Record<CustomerNotification['state'], string> = {
+  pending: 'Pending',
+  sent: 'Sent',
+  failed: 'Failed',
+};
+
+/** What the customer was told, and whether it went out: the service retries until sent or failed. */
+function renderNotifications(notifications: CustomerNotification[]): HTMLElement {
+  if (notifications.length === 0) return h('p', { class: 'empty' }, 'No emails to this customer.');
+  return h(
+    'div',
+    { class: 'table-wrap' },
+    h(
+      'table',
+      { class: 'notifications' },
+      h('caption', {}, 'Emails about its status, newest first'),
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          h('th', { scope: 'col' }, 'Kind'),
+          h('th', { scope: 'col' }, 'State'),
+          h('th', { scope: 'col' }, 'Subject'),
+          h('th', { scope: 'col' }, 'Sent'),
+          h('th', { scope: 'col' }, 'Attempts'),
+        ),
+      ),
+      h(
+        'tbody',
+        {},
+        notifications.map((notification) =>
+          h(
+            'tr',
+            { 'data-notification-id': notification.id, 'data-state': notification.state },
+            h(
+              'th',
+              { scope: 'row', tabindex: -1, 'data-item': true },
+              NOTIFICATION_KINDS[notification.kind] ?? notification.kind,
+            ),
+            h(
+              'td',
+              {},
+              h(
+                'span',
+                { class: `badge badge-email-${notification.state}` },
+                NOTIFICATION_STATES[notification.state] ?? notification.state,
+              ),
+              notification.state !== 'sent' && notification.last_error
+                ? h('span', { class: 'since' }, ` ${notification.last_error}`)
+                : null,
+            ),
+            h('td', {}, notification.subject),
+            h(
+              'td',
+              {},
+              notification.sent_at
+                ? time(notification.sent_at)
+                : notification.next_attempt_at
+                  ? ['Next try ', time(notification.next_attempt_at)]
+                  : '—',
+            ),
+            h('td', {}, notification.attempts),
           ),
         ),
       ),

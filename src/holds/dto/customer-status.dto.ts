@@ -45,7 +45,10 @@ export class DisableCustomerDto extends EnableCustomerDto {
   @IsTimestamp()
   ends_at?: string;
 
-  @ApiPropertyOptional({ description: 'Kept for the customer notifications (not sent yet)' })
+  @ApiPropertyOptional({
+    description:
+      'Default true: the customer is emailed that it is disabled, and later enabled (with SMTP_URL set); false: neither',
+  })
   @IsOptional()
   @IsBoolean()
   notify_customer?: boolean;

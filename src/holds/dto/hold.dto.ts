@@ -64,7 +64,10 @@ export class PlaceHoldDto {
   @IsTimestamp()
   review_at?: string;
 
-  @ApiPropertyOptional({ description: 'Kept for the customer notifications (not sent yet)' })
+  @ApiPropertyOptional({
+    description:
+      'Default true: the customer is emailed when the hold is scheduled, takes effect and ends (with SMTP_URL set); false: never about this hold',
+  })
   @IsOptional()
   @IsBoolean()
   notify_customer?: boolean;
@@ -218,4 +221,10 @@ export class HoldReasonCodesDto {
     example: ['non_payment', 'dispute', 'customer_request', 'compliance', 'security', 'other'],
   })
   reason_codes: string[];
+
+  @ApiProperty({
+    description:
+      'Whether customers are emailed about their holds (SMTP_URL and EMAIL_FROM are set), so that a form can offer `notify_customer` ticked',
+  })
+  customer_emails: boolean;
 }

@@ -1,0 +1,33 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { KeysetColumn, keysetPage, Page, PageQueryDto } from '../common/pagination';
+import { CustomersService } from '../customers/customers.service';
+import { CustomerNotificationDto } from './dto/customer-notification.dto';
+import { CustomerNotification } from './entities/customer-notification.entity';
+
+const NEWEST_FIRST: KeysetColumn<CustomerNotification>[] = [
+  { expression: 'n.created_at', cast: 'timestamptz', value: (n) => n.createdAt.toISOString() },
+  { expression: 'n.id', cast: 'uuid', value: (n) => n.id },
+];
+
+/** The emails written for a customer, for staff to see what it was told and whether it went out. */
+@Injectable()
+export class NotificationsService {
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly customers: CustomersService,
+  ) {}
+
+  async listForCustomer(
+    customerId: string,
+    page: PageQueryDto,
+  ): Promise<Page<CustomerNotificationDto>> {
+    await this.customers.findOrFail(customerId);
+    const qb = this.db
+      .getRepository(CustomerNotification)
+      .createQueryBuilder('n')
+      .where('n.customer_id = :customerId', { customerId });
+    return keysetPage(qb, NEWEST_FIRST, 'DESC', page, CustomerNotificationDto.from);
+  }
+}
