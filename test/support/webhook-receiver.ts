@@ -38,17 +38,15 @@ export class WebhookReceiver {
   answer: (request: Received) => Answer = () => 204;
 
   private readonly server: Server = createServer((req, res) => this.handle(req, res));
-  private path = '/hooks';
+  /** Where it listens, kept after it stops (a URL nobody answers on). */
+  url = '';
 
   static async start(path = '/hooks'): Promise<WebhookReceiver> {
     const receiver = new WebhookReceiver();
-    receiver.path = path;
     await new Promise<void>((resolve) => receiver.server.listen(0, '127.0.0.1', resolve));
+    const { port } = receiver.server.address() as AddressInfo;
+    receiver.url = `http://127.0.0.1:${port}${path}`;
     return receiver;
-  }
-
-  get url(): string {
-    return `http://127.0.0.1:${this.port}${this.path}`;
   }
 
   get port(): number {
