@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
@@ -95,6 +96,8 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
     private readonly clock: Clock,
     @InjectConfig() private readonly config: AppConfig,
   ) {
+    // Every request in flight listens to it: up to CONCURRENCY at once, not a leak.
+    setMaxListeners(0, this.shutdown.signal);
     this.queue = new WorkQueue(
       db,
       clock,
