@@ -158,7 +158,8 @@ describe('a shutdown with a request in flight', () => {
     expect(delivery).toEqual({ state: 'pending', attempts: 0, locked_until: null });
     const [{ count }] = await queryAs<{ count: number }>(
       database.url,
-      'SELECT count(*)::int AS count FROM webhook_attempts',
+      'SELECT count(*)::int AS count FROM webhook_attempts WHERE endpoint_id = $1',
+      [endpointId],
     );
     expect(count).toBe(0);
   });
