@@ -45,6 +45,10 @@ interface Context {
   planCode: string;
   /** A manual hold on a customer of its own (lifted by the first caller allowed to). */
   holdId: string;
+  /** A webhook endpoint (deleted by the first caller allowed to, last). */
+  webhookEndpointId: string;
+  /** An event, to redeliver. */
+  eventId: string;
 }
 
 const routeName = (e: Endpoint) =>
@@ -56,6 +60,8 @@ const routeName = (e: Endpoint) =>
     subscriptionId: ':id',
     planCode: ':code',
     holdId: ':id',
+    webhookEndpointId: ':id',
+    eventId: ':id',
   })}`;
 
 const ENDPOINTS: Endpoint[] = [
@@ -232,6 +238,46 @@ const ENDPOINTS: Endpoint[] = [
   { method: 'post', path: () => '/api/v1/billing/runs', least: 'developer' },
   { method: 'get', path: (c) => `/api/v1/customers/${c.customerId}/invoices`, least: 'user' },
   { method: 'get', path: () => '/api/v1/events', least: 'developer', apiKeys: 'platform' },
+  {
+    method: 'post',
+    path: () => '/api/v1/webhook-endpoints',
+    body: () => ({ url: 'https://example.com/matrix', event_types: ['invoice.paid'] }),
+    least: 'developer',
+  },
+  { method: 'get', path: () => '/api/v1/webhook-endpoints', least: 'developer' },
+  {
+    method: 'patch',
+    path: (c) => `/api/v1/webhook-endpoints/${c.webhookEndpointId}`,
+    body: () => ({ description: 'Access matrix' }),
+    least: 'developer',
+  },
+  {
+    method: 'post',
+    path: (c) => `/api/v1/webhook-endpoints/${c.webhookEndpointId}/rotate-secret`,
+    least: 'developer',
+  },
+  {
+    method: 'post',
+    path: (c) => `/api/v1/webhook-endpoints/${c.webhookEndpointId}/test`,
+    least: 'developer',
+  },
+  {
+    method: 'get',
+    path: (c) => `/api/v1/webhook-endpoints/${c.webhookEndpointId}/deliveries`,
+    least: 'developer',
+  },
+  {
+    method: 'post',
+    path: (c) => `/api/v1/events/${c.eventId}/redeliver`,
+    body: (c) => ({ endpoint_id: c.webhookEndpointId }),
+    least: 'developer',
+  },
+  // Last on the endpoint: the first allowed caller deletes it, the others get 404.
+  {
+    method: 'delete',
+    path: (c) => `/api/v1/webhook-endpoints/${c.webhookEndpointId}`,
+    least: 'developer',
+  },
 ];
 
 const KEY_CALLERS = ['platform key', 'own customer key', 'other customer key'] as const;
@@ -242,6 +288,20 @@ function keyAllowed(access: ApiKeyAccess, caller: KeyCaller): boolean {
   if (caller === 'platform key') return access !== 'none';
   if (caller === 'own customer key') return access === 'platform_and_own_customer';
   return false;
+}
+
+/** An endpoint that nothing answers (events it gets fail quietly), and an event to redeliver. */
+async function webhookContext(t: TestApp, developer: StaffSession) {
+  const created = await request(t.http)
+    .post('/api/v1/webhook-endpoints')
+    .set(developer.header)
+    .send({ url: 'http://127.0.0.1:9/matrix', event_types: ['invoice.paid'] })
+    .expect(201);
+  const [event] = await t.db.query<{ id: string }[]>(
+    `INSERT INTO events (type, customer_id, data, created_at)
+     VALUES ('webhook.test', NULL, '{"test": true}', now()) RETURNING id`,
+  );
+  return { webhookEndpointId: created.body.id as string, eventId: event.id };
 }
 
 async function subscribedCustomer(t: TestApp) {
@@ -277,6 +337,7 @@ describe('access matrix', () => {
       apiKeyId: (await createApiKey(t)).id,
       ...(await subscribedCustomer(t)),
       holdId: (await insertHold(t.db, (await createCustomer(t)).id)).id,
+      ...(await webhookContext(t, sessions.developer)),
     };
     expired = t.sign(sessions.admin.user.id, { expiresIn: 1 });
     forged = new JwtService({ secret: `${TEST_JWT_SECRET}-but-another` }).sign({
