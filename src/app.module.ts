@@ -20,6 +20,7 @@ import { PlansModule } from './plans/plans.module';
 import { SubscriptionsModule } from './subscriptions/subscriptions.module';
 import { NotesModule } from './notes/notes.module';
 import { EventsModule } from './events/events.module';
+import { DunningModule } from './dunning/dunning.module';
 
 @Module({})
 export class AppModule {
@@ -73,6 +74,7 @@ export class AppModule {
         AuditModule,
         NotesModule,
         EventsModule,
+        DunningModule,
       ],
     };
   }
