@@ -45,6 +45,8 @@ interface Context {
   planCode: string;
   /** A manual hold on a customer of its own (lifted by the first caller allowed to). */
   holdId: string;
+  /** No such invoice: an allowed caller gets past the guards to 404. */
+  invoiceId: string;
 }
 
 const routeName = (e: Endpoint) =>
@@ -56,6 +58,7 @@ const routeName = (e: Endpoint) =>
     subscriptionId: ':id',
     planCode: ':code',
     holdId: ':id',
+    invoiceId: ':id',
   })}`;
 
 const ENDPOINTS: Endpoint[] = [
@@ -227,6 +230,21 @@ const ENDPOINTS: Endpoint[] = [
   { method: 'post', path: () => '/api/v1/billing/runs', least: 'developer' },
   { method: 'get', path: (c) => `/api/v1/customers/${c.customerId}/invoices`, least: 'user' },
   { method: 'get', path: () => '/api/v1/events', least: 'developer', apiKeys: 'platform' },
+  { method: 'get', path: () => '/api/v1/invoices', least: 'user', apiKeys: 'platform' },
+  {
+    method: 'post',
+    path: (c) => `/api/v1/invoices/${c.invoiceId}/payments`,
+    body: () => ({ amount: 100 }),
+    least: 'account_manager',
+    apiKeys: 'platform',
+  },
+  {
+    method: 'post',
+    path: (c) => `/api/v1/invoices/${c.invoiceId}/void`,
+    body: () => ({ reason: 'Issued by mistake' }),
+    least: 'account_manager',
+  },
+  { method: 'post', path: () => '/api/v1/dunning/runs', least: 'developer' },
 ];
 
 const KEY_CALLERS = ['platform key', 'own customer key', 'other customer key'] as const;
@@ -272,6 +290,7 @@ describe('access matrix', () => {
       apiKeyId: (await createApiKey(t)).id,
       ...(await subscribedCustomer(t)),
       holdId: (await insertHold(t.db, (await createCustomer(t)).id)).id,
+      invoiceId: '3b9e6a1c-4f7d-4c2a-9e51-7d0c2b8a6f13',
     };
     expired = t.sign(sessions.admin.user.id, { expiresIn: 1 });
     forged = new JwtService({ secret: `${TEST_JWT_SECRET}-but-another` }).sign({
