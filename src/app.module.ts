@@ -1,6 +1,7 @@
 import { ClsPluginTransactional } from '@nestjs-cls/transactional';
 import { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
 import { DynamicModule, Module } from '@nestjs/common';
+import { ScheduleModule } from '@nestjs/schedule';
 import { getDataSourceToken, TypeOrmModule } from '@nestjs/typeorm';
 import { ClsModule } from 'nestjs-cls';
 import { AuditModule } from './audit/audit.module';
@@ -62,6 +63,8 @@ export class AppModule {
           global: true,
         },
         DatabaseModule,
+        // Once for the app (global): the billing and dunning schedules share its registry.
+        ScheduleModule.forRoot(),
         HealthModule,
         AuthModule,
         ApiKeysModule,

@@ -1,5 +1,4 @@
 import { Module } from '@nestjs/common';
-import { ScheduleModule } from '@nestjs/schedule';
 import { CustomersModule } from '../customers/customers.module';
 import { DunningModule } from '../dunning/dunning.module';
 import { EventsModule } from '../events/events.module';
@@ -10,7 +9,7 @@ import { InvoicesController } from './invoices.controller';
 import { InvoicesService } from './invoices.service';
 
 @Module({
-  imports: [CustomersModule, DunningModule, EventsModule, ScheduleModule.forRoot()],
+  imports: [CustomersModule, DunningModule, EventsModule],
   controllers: [BillingController, InvoicesController],
   providers: [BillingService, BillingScheduler, InvoicesService],
 })

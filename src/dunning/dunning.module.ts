@@ -1,5 +1,4 @@
 import { Module } from '@nestjs/common';
-import { ScheduleModule } from '@nestjs/schedule';
 import { CustomersModule } from '../customers/customers.module';
 import { EventsModule } from '../events/events.module';
 import { HoldsModule } from '../holds/holds.module';
@@ -13,7 +12,7 @@ import { JobLeases } from './job-leases';
  * Billing (payments, voids) calls DunningService.evaluate in its own transactions.
  */
 @Module({
-  imports: [CustomersModule, HoldsModule, EventsModule, ScheduleModule.forRoot()],
+  imports: [CustomersModule, HoldsModule, EventsModule],
   controllers: [DunningController],
   providers: [DunningService, DunningScheduler, JobLeases],
   exports: [DunningService],
