@@ -30,6 +30,8 @@ import {
 /** Customers per batch of the run's walk. */
 const BATCH_SIZE = 500;
 const LOWEST_UUID = '00000000-0000-0000-0000-000000000000';
+/** Transactions of one run at once, at most (see `concurrency`). */
+const MAX_CONCURRENCY = 4;
 
 /** What one evaluation (or a run) did. */
 export interface DunningOutcome {
@@ -78,6 +80,14 @@ export class DunningService implements OnModuleInit {
     return { warnDays: this.config.dunningWarnDays, holdDays: this.config.dunningHoldDays };
   }
 
+  /**
+   * Customers evaluated at once by a run, each in its own transaction: at most half the pool, so
+   * that requests keep connections (one at a time on the embedded engine's single connection).
+   */
+  private get concurrency(): number {
+    return Math.max(1, Math.min(MAX_CONCURRENCY, Math.floor(this.config.databasePoolSize / 2)));
+  }
+
   /** The fewest days past due at which a rule acts: invoices less late concern nobody. */
   private get firstStepDays(): number {
     return Math.min(...this.config.dunningWarnDays, this.config.dunningHoldDays);
@@ -116,10 +126,12 @@ export class DunningService implements OnModuleInit {
       const ids = await this.candidates(after, now);
       if (ids.length === 0) break;
       const states = await this.statesOf(ids, now);
-      for (const id of ids) {
-        totals.evaluated += 1;
+      totals.evaluated += ids.length;
+      const due = ids.filter((id) => {
         const state = states.get(id);
-        if (!state || isEmptyPlan(planDunning(state, now, this.rules))) continue;
+        return state !== undefined && !isEmptyPlan(planDunning(state, now, this.rules));
+      });
+      await eachConcurrently(due, this.concurrency, async (id) => {
         try {
           const outcome = await this.evaluate(id);
           totals.holds_placed += outcome.holdsPlaced;
@@ -130,7 +142,7 @@ export class DunningService implements OnModuleInit {
           failed += 1;
           this.logger.error(`Dunning customer ${id} failed`, (error as Error).stack);
         }
-      }
+      });
       after = ids[ids.length - 1];
       if (onBatch && !(await onBatch())) break;
       if (ids.length < BATCH_SIZE) break;
@@ -330,4 +342,17 @@ export class DunningService implements OnModuleInit {
       [holdId, invoiceIds],
     );
   }
+}
+
+/** Runs `work` over `items`, at most `limit` at a time. */
+async function eachConcurrently<T>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await work(items[next++]);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
