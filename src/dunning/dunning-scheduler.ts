@@ -1,4 +1,9 @@
-import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import {
+  BeforeApplicationShutdown,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+} from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 // A dynamic job, as @nestjs/schedule documents it: CronJob from `cron`, which it depends on.
 import { CronJob } from 'cron';
@@ -19,10 +24,11 @@ const LEASE_MS = 10 * 60_000;
  * under its row lock); the lease only saves the work twice over.
  */
 @Injectable()
-export class DunningScheduler implements OnApplicationBootstrap {
+export class DunningScheduler implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('DunningScheduler');
   private job: CronJob | undefined;
-  private running = false;
+  private running: Promise<unknown> | null = null;
+  private stopping = false;
 
   constructor(
     private readonly dunning: DunningService,
@@ -53,23 +59,44 @@ export class DunningScheduler implements OnApplicationBootstrap {
    * the tests.
    */
   async tick(): Promise<DunningRunDto | null> {
+    if (this.stopping) return null;
     if (this.running) {
       this.logger.warn('The previous dunning run is still going: this tick is skipped');
       return null;
     }
-    this.running = true;
+    const run = this.runLeased();
+    this.running = run;
+    try {
+      return await run;
+    } finally {
+      this.running = null;
+    }
+  }
+
+  /**
+   * Stops the schedule and lets a run in progress end after the customer it is on (the rest is
+   * the next run's), before the database goes.
+   */
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopping = true;
+    await this.job?.stop();
+    await this.running;
+  }
+
+  private async runLeased(): Promise<DunningRunDto | null> {
     try {
       if (!(await this.leases.acquire(LEASE, LEASE_MS))) return null;
       try {
-        return await this.dunning.run(() => this.leases.acquire(LEASE, LEASE_MS));
+        return await this.dunning.run({
+          renew: () => this.leases.acquire(LEASE, LEASE_MS),
+          stopped: () => this.stopping,
+        });
       } finally {
         await this.leases.release(LEASE);
       }
     } catch (error) {
       this.logger.error('The scheduled dunning run failed', (error as Error).stack);
       return null;
-    } finally {
-      this.running = false;
     }
   }
 

@@ -109,9 +109,13 @@ export class DunningService implements OnModuleInit {
    * `overdue` hold, in batches by id (keyset). A batch is read without locks and planned; only
    * customers for whom something is due are evaluated, each in its own transaction under its row
    * lock (which plans again: another instance may have been first). Running it twice changes
-   * nothing the second time. `onBatch` runs after each batch (the scheduler renews its lease).
+   * nothing the second time. The scheduler passes `renew` (after each batch: false stops the
+   * run) and `stopped` (checked before each customer: the application is shutting down).
    */
-  async run(onBatch?: () => Promise<boolean>): Promise<DunningRunDto> {
+  async run(
+    options: { renew?: () => Promise<boolean>; stopped?: () => boolean } = {},
+  ): Promise<DunningRunDto> {
+    const stopped = options.stopped ?? (() => false);
     const started = Date.now();
     const now = this.clock.now();
     const totals: DunningRunDto = {
@@ -132,6 +136,7 @@ export class DunningService implements OnModuleInit {
         return state !== undefined && !isEmptyPlan(planDunning(state, now, this.rules));
       });
       await eachConcurrently(due, this.concurrency, async (id) => {
+        if (stopped()) return;
         try {
           const outcome = await this.evaluate(id);
           totals.holds_placed += outcome.holdsPlaced;
@@ -144,7 +149,7 @@ export class DunningService implements OnModuleInit {
         }
       });
       after = ids[ids.length - 1];
-      if (onBatch && !(await onBatch())) break;
+      if (stopped() || (options.renew && !(await options.renew()))) break;
       if (ids.length < BATCH_SIZE) break;
     }
     this.logger.log(
