@@ -161,6 +161,17 @@ describe('dunning on the admin page, in Chromium', () => {
     expect(await readOnly.locator('.details').innerText()).toContain('The dunning rules apply');
 
     const page = await openAs(manager.email, id);
+    // Lifting the rules' hold by hand says what the rules will do after it; Escape changes nothing.
+    await page
+      .getByRole('region', { name: 'Holds' })
+      .getByRole('button', { name: /^Lift the Non-payment hold/ })
+      .click();
+    const lift = page.getByRole('dialog', { name: /^Lift this hold/ });
+    await lift
+      .getByText('they will not hold the customer again for the same invoices', { exact: false })
+      .waitFor();
+    await page.keyboard.press('Escape');
+    await lift.waitFor({ state: 'hidden' });
     const toggle = page.getByLabel('Dunning exempt');
     await toggle.waitFor();
     expect(await toggle.isChecked()).toBe(false);

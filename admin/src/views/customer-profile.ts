@@ -8,6 +8,7 @@ import {
   describeHold,
   isActiveAt,
   nextBoundary,
+  placedByRules,
   reasonCodeLabel,
   renderHolds,
   startOfUtcDay,
@@ -522,6 +523,11 @@ export async function customerProfileView(
       outcome,
       ...(others.length > othersActive
         ? ['Scheduled holds stay scheduled: lift them on their own.']
+        : []),
+      ...(placedByRules(hold)
+        ? [
+            'The dunning rules placed it: they will not hold the customer again for the same invoices, only for another one that becomes as late.',
+          ]
         : []),
     ]);
   }
