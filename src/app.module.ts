@@ -1,6 +1,7 @@
 import { ClsPluginTransactional } from '@nestjs-cls/transactional';
 import { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
 import { DynamicModule, Module } from '@nestjs/common';
+import { ScheduleModule } from '@nestjs/schedule';
 import { getDataSourceToken, TypeOrmModule } from '@nestjs/typeorm';
 import { ClsModule } from 'nestjs-cls';
 import { AuditModule } from './audit/audit.module';
@@ -22,6 +23,7 @@ import { NotesModule } from './notes/notes.module';
 import { EventsModule } from './events/events.module';
 import { NotificationsModule } from './notifications/notifications.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
+import { DunningModule } from './dunning/dunning.module';
 
 @Module({})
 export class AppModule {
@@ -63,6 +65,8 @@ export class AppModule {
           global: true,
         },
         DatabaseModule,
+        // Once for the app (global): the billing and dunning schedules share its registry.
+        ScheduleModule.forRoot(),
         HealthModule,
         AuthModule,
         ApiKeysModule,
@@ -77,6 +81,7 @@ export class AppModule {
         EventsModule,
         NotificationsModule,
         WebhooksModule,
+        DunningModule,
       ],
     };
   }

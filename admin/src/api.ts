@@ -34,6 +34,8 @@ export interface Customer {
   disabled_at: string | null;
   disabled_reason: string | null;
   billing_paused: boolean;
+  /** Never held by the dunning rules (they still warn). */
+  dunning_exempt?: boolean;
   /** Its active and scheduled holds: while one is active, the customer is disabled. */
   holds?: HoldSummary[];
   created_at: string;
@@ -165,6 +167,41 @@ export interface Subscription {
   current_period_end: string;
   cancelled_at: string | null;
   created_at: string;
+}
+
+export type InvoiceStatus = 'open' | 'paid' | 'void';
+
+/** An invoice (API.md, "Dunning"); amounts in minor units. */
+export interface Invoice {
+  id: string;
+  number: string;
+  customer_id: string;
+  subscription_id: string;
+  plan_code: string;
+  amount: number;
+  currency: string;
+  period_start: string;
+  period_end: string;
+  status: InvoiceStatus;
+  due_at: string;
+  amount_due: number;
+  amount_paid: number;
+  /** Whole days past due while open; 0 otherwise. */
+  days_overdue: number;
+  paid_at: string | null;
+  voided_at: string | null;
+  void_reason: string | null;
+  created_at: string;
+}
+
+export interface InvoicePayment {
+  id: string;
+  invoice_id: string;
+  amount: number;
+  reference: string | null;
+  recorded_by: Actor;
+  created_at: string;
+  invoice: Invoice;
 }
 
 export interface Problem {
@@ -334,6 +371,16 @@ export const api = {
   subscriptions: (customerId: string, cursor?: string) =>
     call<Page<Subscription>>('GET', `/customers/${id(customerId)}/subscriptions`, {
       query: { cursor },
+    }),
+  updateCustomer: (customerId: string, changes: { dunning_exempt?: boolean }) =>
+    call<Customer>('PATCH', `/customers/${id(customerId)}`, { body: changes }),
+  invoices: (customerId: string, cursor?: string) =>
+    call<Page<Invoice>>('GET', `/customers/${id(customerId)}/invoices`, {
+      query: { cursor, limit: 20 },
+    }),
+  recordPayment: (invoiceId: string, amount: number, reference?: string) =>
+    call<InvoicePayment>('POST', `/invoices/${id(invoiceId)}/payments`, {
+      body: reference ? { amount, reference } : { amount },
     }),
   auditLogs: (customerId: string, cursor?: string) =>
     call<Page<AuditEntry>>('GET', `/customers/${id(customerId)}/audit-logs`, {

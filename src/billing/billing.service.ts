@@ -1,6 +1,9 @@
 import { TransactionHost } from '@nestjs-cls/transactional';
 import { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
 import { Injectable, Logger } from '@nestjs/common';
+import { Clock } from '../common/clock';
+import type { AppConfig } from '../config/app-config';
+import { InjectConfig } from '../config/config.module';
 import { KeysetColumn, keysetPage, Page, PageQueryDto } from '../common/pagination';
 import { CustomersService } from '../customers/customers.service';
 import { UnitOfWork } from '../database/unit-of-work';
@@ -11,6 +14,7 @@ import { BillingRun, BillingRunTrigger } from './entities/billing-run.entity';
 import { Invoice } from './entities/invoice.entity';
 
 const BATCH_SIZE = 100;
+const DAY_MS = 86_400_000;
 
 const NEWEST_FIRST: KeysetColumn<Invoice>[] = [
   { expression: 'i.created_at', cast: 'timestamptz', value: (i) => i.createdAt.toISOString() },
@@ -46,12 +50,20 @@ export class BillingService {
     private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>,
     private readonly unitOfWork: UnitOfWork,
     private readonly customers: CustomersService,
+    private readonly clock: Clock,
+    @InjectConfig() private readonly config: AppConfig,
   ) {}
 
   async run(trigger: BillingRunTrigger): Promise<BillingRunDto> {
     const runs = this.txHost.tx.getRepository(BillingRun);
     const run = await runs.save(
-      runs.create({ trigger, startedAt: new Date(), finishedAt: null, invoiced: 0, skipped: 0 }),
+      runs.create({
+        trigger,
+        startedAt: this.clock.now(),
+        finishedAt: null,
+        invoiced: 0,
+        skipped: 0,
+      }),
     );
     const skipped = await this.countPausedCustomersDue(run.startedAt);
     let invoiced = 0;
@@ -60,7 +72,7 @@ export class BillingService {
       invoiced += batch.invoiced;
       if (batch.subscriptions < BATCH_SIZE) break;
     }
-    await runs.update(run.id, { finishedAt: new Date(), invoiced, skipped });
+    await runs.update(run.id, { finishedAt: this.clock.now(), invoiced, skipped });
     this.logger.log(`Billing run ${run.id} (${trigger}): ${invoiced} invoiced, ${skipped} skipped`);
     return { id: run.id, invoiced, skipped };
   }
@@ -72,7 +84,8 @@ export class BillingService {
       .createQueryBuilder('i')
       .innerJoinAndSelect('i.plan', 'p')
       .where('i.customer_id = :customerId', { customerId });
-    return keysetPage(query, NEWEST_FIRST, 'DESC', page, InvoiceDto.from);
+    const now = this.clock.now();
+    return keysetPage(query, NEWEST_FIRST, 'DESC', page, (i) => InvoiceDto.from(i, now));
   }
 
   private async countPausedCustomersDue(now: Date): Promise<number> {
@@ -103,6 +116,9 @@ export class BillingService {
     if (due.length === 0) return { subscriptions: 0, invoiced: 0 };
 
     const pauses = await this.pausesOf([...new Set(due.map((row) => row.customer_id))]);
+    // Issued at the run's time, due INVOICE_TERMS_DAYS later.
+    const issuedAt = run.startedAt;
+    const dueAt = new Date(issuedAt.getTime() + this.config.invoiceTermsDays * DAY_MS);
     const invoices: unknown[][] = [];
     for (const row of due) {
       const { toInvoice, next } = settle(
@@ -122,6 +138,9 @@ export class BillingService {
           row.currency,
           period.start,
           period.end,
+          row.amount,
+          dueAt,
+          issuedAt,
         ]);
       }
       await tx.query(
@@ -154,7 +173,7 @@ export class BillingService {
   /** Returns how many were written: a period already invoiced is left alone. */
   private async insertInvoices(invoices: unknown[][]): Promise<number> {
     if (invoices.length === 0) return 0;
-    const columns = 8;
+    const columns = 11;
     const values = invoices
       .map(
         (_, i) =>
@@ -163,7 +182,7 @@ export class BillingService {
       .join(', ');
     const written = await this.txHost.tx.query<{ id: string }[]>(
       `INSERT INTO invoices (subscription_id, customer_id, plan_id, billing_run_id, amount,
-                             currency, period_start, period_end)
+                             currency, period_start, period_end, amount_due, due_at, created_at)
        VALUES ${values}
        ON CONFLICT ON CONSTRAINT uq_invoices_subscription_period DO NOTHING
        RETURNING id`,

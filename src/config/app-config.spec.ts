@@ -290,4 +290,37 @@ describe('loadConfig', () => {
       }
     });
   });
+
+  describe('dunning', () => {
+    it('defaults to 14-day terms, warnings at 7 and 21 days, a hold at 30, an hourly run', () => {
+      const config = loadConfig({});
+      expect(config.invoiceTermsDays).toBe(14);
+      expect(config.dunningWarnDays).toEqual([7, 21]);
+      expect(config.dunningHoldDays).toBe(30);
+      expect(config.dunningCron).toBe('0 * * * *');
+    });
+
+    it('takes warning days in any order, once each, or none with off', () => {
+      expect(loadConfig({ DUNNING_WARN_DAYS: '21, 3,7,3' }).dunningWarnDays).toEqual([3, 7, 21]);
+      expect(loadConfig({ DUNNING_WARN_DAYS: 'off' }).dunningWarnDays).toEqual([]);
+      for (const bad of ['0', '7,x', '-1', '7.5', '7,,21']) {
+        expect(() => loadConfig({ DUNNING_WARN_DAYS: bad })).toThrow(/DUNNING_WARN_DAYS must be/);
+      }
+    });
+
+    it('checks DUNNING_CRON like BILLING_RUN_CRON, and turns the schedule off with off', () => {
+      expect(loadConfig({ DUNNING_CRON: 'off' }).dunningCron).toBeUndefined();
+      expect(loadConfig({ DUNNING_CRON: '*/5 * * * *' }).dunningCron).toBe('*/5 * * * *');
+      expect(() => loadConfig({ DUNNING_CRON: '0 0 30 2 *' })).toThrow(/DUNNING_CRON never fires/);
+      expect(() => loadConfig({ DUNNING_CRON: 'hourly' })).toThrow(
+        /DUNNING_CRON is not a valid cron expression/,
+      );
+    });
+
+    it('refuses hold days and terms out of range', () => {
+      expect(() => loadConfig({ DUNNING_HOLD_DAYS: '0' })).toThrow(/DUNNING_HOLD_DAYS/);
+      expect(() => loadConfig({ INVOICE_TERMS_DAYS: '-3' })).toThrow(/INVOICE_TERMS_DAYS/);
+      expect(loadConfig({ INVOICE_TERMS_DAYS: '0' }).invoiceTermsDays).toBe(0);
+    });
+  });
 });

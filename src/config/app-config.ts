@@ -80,6 +80,14 @@ export interface AppConfig {
   holdReasonCustomerTexts: Record<string, string>;
   /** Events (with their delivery logs and emails) older than this many days are removed. */
   eventRetentionDays: number;
+  /** Days from issuing an invoice to its due date. */
+  invoiceTermsDays: number;
+  /** Days past due at which an open invoice gets a warning (`invoice.overdue`), ascending. */
+  dunningWarnDays: number[];
+  /** Days past due at which an open invoice holds its customer. */
+  dunningHoldDays: number;
+  /** Cron expression (UTC) of the scheduled dunning run; undefined: off. */
+  dunningCron: string | undefined;
 }
 
 /** Emails are sent when both are configured. */
@@ -266,7 +274,28 @@ export const CONFIG_VARIABLES: readonly VariableSpec[] = [
     description:
       'JSON object from reason code to the sentence a customer email gives for it, merged over the defaults (a code without one uses `other`’s)',
   },
+  {
+    name: 'INVOICE_TERMS_DAYS',
+    description: 'Days from issuing an invoice to its due date (default `14`)',
+  },
+  {
+    name: 'DUNNING_WARN_DAYS',
+    description:
+      'Comma-separated days past due at which an open invoice gets a warning, an `invoice.overdue` event and email (default `7,21`); `off`: none',
+  },
+  {
+    name: 'DUNNING_HOLD_DAYS',
+    description:
+      'Days past due at which an open invoice holds its customer with an `overdue` hold (default `30`)',
+  },
+  {
+    name: 'DUNNING_CRON',
+    description:
+      'Cron expression (UTC) of the scheduled dunning run, on one instance at a time (default `0 * * * *`, hourly); `off`: no schedule',
+  },
 ];
+
+export const DEFAULT_DUNNING_CRON = '0 * * * *';
 
 const DURATION_UNITS_MS: Record<string, number> = {
   ms: 1,
@@ -396,6 +425,15 @@ export function loadConfig(env: Env = process.env): AppConfig {
     if (problem) problems.push(`BILLING_RUN_CRON ${problem} (got "${billingRunCron}")`);
   }
 
+  const dunningCronRaw = value('DUNNING_CRON') ?? DEFAULT_DUNNING_CRON;
+  const dunningCron = dunningCronRaw.toLowerCase() === 'off' ? undefined : dunningCronRaw;
+  if (dunningCron !== undefined) {
+    const problem = cronProblem(dunningCron);
+    if (problem)
+      problems.push(`DUNNING_CRON ${problem} (got "${dunningCron}"); \`off\` turns it off`);
+  }
+  const dunningWarnDays = warnDays(value('DUNNING_WARN_DAYS') ?? '7,21', problems);
+
   const changeFeedHeartbeatMs = int('CHANGE_FEED_HEARTBEAT_MS', 500, 50, 60_000);
   const changeFeedStaleMs = int('CHANGE_FEED_STALE_MS', 2000, 100, 600_000);
   if (changeFeedHeartbeatMs >= changeFeedStaleMs) {
@@ -516,10 +554,28 @@ export function loadConfig(env: Env = process.env): AppConfig {
     emailRetryScheduleMs: schedule('EMAIL_RETRY_SCHEDULE', DEFAULT_EMAIL_RETRY_SCHEDULE),
     holdReasonCustomerTexts,
     eventRetentionDays: int('EVENT_RETENTION_DAYS', 90, 30, 36_500),
+    invoiceTermsDays: int('INVOICE_TERMS_DAYS', 14, 0, 3650),
+    dunningWarnDays,
+    dunningHoldDays: int('DUNNING_HOLD_DAYS', 30, 1, 3650),
+    dunningCron,
   };
 
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/** `7,21` as ascending distinct days; `off` as none. */
+function warnDays(raw: string, problems: string[]): number[] {
+  if (raw.toLowerCase() === 'off') return [];
+  const parts = raw.split(',').map((part) => part.trim());
+  const days = parts.map(Number);
+  if (parts.some((part) => !/^\d+$/.test(part)) || days.some((d) => d < 1 || d > 3650)) {
+    problems.push(
+      `DUNNING_WARN_DAYS must be comma-separated days from 1 to 3650, or off (got "${raw}")`,
+    );
+    return [7, 21];
+  }
+  return [...new Set(days)].sort((a, b) => a - b);
 }
 
 /**

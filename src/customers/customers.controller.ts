@@ -50,7 +50,13 @@ export class CustomersController {
 
   @Patch(':id')
   @Roles('account_manager', { apiKeys: 'platform' })
-  @ApiOperation({ summary: 'Change a customer’s details (not its status)' })
+  @ApiOperation({
+    summary: 'Change a customer’s details (not its status)',
+    description:
+      '`dunning_exempt`: true keeps the dunning rules from holding the customer and lifts their ' +
+      'own active hold (as `system`); false lets them act again. Either way the rules ' +
+      're-evaluate the customer in the same transaction.',
+  })
   @ApiOkResponse({ type: CustomerDto })
   @ApiProblemResponses(400, 404, [409, 'A customer with this email exists (`customer_exists`)'])
   update(@UuidParam() id: string, @Body() body: UpdateCustomerDto): Promise<CustomerDto> {

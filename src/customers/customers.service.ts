@@ -31,16 +31,29 @@ const LONGEST_DISABLED_FIRST: KeysetColumn<Customer>[] = [
   { expression: 'c.id', cast: 'uuid', value: (c) => c.id },
 ];
 
+/**
+ * Told, inside the transaction of a change of `dunning_exempt`, after it is saved: the dunning
+ * rules (which depend on this module, not the other way round) re-evaluate the customer there.
+ */
+export type DunningExemptListener = (customerId: string) => Promise<unknown>;
+
 const escapeLike = (text: string) => text.replace(/[\\%_]/g, (ch) => `\\${ch}`);
 
 @Injectable()
 export class CustomersService {
+  private readonly exemptListeners: DunningExemptListener[] = [];
+
   constructor(
     private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>,
     private readonly unitOfWork: UnitOfWork,
     private readonly access: CustomerAccessReader,
     private readonly clock: Clock,
   ) {}
+
+  /** Called by the dunning module at init. */
+  onDunningExemptChanged(listener: DunningExemptListener): void {
+    this.exemptListeners.push(listener);
+  }
 
   private get customers() {
     return this.txHost.tx.getRepository(Customer);
@@ -145,11 +158,21 @@ export class CustomersService {
     if (input.external_reference !== undefined) {
       customer.externalReference = input.external_reference;
     }
+    const exemptChanged =
+      input.dunning_exempt !== undefined && input.dunning_exempt !== customer.dunningExempt;
+    if (input.dunning_exempt !== undefined) customer.dunningExempt = input.dunning_exempt;
+    let saved: Customer;
     try {
-      return (await this.toDtos([await this.customers.save(customer)]))[0];
+      saved = await this.customers.save(customer);
     } catch (error) {
       throw this.translate(error, customer.email);
     }
+    if (exemptChanged) {
+      for (const listener of this.exemptListeners) await listener(id);
+      // The rules may have changed its holds (and saved it) meanwhile.
+      saved = await this.findOrFail(id);
+    }
+    return (await this.toDtos([saved]))[0];
   }
 
   private translate(error: unknown, email: string): unknown {

@@ -16,6 +16,10 @@ import { WebhookEndpoint } from '../webhooks/entities/webhook-endpoint.entity';
 import { WebhookDelivery } from '../webhooks/entities/webhook-delivery.entity';
 import { WebhookAttempt } from '../webhooks/entities/webhook-attempt.entity';
 import { CustomerNotification } from '../notifications/entities/customer-notification.entity';
+import { InvoicePayment } from '../billing/entities/invoice-payment.entity';
+import { DunningWarning } from '../dunning/entities/dunning-warning.entity';
+import { HoldInvoice } from '../dunning/entities/hold-invoice.entity';
+import { JobLease } from '../dunning/entities/job-lease.entity';
 
 /** Every entity of the service. The migration check compares exactly these with the schema. */
 export const entities = [
@@ -37,4 +41,8 @@ export const entities = [
   WebhookDelivery,
   WebhookAttempt,
   CustomerNotification,
+  InvoicePayment,
+  DunningWarning,
+  HoldInvoice,
+  JobLease,
 ];

@@ -21,7 +21,7 @@ import { holdStateAt } from '../customers/access/customer-access';
 import { CustomersService } from '../customers/customers.service';
 import { CustomerDto } from '../customers/dto/customer.dto';
 import { Customer } from '../customers/entities/customer.entity';
-import { Hold, HoldState } from '../customers/entities/hold.entity';
+import { Hold, HoldSource, HoldState } from '../customers/entities/hold.entity';
 import { UnitOfWork } from '../database/unit-of-work';
 import { NotesService } from '../notes/notes.service';
 import { EventOutbox } from '../events/event-outbox';
@@ -57,6 +57,17 @@ interface NewHold {
   notifyCustomer: boolean;
   /** Null: placed_at + HOLD_REVIEW_DAYS. */
   reviewAt: Date | null;
+}
+
+/** A hold a rule places (the dunning rules: source `overdue`). */
+export interface RuleHold {
+  source: Exclude<HoldSource, 'manual'>;
+  reasonCode: string;
+  reason: string;
+  /** Default BILLING_PAUSE_ON_DISABLE. */
+  pauseBilling?: boolean;
+  /** Default true. */
+  notifyCustomer?: boolean;
 }
 
 /** A locked customer with its holds, caught up to now. */
@@ -186,6 +197,73 @@ export class HoldsService {
       await this.addNote(locked.customer.id, origin, reason, entry);
       await this.save(locked);
       return HoldDto.from(hold, locked.now);
+    });
+  }
+
+  /**
+   * A rule's hold from now, by `origin` (the `system` actor), unless the customer already has an
+   * active hold of that source: checked under the customer's row lock, so that two instances
+   * evaluating one customer at once place one hold. Runs in the caller's transaction if there is
+   * one. Returns the hold placed, or null when one was there already.
+   */
+  placeRuleHold(customerId: string, input: RuleHold, origin: Origin): Promise<Hold | null> {
+    return this.unitOfWork.run(async () => {
+      const locked = await this.lock(customerId);
+      const existing = locked.holds.some(
+        (h) => h.source === input.source && holdStateAt(h, locked.now) === 'active',
+      );
+      const placed = existing
+        ? null
+        : await this.addHold(
+            locked,
+            {
+              source: input.source,
+              reasonCode: input.reasonCode,
+              reason: input.reason,
+              startsAt: null,
+              endsAt: null,
+              pauseBilling: input.pauseBilling ?? this.config.billingPauseOnDisable,
+              notifyCustomer: input.notifyCustomer ?? true,
+              reviewAt: null,
+            },
+            origin,
+          );
+      await this.save(locked);
+      return placed;
+    });
+  }
+
+  /**
+   * Lifts every active and scheduled hold of `source` (never another source's: a manual hold
+   * stays), by `origin`, under the customer's row lock; runs in the caller's transaction if there
+   * is one. Returns the holds lifted: none when another instance lifted them first.
+   */
+  liftHoldsOfSource(
+    customerId: string,
+    source: Exclude<HoldSource, 'manual'>,
+    reason: string | null,
+    origin: Origin,
+  ): Promise<Hold[]> {
+    return this.unitOfWork.run(async () => {
+      const locked = await this.lock(customerId);
+      const pending = locked.holds.filter((h) => {
+        const state = holdStateAt(h, locked.now);
+        return h.source === source && (state === 'active' || state === 'scheduled');
+      });
+      if (pending.length > 0) {
+        for (const hold of pending) await this.markLifted(locked, hold, reason, origin);
+        await this.projection.projectAt(
+          locked.customer,
+          locked.holds,
+          locked.now,
+          origin,
+          pending[0],
+          reason,
+          locked.events,
+        );
+      }
+      await this.save(locked);
+      return pending;
     });
   }
 

@@ -49,6 +49,8 @@ interface Context {
   webhookEndpointId: string;
   /** An event, to redeliver. */
   eventId: string;
+  /** No such invoice: an allowed caller gets past the guards to 404. */
+  invoiceId: string;
 }
 
 const routeName = (e: Endpoint) =>
@@ -62,6 +64,7 @@ const routeName = (e: Endpoint) =>
     holdId: ':id',
     webhookEndpointId: ':id',
     eventId: ':id',
+    invoiceId: ':id',
   })}`;
 
 const ENDPOINTS: Endpoint[] = [
@@ -278,6 +281,21 @@ const ENDPOINTS: Endpoint[] = [
     path: (c) => `/api/v1/webhook-endpoints/${c.webhookEndpointId}`,
     least: 'developer',
   },
+  { method: 'get', path: () => '/api/v1/invoices', least: 'user', apiKeys: 'platform' },
+  {
+    method: 'post',
+    path: (c) => `/api/v1/invoices/${c.invoiceId}/payments`,
+    body: () => ({ amount: 100 }),
+    least: 'account_manager',
+    apiKeys: 'platform',
+  },
+  {
+    method: 'post',
+    path: (c) => `/api/v1/invoices/${c.invoiceId}/void`,
+    body: () => ({ reason: 'Issued by mistake' }),
+    least: 'account_manager',
+  },
+  { method: 'post', path: () => '/api/v1/dunning/runs', least: 'developer' },
 ];
 
 const KEY_CALLERS = ['platform key', 'own customer key', 'other customer key'] as const;
@@ -338,6 +356,7 @@ describe('access matrix', () => {
       ...(await subscribedCustomer(t)),
       holdId: (await insertHold(t.db, (await createCustomer(t)).id)).id,
       ...(await webhookContext(t, sessions.developer)),
+      invoiceId: '3b9e6a1c-4f7d-4c2a-9e51-7d0c2b8a6f13',
     };
     expired = t.sign(sessions.admin.user.id, { expiresIn: 1 });
     forged = new JwtService({ secret: `${TEST_JWT_SECRET}-but-another` }).sign({

@@ -96,6 +96,7 @@ describe('billing', () => {
         data: [
           {
             id: expect.any(String),
+            number: expect.stringMatching(/^INV-\d{6,}$/),
             customer_id: customer.id,
             subscription_id: due.id,
             plan_code: plan.code,
@@ -103,11 +104,23 @@ describe('billing', () => {
             currency: 'EUR',
             period_start: ended.start.toISOString(),
             period_end: ended.end.toISOString(),
+            status: 'open',
+            due_at: expect.any(String),
+            amount_due: 4900,
+            amount_paid: 0,
+            days_overdue: 0,
+            paid_at: null,
+            voided_at: null,
+            void_reason: null,
             created_at: expect.any(String),
           },
         ],
         next_cursor: null,
       });
+      // Issued at the run, due INVOICE_TERMS_DAYS (14) later.
+      const [shown] = listed.body.data as { due_at: string; created_at: string }[];
+      expect(Date.parse(shown.due_at) - Date.parse(shown.created_at)).toBe(14 * DAY);
+      expect(Math.abs(Date.parse(shown.created_at) - Date.now())).toBeLessThan(60_000);
     });
 
     it('invoices every period that ended since the last run, once each, however often it runs', async () => {
@@ -152,9 +165,9 @@ describe('billing', () => {
       await expect(
         t.db.query(
           `INSERT INTO invoices (subscription_id, customer_id, plan_id, billing_run_id, amount,
-                                 currency, period_start, period_end)
+                                 currency, period_start, period_end, amount_due, due_at)
            SELECT subscription_id, customer_id, plan_id, billing_run_id, amount, currency,
-                  period_start, period_end FROM invoices WHERE id = $1`,
+                  period_start, period_end, amount_due, due_at FROM invoices WHERE id = $1`,
           [invoice.id],
         ),
       ).rejects.toMatchObject({

@@ -40,6 +40,7 @@ describe('customers', () => {
         disabled_at: null,
         disabled_reason: null,
         billing_paused: false,
+        dunning_exempt: false,
         holds: [],
         created_at: expect.any(String),
         updated_at: expect.any(String),

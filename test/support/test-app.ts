@@ -111,6 +111,9 @@ export async function startTestApp(
     ADMIN_EMAIL: TEST_ADMIN.email,
     ADMIN_PASSWORD: TEST_ADMIN.password,
     LOG_LEVEL: 'error',
+    // Not hourly in tests: a run at the top of the hour would act on whatever a test left behind.
+    // A test that wants the schedule sets it.
+    DUNNING_CRON: 'off',
     // On the embedded engine, one connection as `npm start` uses there: the run then also proves
     // that no use case needs a second connection while it holds a transaction.
     DATABASE_POOL_SIZE: process.env[TEST_ENV.embeddedUrl] ? '1' : '10',

@@ -4,10 +4,12 @@ import type {
   Customer,
   CustomerNotification,
   Hold,
+  Invoice,
   Note,
   Page,
   Subscription,
 } from '../api';
+import { formatMoney, moneyInputValue, parseMoney } from '../money';
 import { formatTime, h, pageHeading, replaceChildren, statusBadge, time } from '../dom';
 import type { Child } from '../dom';
 import {
@@ -15,6 +17,7 @@ import {
   describeHold,
   isActiveAt,
   nextBoundary,
+  placedByRules,
   reasonCodeLabel,
   renderHolds,
   startOfUtcDay,
@@ -69,6 +72,8 @@ export async function customerProfileView(
   }
 
   const canAct = roleAtLeast(shell.me.role, 'customer_support');
+  // Payments and the dunning exemption: account managers and above, as the service checks.
+  const canManage = roleAtLeast(shell.me.role, 'account_manager');
   const heading = pageHeading(customerLabel(customer));
   const statusLine = h('p', { class: 'status-line' });
   const details = h('dl', { class: 'details' });
@@ -78,6 +83,8 @@ export async function customerProfileView(
   const subscriptionsBox = h('div', {}, h('p', {}, 'Loading subscriptions…'));
   const auditBox = h('div', {}, h('p', {}, 'Loading the audit trail…'));
   const notificationsBox = h('div', {}, h('p', {}, 'Loading the customer emails…'));
+  const invoicesBox = h('div', {}, h('p', {}, 'Loading invoices…'));
+  const invoicesHeading = h('h2', { id: 'invoices-heading', tabindex: -1 }, 'Invoices and dunning');
 
   function renderCustomer(): void {
     heading.textContent = customerLabel(customer);
@@ -103,7 +110,14 @@ export async function customerProfileView(
       rows.push(['Disabled since', customer.disabled_at ? time(customer.disabled_at) : '—']);
       rows.push(['Reason for disabling', customer.disabled_reason ?? 'None given']);
     }
+    rows.push([
+      'Dunning',
+      customer.dunning_exempt
+        ? 'Exempt: never held by the dunning rules'
+        : 'The dunning rules apply',
+    ]);
     rows.push(['Created', time(customer.created_at)], ['Last changed', time(customer.updated_at)]);
+    exemptBox.checked = customer.dunning_exempt === true;
     replaceChildren(
       details,
       rows.map(([term, value]) => h('div', {}, h('dt', {}, term), h('dd', {}, value))),
@@ -408,6 +422,116 @@ export async function customerProfileView(
     void loadNotifications();
   }
 
+  // --- dunning: the exemption, and payments of open invoices (account managers)
+  const exemptBox = h('input', {
+    type: 'checkbox',
+    id: 'dunning-exempt',
+    name: 'dunning_exempt',
+    'aria-describedby': 'dunning-exempt-hint',
+  });
+  exemptBox.addEventListener('change', () => void changeExempt());
+  const exemptField = canManage
+    ? h(
+        'div',
+        { class: 'field' },
+        h(
+          'div',
+          { class: 'toggle' },
+          exemptBox,
+          h('label', { for: exemptBox.id }, 'Dunning exempt'),
+        ),
+        h(
+          'p',
+          { id: 'dunning-exempt-hint', class: 'hint' },
+          'Never held by the dunning rules (they still send warnings). Turning it on lifts the hold they placed, if any; turning it off lets them act again at once.',
+        ),
+      )
+    : null;
+
+  async function changeExempt(): Promise<void> {
+    const wanted = exemptBox.checked;
+    if (busy) {
+      exemptBox.checked = !wanted;
+      return;
+    }
+    busy = true;
+    shell.clearMessages();
+    const wasStatus = customer.status;
+    try {
+      const updated = await api.updateCustomer(customer.id, { dunning_exempt: wanted });
+      if (!shell.isCurrent()) return;
+      customer = updated;
+      afterChange();
+      const name = customerLabel(customer);
+      const status = customer.status !== wasStatus ? ` ${name} is ${customer.status} now.` : '';
+      // Focus stays on the checkbox: the page around it did not move.
+      shell.announce(
+        wanted
+          ? `${name} is dunning exempt: the dunning rules will not hold it.${status}`
+          : `${name} is no longer dunning exempt.${status}`,
+      );
+    } catch (error) {
+      exemptBox.checked = !wanted;
+      shell.showError('Could not change the dunning exemption', error);
+    } finally {
+      busy = false;
+    }
+  }
+
+  let payKey: string | null = null;
+  const payDialog = paymentDialog({
+    onConfirm: (invoice, amount, reference) => void recordPayment(invoice, amount, reference),
+    onCancel: () => focusPayButton(),
+  });
+
+  function focusPayButton(): void {
+    const button = payKey
+      ? invoicesBox.querySelector<HTMLElement>(`[data-focus-key="${payKey}"]`)
+      : null;
+    (button ?? invoicesHeading).focus();
+  }
+
+  function openPayDialog(invoice: Invoice): void {
+    if (busy) return;
+    payKey = `pay-${invoice.id}`;
+    payDialog.open(invoice);
+  }
+
+  async function recordPayment(invoice: Invoice, amount: number, reference: string): Promise<void> {
+    if (busy) return;
+    busy = true;
+    shell.clearMessages();
+    const wasStatus = customer.status;
+    let done = false;
+    try {
+      const payment = await api.recordPayment(invoice.id, amount, reference || undefined);
+      const updated = await api.customer(customer.id);
+      if (!shell.isCurrent()) return;
+      customer = updated;
+      afterChange();
+      void loadInvoices();
+      const paid = payment.invoice;
+      const left = paid.amount_due - paid.amount_paid;
+      const name = customerLabel(customer);
+      shell.announce(
+        `Payment of ${formatMoney(amount, invoice.currency)} recorded for ${invoice.number}. ` +
+          (paid.status === 'paid'
+            ? 'The invoice is paid.'
+            : `${formatMoney(left, invoice.currency)} remains due.`) +
+          (customer.status !== wasStatus ? ` ${name} is ${customer.status} now.` : ''),
+        { focus: true },
+      );
+      done = true;
+    } catch (error) {
+      shell.showError('Could not record the payment', error);
+      // Paid or voided meanwhile by someone else: show it as it is.
+      if (error instanceof ApiError && error.status === 409) void loadInvoices();
+    } finally {
+      busy = false;
+      if (!done && shell.isCurrent()) focusPayButton();
+    }
+  }
+
   // --- lifting one hold: the others stay, and so may the customer's disabled status
   /** The reasons of the holds on the table, for the Enable dialog (the customer lists none). */
   const reasonsById = new Map<string, string>();
@@ -443,6 +567,11 @@ export async function customerProfileView(
       outcome,
       ...(others.length > othersActive
         ? ['Scheduled holds stay scheduled: lift them on their own.']
+        : []),
+      ...(placedByRules(hold)
+        ? [
+            'The dunning rules placed it: they will not hold the customer again for the same invoices, only for another one that becomes as late.',
+          ]
         : []),
     ]);
   }
@@ -535,6 +664,8 @@ export async function customerProfileView(
         // A hold placed or lifted elsewhere wrote its reason into the notes too.
         void loadNotes();
         void loadAudit();
+        // A payment or a void recorded elsewhere may be why.
+        void loadInvoices();
       }
       holdsStale = false;
       void loadHolds();
@@ -614,6 +745,15 @@ export async function customerProfileView(
     more: 'Show older emails',
     isCurrent: () => shell.isCurrent(),
   });
+  const loadInvoices = pagedList(invoicesBox, {
+    fetch: (cursor) => api.invoices(customer.id, cursor),
+    render: (invoices) =>
+      renderInvoices(invoices, canManage ? (invoice) => openPayDialog(invoice) : null),
+    failed: 'Could not load the invoices',
+    more: 'Show older invoices',
+    isCurrent: () => shell.isCurrent(),
+    focusLost: () => invoicesHeading.focus(),
+  });
   const loadAudit = pagedList(auditBox, {
     fetch: (cursor) => api.auditLogs(customer.id, cursor),
     render: renderAudit,
@@ -671,6 +811,7 @@ export async function customerProfileView(
   void loadNotes();
   void loadSubscriptions();
   void loadNotifications();
+  void loadInvoices();
   void loadAudit();
 
   const element = h(
@@ -712,6 +853,13 @@ export async function customerProfileView(
     ),
     h(
       'section',
+      { class: 'card', 'aria-labelledby': invoicesHeading.id },
+      invoicesHeading,
+      exemptField,
+      invoicesBox,
+    ),
+    h(
+      'section',
       { class: 'card', 'aria-labelledby': 'audit-heading' },
       h('h2', { id: 'audit-heading' }, 'Audit trail'),
       auditBox,
@@ -719,6 +867,7 @@ export async function customerProfileView(
     disableDialog.element,
     enableDialog.element,
     liftDialog.element,
+    payDialog.element,
   );
   return { element, title: customerLabel(customer) };
 }
@@ -940,6 +1089,210 @@ function renderNotes(notes: Note[]): HTMLElement {
           time(note.created_at),
           note.author ? ` · ${actorName(note.author)}` : '',
         ),
+      ),
+    ),
+  );
+}
+
+/**
+ * Asks for the amount of a payment (in the currency's major units, prefilled with what remains
+ * due) and an optional reference. The amount is checked before the dialog closes: a whole number
+ * of cents above zero and at most what remains (the service refuses more: no credit balance).
+ */
+function paymentDialog(options: {
+  onConfirm: (invoice: Invoice, amount: number, reference: string) => void;
+  onCancel: () => void;
+}): { element: HTMLDialogElement; open: (invoice: Invoice) => void } {
+  const title = h('h2', { id: 'pay-dialog-title' });
+  const summary = h('p', { id: 'pay-dialog-what' });
+  const amount = h('input', {
+    id: 'payment-amount',
+    name: 'amount',
+    type: 'text',
+    inputmode: 'decimal',
+    autocomplete: 'off',
+    required: true,
+    'aria-describedby': 'payment-amount-hint',
+  });
+  const amountLabel = h('label', { for: amount.id }, 'Amount');
+  const hint = h('p', { id: 'payment-amount-hint', class: 'hint' });
+  const reference = h('input', {
+    id: 'payment-reference',
+    name: 'reference',
+    type: 'text',
+    maxlength: 200,
+    autocomplete: 'off',
+  });
+  let current: Invoice | null = null;
+  let parsed = 0;
+  const form = h(
+    'form',
+    { method: 'dialog' },
+    title,
+    summary,
+    h('div', { class: 'field' }, amountLabel, amount, hint),
+    h(
+      'div',
+      { class: 'field' },
+      h('label', { for: reference.id }, 'Reference (optional)'),
+      reference,
+    ),
+    dialogButtons('Record payment'),
+  );
+  const element = h(
+    'dialog',
+    { id: 'pay-dialog', 'aria-labelledby': title.id, 'aria-describedby': summary.id },
+    form,
+  );
+  const remainingOf = (invoice: Invoice) => invoice.amount_due - invoice.amount_paid;
+  const showHint = (invoice: Invoice, problem?: string) => {
+    hint.textContent =
+      problem ??
+      `At most ${formatMoney(remainingOf(invoice), invoice.currency)}, what remains due. A part payment keeps the invoice open.`;
+    hint.className = problem ? 'hint error-text' : 'hint';
+    if (problem) amount.setAttribute('aria-invalid', 'true');
+    else amount.removeAttribute('aria-invalid');
+  };
+  form.addEventListener('submit', (event) => {
+    const submitter = event.submitter as HTMLButtonElement | null;
+    if (!current || submitter?.value !== 'confirm') return;
+    const value = parseMoney(amount.value, current.currency);
+    const remaining = remainingOf(current);
+    let problem: string | undefined;
+    if (value === null)
+      problem = `Enter an amount such as ${moneyInputValue(remaining, current.currency)}.`;
+    else if (value <= 0) problem = 'Enter an amount above zero.';
+    else if (value > remaining)
+      problem = `That is more than remains due (${formatMoney(remaining, current.currency)}): there is no credit balance.`;
+    if (problem !== undefined) {
+      event.preventDefault();
+      showHint(current, problem);
+      amount.focus();
+      return;
+    }
+    parsed = value as number;
+  });
+  element.addEventListener('close', () => {
+    const invoice = current;
+    current = null;
+    if (element.returnValue === 'confirm' && invoice) {
+      options.onConfirm(invoice, parsed, reference.value.trim());
+    } else options.onCancel();
+  });
+  return {
+    element,
+    open(invoice) {
+      current = invoice;
+      title.textContent = `Record a payment of ${invoice.number}`;
+      summary.textContent =
+        `${formatMoney(invoice.amount_due, invoice.currency)} due ${formatTime(invoice.due_at)}; ` +
+        `${formatMoney(invoice.amount_paid, invoice.currency)} paid so far.` +
+        (invoice.days_overdue > 0 ? ` ${invoice.days_overdue} days overdue.` : '');
+      amountLabel.textContent = `Amount (${invoice.currency})`;
+      amount.value = moneyInputValue(remainingOf(invoice), invoice.currency);
+      reference.value = '';
+      showHint(invoice);
+      element.returnValue = '';
+      element.showModal();
+    },
+  };
+}
+
+function invoiceState(invoice: Invoice): HTMLElement {
+  if (invoice.status === 'paid') {
+    return h(
+      'span',
+      {},
+      h('span', { class: 'badge badge-invoice-paid' }, 'Paid'),
+      invoice.paid_at ? h('span', { class: 'since' }, ' on ', time(invoice.paid_at)) : null,
+    );
+  }
+  if (invoice.status === 'void') {
+    return h(
+      'span',
+      {},
+      h('span', { class: 'badge badge-invoice-void' }, 'Void'),
+      invoice.void_reason
+        ? h('span', { class: 'since' }, ': ', h('q', {}, invoice.void_reason))
+        : null,
+    );
+  }
+  // The service's count, on its clock: a whole day past due.
+  const overdue = invoice.days_overdue > 0;
+  return h(
+    'span',
+    { class: `badge ${overdue ? 'badge-invoice-overdue' : 'badge-invoice-open'}` },
+    overdue ? 'Overdue' : 'Open',
+  );
+}
+
+/**
+ * The customer's invoices, newest first: state, days overdue, what is paid, and for account
+ * managers a "Record payment" button on each open one.
+ */
+function renderInvoices(
+  invoices: Invoice[],
+  onPay: ((invoice: Invoice) => void) | null,
+): HTMLElement {
+  if (invoices.length === 0) return h('p', { class: 'empty' }, 'No invoices yet.');
+  return h(
+    'div',
+    { class: 'table-wrap' },
+    h(
+      'table',
+      { class: 'invoices' },
+      h('caption', {}, 'Invoices, newest first'),
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          h('th', { scope: 'col' }, 'Invoice'),
+          h('th', { scope: 'col' }, 'Period'),
+          h('th', { scope: 'col', class: 'amount' }, 'Amount'),
+          h('th', { scope: 'col' }, 'Due'),
+          h('th', { scope: 'col' }, 'State'),
+          h('th', { scope: 'col', class: 'amount' }, 'Days overdue'),
+          h('th', { scope: 'col', class: 'amount' }, 'Paid'),
+          h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Actions')),
+        ),
+      ),
+      h(
+        'tbody',
+        {},
+        invoices.map((invoice) => {
+          let pay: HTMLButtonElement | null = null;
+          if (onPay && invoice.status === 'open') {
+            pay = h(
+              'button',
+              {
+                type: 'button',
+                class: 'button-secondary button-small',
+                'data-focus-key': `pay-${invoice.id}`,
+                'aria-label': `Record a payment of ${invoice.number}`,
+              },
+              'Record payment',
+            );
+            pay.addEventListener('click', () => onPay(invoice));
+          }
+          return h(
+            'tr',
+            { 'data-invoice-id': invoice.id, 'data-status': invoice.status },
+            h('th', { scope: 'row', tabindex: -1, 'data-item': true }, invoice.number),
+            h('td', {}, time(invoice.period_start), ' to ', time(invoice.period_end)),
+            h('td', { class: 'amount' }, formatMoney(invoice.amount_due, invoice.currency)),
+            h('td', {}, time(invoice.due_at)),
+            h('td', {}, invoiceState(invoice)),
+            h(
+              'td',
+              { class: 'amount', 'data-days-overdue': invoice.days_overdue },
+              invoice.status === 'open' ? String(invoice.days_overdue) : '—',
+            ),
+            h('td', { class: 'amount' }, formatMoney(invoice.amount_paid, invoice.currency)),
+            h('td', {}, pay),
+          );
+        }),
       ),
     ),
   );

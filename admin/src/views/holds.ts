@@ -69,6 +69,15 @@ export function actorName(actor: Actor | null | undefined): string {
   return `${actor.name ?? actor.id ?? 'unknown'} (${kind})`;
 }
 
+/** The rules are the `system` actor when they place or lift their own (`overdue`) hold. */
+export function holdActorName(actor: Actor | null | undefined, hold: Pick<Hold, 'source'>): string {
+  if (actor?.type === 'system' && hold.source === 'overdue') return 'the dunning rules (automatic)';
+  return actorName(actor);
+}
+
+/** Whether the dunning rules placed it: what staff must know before lifting it. */
+export const placedByRules = (hold: Pick<Hold, 'source'>) => hold.source === 'overdue';
+
 export function holdStateBadge(state: HoldState): HTMLSpanElement {
   return h('span', { class: `badge badge-hold-${state}` }, STATE_LABELS[state] ?? state);
 }
@@ -128,19 +137,26 @@ export function renderHolds(
               { class: 'since' },
               ' on ',
               time(hold.lifted_at),
-              ` by ${actorName(hold.lifted_by)}`,
+              ` by ${holdActorName(hold.lifted_by, hold)}`,
               hold.lift_reason ? [': ', h('q', {}, hold.lift_reason)] : null,
             )
           : null,
       ),
-      h('td', {}, sourceLabel(hold.source)),
+      h(
+        'td',
+        {},
+        sourceLabel(hold.source),
+        placedByRules(hold)
+          ? h('span', { class: 'badge badge-rules' }, 'Placed by the dunning rules')
+          : null,
+      ),
       h('td', { class: 'hold-reason' }, hold.reason ?? '—'),
       h('td', {}, time(hold.starts_at)),
       h('td', {}, hold.ends_at ? time(hold.ends_at) : 'Until lifted'),
       h(
         'td',
         {},
-        actorName(hold.placed_by),
+        holdActorName(hold.placed_by, hold),
         h('span', { class: 'since' }, ' on ', time(hold.placed_at)),
       ),
       h(

@@ -78,6 +78,14 @@ export class UpdateCustomerDto {
   @MinLength(1)
   @MaxLength(200)
   external_reference?: string | null;
+
+  @ApiPropertyOptional({
+    description:
+      'Never held by the dunning rules (they still warn); setting it lifts the rules’ own active hold',
+  })
+  @IsOptional()
+  @IsBoolean()
+  dunning_exempt?: boolean;
 }
 
 export class ListCustomersQueryDto extends PageQueryDto {

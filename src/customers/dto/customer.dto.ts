@@ -59,6 +59,9 @@ export class CustomerDto {
   @ApiProperty({ description: 'Whether any active hold pauses billing' })
   billing_paused: boolean;
 
+  @ApiProperty({ description: 'Never held by the dunning rules (see PATCH)' })
+  dunning_exempt: boolean;
+
   @ApiProperty({
     type: [HoldRefDto],
     description: 'The active and scheduled holds, earliest start first',
@@ -93,6 +96,7 @@ export class CustomerDto {
       disabled_at: (access ? access.disabledSince : customer.disabledAt)?.toISOString() ?? null,
       disabled_reason: access ? access.reason : customer.disabledReason,
       billing_paused: access ? access.billingPaused : customer.billingPaused,
+      dunning_exempt: customer.dunningExempt,
       holds: (access?.pendingHolds ?? []).map((hold) => ({
         id: hold.id,
         source: hold.source,

@@ -63,6 +63,10 @@ export class Customer {
   @Column({ name: 'next_boundary_at', type: 'timestamptz', precision: 3, nullable: true })
   nextBoundaryAt: Date | null;
 
+  /** Never held by the dunning rules (they still warn): set by an account manager. */
+  @Column({ name: 'dunning_exempt', type: 'boolean', default: false })
+  dunningExempt: boolean;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz', precision: 3 })
   createdAt: Date;
 

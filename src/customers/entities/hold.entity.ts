@@ -30,6 +30,10 @@ export type HoldActorType = 'user' | 'api_key' | 'system';
 @Index('ix_holds_customer_id_placed_at_id', ['customerId', 'placedAt', 'id'])
 @Index('ix_holds_placed_at_id', ['placedAt', 'id'])
 @Index('ix_holds_review_at', ['reviewAt'], { where: 'lifted_at IS NULL' })
+// The dunning run's walk: customers with an unlifted hold of the rules.
+@Index('ix_holds_overdue_customer_id', ['customerId'], {
+  where: `source = 'overdue' AND lifted_at IS NULL`,
+})
 export class Hold {
   @PrimaryGeneratedColumn('uuid', { primaryKeyConstraintName: 'pk_holds' })
   id: string;
