@@ -3,7 +3,7 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
 /**
  * Dunning (issue 11). Invoices gain a readable `number` (an identity: existing invoices are
  * numbered in the order they were issued), `due_at` (existing ones: issued + 14 days, the default
- * INVOICE_TERMS_DAYS), a `status` (`open`, `paid`, `void`; existing ones are open: nothing recorded
+ * INVOICE_TERMS_DAYS, but never before 14 days after the upgrade), a `status` (`open`, `paid`, `void`; existing ones are open: nothing recorded
  * their payment), `amount_due` (= `amount`), `amount_paid` (the sum of `invoice_payments`, never
  * more than due: no credit balance) and when and why they were paid or voided. The rules keep
  * their state in `dunning_warnings` (each warning step once per invoice: its primary key) and
@@ -29,7 +29,12 @@ export class Dunning1795650000000 implements MigrationInterface {
     await queryRunner.query(`CREATE UNIQUE INDEX "uq_invoices_number" ON "invoices" ("number")`);
 
     await queryRunner.query(`ALTER TABLE "invoices" ADD "due_at" TIMESTAMP(3) WITH TIME ZONE`);
-    await queryRunner.query(`UPDATE "invoices" SET "due_at" = created_at + interval '14 days'`);
+    // Nothing recorded whether an invoice issued before dunning was paid: each is due 14 days
+    // after the upgrade at the earliest, so that upgrading never warns or blocks anyone at once
+    // and leaves two weeks to record those payments or void the invoices.
+    await queryRunner.query(
+      `UPDATE "invoices" SET "due_at" = GREATEST(created_at, now()) + interval '14 days'`,
+    );
     await queryRunner.query(`ALTER TABLE "invoices" ALTER COLUMN "due_at" SET NOT NULL`);
     await queryRunner.query(`ALTER TABLE "invoices" ADD "amount_due" integer`);
     await queryRunner.query(`UPDATE "invoices" SET "amount_due" = amount`);
