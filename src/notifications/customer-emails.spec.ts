@@ -26,6 +26,16 @@ function eventData(hold: { state: string; reason_code?: string; ends_at?: string
       state: hold.state,
       lift_reason: INTERNAL,
     },
+    invoice: {
+      id: '2f5a1c4e-1111-4aaa-8bbb-000000000003',
+      number: 'INV-000042',
+      currency: 'EUR',
+      amount_due: 4900,
+      amount_paid: 1500,
+      due_at: '2026-11-01T00:00:00.000Z',
+      void_reason: INTERNAL,
+    },
+    days_overdue: 8,
   };
 }
 
@@ -47,10 +57,18 @@ describe('which email an event means', () => {
     expect(notificationKindOf(event('customer.enabled', eventData({ state: 'lifted' })))).toBe(
       'customer_enabled',
     );
+    expect(notificationKindOf(event('invoice.overdue', eventData({ state: 'active' })))).toBe(
+      'invoice_overdue',
+    );
   });
 
   it('nothing for the other events, for notify_customer false, or without an email address', () => {
-    for (const type of ['hold.lifted', 'hold.expired', 'webhook.test'] as EventType[]) {
+    for (const type of [
+      'hold.lifted',
+      'hold.expired',
+      'invoice.paid',
+      'webhook.test',
+    ] as EventType[]) {
       expect(notificationKindOf(event(type, eventData({ state: 'lifted' })))).toBeNull();
     }
     expect(
@@ -63,8 +81,7 @@ describe('which email an event means', () => {
 
 describe('rendering an event’s email', () => {
   it('never shows the internal reason, disabled_reason or lift_reason, in any kind', () => {
-    const kinds = NOTIFICATION_KINDS.filter((kind) => kind !== 'invoice_overdue');
-    for (const kind of kinds) {
+    for (const kind of NOTIFICATION_KINDS) {
       const email = renderNotification(
         kind,
         eventData({ state: 'scheduled', ends_at: '2026-12-15T00:00:00.000Z' }),
@@ -106,5 +123,18 @@ describe('rendering an event’s email', () => {
     expect(email.subject).toBe('Your account will be suspended on 2026-12-01 00:00 UTC');
     expect(email.text).toContain('from 2026-12-01 00:00 UTC until 2026-12-15 00:00 UTC');
     expect(email.text).toContain(DEFAULT_HOLD_REASON_CUSTOMER_TEXTS.non_payment);
+  });
+
+  it('a dunning warning names the invoice, its due date, days overdue and what remains', () => {
+    const email = renderNotification(
+      'invoice_overdue',
+      eventData({ state: 'active' }),
+      DEFAULT_HOLD_REASON_CUSTOMER_TEXTS,
+    );
+    expect(email.subject).toBe('Invoice INV-000042 is overdue');
+    expect(email.text).toContain(
+      'Invoice INV-000042 was due on 2026-11-01 00:00 UTC and is 8 days overdue; 34.00 EUR remains to be paid.',
+    );
+    expect(email.html).toContain('<p>Invoice INV-000042 was due on');
   });
 });

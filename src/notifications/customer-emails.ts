@@ -6,6 +6,7 @@ import { customerDisabledEmail } from './templates/customer-disabled';
 import { customerEnabledEmail } from './templates/customer-enabled';
 import type { EmailRecipient, RenderedEmail } from './templates/email';
 import { holdScheduledEmail } from './templates/hold-scheduled';
+import { invoiceOverdueEmail } from './templates/invoice-overdue';
 
 /**
  * The few fields of an event's data (`{customer, hold?}` as the feed shows them) that an email
@@ -20,6 +21,15 @@ interface EmailEventData {
     starts_at?: string;
     ends_at?: string | null;
   };
+  /** Of `invoice.overdue`: never its `void_reason`. */
+  invoice?: {
+    number?: string;
+    currency?: string;
+    amount_due?: number;
+    amount_paid?: number;
+    due_at?: string;
+  };
+  days_overdue?: number;
 }
 
 /** Which email an event means for its customer, if any. */
@@ -37,7 +47,8 @@ export function notificationKindOf(
       return 'customer_disabled';
     case 'customer.enabled':
       return 'customer_enabled';
-    // The dunning rules (issue 11) add: case 'invoice.overdue': return 'invoice_overdue';
+    case 'invoice.overdue':
+      return 'invoice_overdue';
     default:
       return null;
   }
@@ -79,8 +90,23 @@ export function renderNotification(
       return customerDisabledEmail({ customer, reasonText, endsAt });
     case 'customer_enabled':
       return customerEnabledEmail({ customer });
-    case 'invoice_overdue':
-      // Its template comes with the dunning rules (issue 11); no sink writes this kind before.
-      throw new Error('No template for invoice_overdue yet');
+    case 'invoice_overdue': {
+      const invoice = data.invoice;
+      if (!invoice?.number || !invoice.currency || !invoice.due_at) {
+        throw new Error(
+          'An invoice_overdue email needs the invoice’s number, currency and due date',
+        );
+      }
+      return invoiceOverdueEmail({
+        customer,
+        invoice: {
+          number: invoice.number,
+          currency: invoice.currency,
+          remaining: (invoice.amount_due ?? 0) - (invoice.amount_paid ?? 0),
+          dueAt: new Date(invoice.due_at),
+        },
+        daysOverdue: data.days_overdue ?? 0,
+      });
+    }
   }
 }

@@ -29,6 +29,22 @@ export function formatTime(at: Date): string {
   return `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`;
 }
 
+/** 4900 minor units of EUR -> "49.00 EUR", with the currency's own decimals (0 for JPY). */
+export function formatAmount(minor: number, currency: string): string {
+  let digits = 2;
+  try {
+    digits =
+      new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions()
+        .maximumFractionDigits ?? 2;
+  } catch {
+    // an unknown currency code: two decimals
+  }
+  const sign = minor < 0 ? '-' : '';
+  const text = String(Math.abs(minor)).padStart(digits + 1, '0');
+  const major = digits === 0 ? text : `${text.slice(0, -digits)}.${text.slice(-digits)}`;
+  return `${sign}${major} ${currency}`;
+}
+
 export function greeting(recipient: EmailRecipient): string {
   const name = recipient.name?.trim();
   return name ? `Hello ${name},` : 'Hello,';
