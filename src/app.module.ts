@@ -20,6 +20,7 @@ import { LimitsModule } from './limits/limits.module';
 import { PlansModule } from './plans/plans.module';
 import { SubscriptionsModule } from './subscriptions/subscriptions.module';
 import { NotesModule } from './notes/notes.module';
+import { EventFeedModule } from './event-feed/event-feed.module';
 import { EventsModule } from './events/events.module';
 import { NotificationsModule } from './notifications/notifications.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
@@ -79,6 +80,7 @@ export class AppModule {
         AuditModule,
         NotesModule,
         EventsModule,
+        EventFeedModule,
         NotificationsModule,
         WebhooksModule,
         DunningModule,

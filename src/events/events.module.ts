@@ -1,16 +1,14 @@
 import { Module } from '@nestjs/common';
 import { EventOutbox } from './event-outbox';
 import { EventRetention } from './event-retention';
-import { EventsController } from './events.controller';
-import { EventsService } from './events.service';
 
 /**
  * The outbox (EventOutbox: use cases record events in their own transaction, consumers register
- * their sinks), the event feed (GET /events) and its retention.
+ * their sinks) and its retention. It knows nothing of what events are about: the feed that
+ * publishes them (GET /events) is src/event-feed.
  */
 @Module({
-  controllers: [EventsController],
-  providers: [EventOutbox, EventsService, EventRetention],
-  exports: [EventOutbox, EventsService],
+  providers: [EventOutbox, EventRetention],
+  exports: [EventOutbox],
 })
 export class EventsModule {}

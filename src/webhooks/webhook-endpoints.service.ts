@@ -8,7 +8,7 @@ import type { AppConfig } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
 import { UnitOfWork } from '../database/unit-of-work';
 import { EventOutbox } from '../events/event-outbox';
-import { EventsService } from '../events/events.service';
+import { EventsService } from '../event-feed/events.service';
 import {
   ALL_EVENTS,
   CreatedWebhookEndpointDto,

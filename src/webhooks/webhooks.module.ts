@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { EventFeedModule } from '../event-feed/event-feed.module';
 import { EventsModule } from '../events/events.module';
 import {
   EventRedeliveryController,
@@ -13,7 +14,7 @@ import { WebhookSink } from './webhook-sink';
  * subscribed endpoint, and the dispatcher that sends them (signed as Standard Webhooks says).
  */
 @Module({
-  imports: [EventsModule],
+  imports: [EventsModule, EventFeedModule],
   controllers: [WebhookEndpointsController, EventRedeliveryController],
   providers: [WebhookEndpointsService, WebhookSink, WebhookDispatcher],
 })

@@ -3,9 +3,10 @@ import { IsIn, IsOptional, IsUUID } from 'class-validator';
 import { PageQueryDto } from '../../common/pagination';
 import { CanonicalUuid } from '../../common/transforms';
 import { CustomerDto } from '../../customers/dto/customer.dto';
+import { InvoiceDto } from '../../billing/dto/billing.dto';
 import { HoldDto } from '../../holds/dto/hold.dto';
-import { EVENT_TYPES } from '../entities/event.entity';
-import type { EventType, OutboxEventRow } from '../entities/event.entity';
+import { EVENT_TYPES } from '../../events/entities/event.entity';
+import type { EventType, OutboxEventRow } from '../../events/entities/event.entity';
 
 /** What an event is about; which parts are present depends on its type. */
 export class EventDataDto {
@@ -24,10 +25,20 @@ export class EventDataDto {
   hold?: HoldDto;
 
   @ApiPropertyOptional({
-    type: Object,
-    description: 'The invoice concerned (`invoice.*`)',
+    type: InvoiceDto,
+    description: 'The invoice concerned (`invoice.*`), as it was then',
   })
-  invoice?: Record<string, unknown>;
+  invoice?: InvoiceDto;
+
+  @ApiPropertyOptional({
+    description: 'Only on `invoice.overdue`: whole days past the invoice’s due date',
+  })
+  days_overdue?: number;
+
+  @ApiPropertyOptional({
+    description: 'Only on `invoice.overdue`: the DUNNING_WARN_DAYS step this warning is for',
+  })
+  step?: number;
 
   @ApiPropertyOptional({ description: 'Only on `webhook.test`: a test delivery, not a change' })
   test?: boolean;

@@ -4,7 +4,7 @@ import { DataSource } from 'typeorm';
 import { NotFoundError } from '../common/errors';
 import { KeysetColumn, keysetPage, Page } from '../common/pagination';
 import { EventDto, ListEventsQueryDto } from './dto/event.dto';
-import { OutboxEventRow } from './entities/event.entity';
+import { OutboxEventRow } from '../events/entities/event.entity';
 
 const NEWEST_FIRST: KeysetColumn<OutboxEventRow>[] = [
   { expression: 'e.seq', cast: 'bigint', value: (e) => Number(e.seq) },
