@@ -1,6 +1,5 @@
 import { Module } from '@nestjs/common';
 import { CustomersModule } from '../customers/customers.module';
-import { DunningModule } from '../dunning/dunning.module';
 import { EventsModule } from '../events/events.module';
 import { BillingScheduler } from './billing-scheduler';
 import { BillingController } from './billing.controller';
@@ -9,8 +8,9 @@ import { InvoicesController } from './invoices.controller';
 import { InvoicesService } from './invoices.service';
 
 @Module({
-  imports: [CustomersModule, DunningModule, EventsModule],
+  imports: [CustomersModule, EventsModule],
   controllers: [BillingController, InvoicesController],
   providers: [BillingService, BillingScheduler, InvoicesService],
+  exports: [InvoicesService],
 })
 export class BillingModule {}

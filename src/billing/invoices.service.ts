@@ -7,7 +7,6 @@ import { ConflictError, NotFoundError } from '../common/errors';
 import { KeysetColumn, keysetPage, Page } from '../common/pagination';
 import { CustomersService } from '../customers/customers.service';
 import { UnitOfWork } from '../database/unit-of-work';
-import { DunningService } from '../dunning/dunning.service';
 import { EventOutbox } from '../events/event-outbox';
 import { Plan } from '../plans/entities/plan.entity';
 import {
@@ -25,22 +24,36 @@ const NEWEST_FIRST: KeysetColumn<Invoice>[] = [
   { expression: 'i.id', cast: 'uuid', value: (i) => i.id },
 ];
 
+/** Told, in the payment's or void's own transaction, that a customer's invoices changed. */
+export type InvoicesChangedListener = (customerId: string) => Promise<unknown>;
+
 /**
  * Invoices across customers, their payments and voids. A payment or a void locks the customer's
  * row first (the order every use case that may change its holds follows), then the invoice, and
- * runs the dunning rules for the customer in the same transaction: the payment and the lift of
- * the hold it settles commit together, or neither does.
+ * tells its listeners in the same transaction: the dunning rules register one, so that the
+ * payment and the lift of the hold it settles commit together, or neither does. (Billing does
+ * not know the rules: they depend on it, not it on them.)
  */
 @Injectable()
 export class InvoicesService {
+  private readonly listeners: InvoicesChangedListener[] = [];
+
   constructor(
     private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>,
     private readonly unitOfWork: UnitOfWork,
     private readonly customers: CustomersService,
-    private readonly dunning: DunningService,
     private readonly outbox: EventOutbox,
     private readonly clock: Clock,
   ) {}
+
+  /** Called by the dunning rules' module at init. */
+  onInvoicesChanged(listener: InvoicesChangedListener): void {
+    this.listeners.push(listener);
+  }
+
+  private async invoicesChanged(customerId: string): Promise<void> {
+    for (const listener of this.listeners) await listener(customerId);
+  }
 
   private get invoices() {
     return this.txHost.tx.getRepository(Invoice);
@@ -96,7 +109,7 @@ export class InvoicesService {
         invoice.paidAt = now;
       }
       await this.invoices.save(invoice);
-      await this.dunning.evaluate(customerId);
+      await this.invoicesChanged(customerId);
       const dto = InvoiceDto.from(invoice, now);
       if (paid) {
         const [customer] = await this.customers.toDtos([
@@ -123,7 +136,7 @@ export class InvoicesService {
       invoice.voidedById = origin.actor.id;
       invoice.voidedByName = origin.actor.name;
       await this.invoices.save(invoice);
-      await this.dunning.evaluate(customerId);
+      await this.invoicesChanged(customerId);
       return InvoiceDto.from(invoice, now);
     });
   }

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { BillingModule } from '../billing/billing.module';
 import { CustomersModule } from '../customers/customers.module';
 import { EventsModule } from '../events/events.module';
 import { HoldsModule } from '../holds/holds.module';
@@ -9,10 +10,10 @@ import { JobLeases } from './job-leases';
 
 /**
  * The dunning rules: overdue invoices warn and then hold their customer, payment lifts the hold.
- * Billing (payments, voids) calls DunningService.evaluate in its own transactions.
+ * Payments and voids (billing's InvoicesService) tell it in their own transactions.
  */
 @Module({
-  imports: [CustomersModule, HoldsModule, EventsModule],
+  imports: [BillingModule, CustomersModule, HoldsModule, EventsModule],
   controllers: [DunningController],
   providers: [DunningService, DunningScheduler, JobLeases],
   exports: [DunningService],

@@ -5,6 +5,7 @@ import { In } from 'typeorm';
 import { systemOrigin } from '../auth/actor';
 import { InvoiceDto } from '../billing/dto/billing.dto';
 import { formatInvoiceNumber, Invoice } from '../billing/entities/invoice.entity';
+import { InvoicesService } from '../billing/invoices.service';
 import { Clock } from '../common/clock';
 import type { AppConfig } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
@@ -66,6 +67,7 @@ export class DunningService implements OnModuleInit {
     private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>,
     private readonly unitOfWork: UnitOfWork,
     private readonly customers: CustomersService,
+    private readonly invoices: InvoicesService,
     private readonly holds: HoldsService,
     private readonly outbox: EventOutbox,
     private readonly clock: Clock,
@@ -74,6 +76,7 @@ export class DunningService implements OnModuleInit {
 
   onModuleInit(): void {
     this.customers.onDunningExemptChanged((customerId) => this.evaluate(customerId));
+    this.invoices.onInvoicesChanged((customerId) => this.evaluate(customerId));
   }
 
   private get rules(): DunningRules {
