@@ -54,8 +54,8 @@ export class AppModule {
         // repository call (and the audit entry) joins it without passing it along. The context
         // is opened by UnitOfWork.run() for the use case, not per request: reads outside a
         // transaction need none. Not ClsModule.forRoot: it always registers a global interceptor
-        // (a no-op unless mounted), and any global interceptor costs Nest 11 every route about
-        // 70% of its throughput here (/health fell from 63k to 19k req/s).
+        // (a no-op unless mounted), and any global interceptor costs Nest 11 every route most of
+        // its throughput (bench/RESULTS.md, "Earlier measurements").
         {
           ...ClsModule.registerPlugins([
             new ClsPluginTransactional({

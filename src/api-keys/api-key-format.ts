@@ -16,7 +16,8 @@ export function looksLikeApiKey(key: string): boolean {
 
 /**
  * SHA-256, hex. A key has 256 bits of entropy, so a slow password hash would add nothing but
- * latency on every request; `crypto.hash` is the fastest way to it in Node (see STACK.md).
+ * latency on every request; the one-shot `crypto.hash` is the fastest way to it in Node (no
+ * hasher object per call).
  */
 export function hashApiKey(key: string): string {
   return hash('sha256', key);

@@ -26,7 +26,8 @@ const OPTIONS: HelmetOptions = {
 
 /**
  * The headers helmet sets, computed once. @fastify/helmet 13.2 builds a new helmet middleware
- * on every request (16-31 µs each on this machine, against 55 µs for a whole limits check), and
+ * on every request (a cost comparable to a whole limits check: bench/RESULTS.md, "Earlier
+ * measurements"), and
  * its headers never vary here: so they are recorded once and set by the one `onSend` hook the
  * service already has.
  */
