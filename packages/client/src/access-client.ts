@@ -241,10 +241,7 @@ export class AccessClient {
         return entry.allowed && entry.features.has(feature);
       }
     }
-    const outcome = this.slow(customerId, entry);
-    return outcome instanceof Promise
-      ? outcome.then((o) => this.decide(o, feature).allowed)
-      : this.decide(outcome, feature).allowed;
+    return this.isAllowedSlowly(customerId, feature, entry);
   }
 
   /** `isAllowed`, saying where the answer came from and whether it is stale. */
@@ -257,10 +254,7 @@ export class AccessClient {
         return entry.allowed && entry.features.has(feature) ? FROM_CACHE : DENIED_BY_CACHE;
       }
     }
-    const outcome = this.slow(customerId, entry);
-    return outcome instanceof Promise
-      ? outcome.then((o) => this.decide(o, feature))
-      : this.decide(outcome, feature);
+    return this.checkSlowly(customerId, feature, entry);
   }
 
   /**
@@ -320,6 +314,30 @@ export class AccessClient {
   }
 
   // ---- the slow path: a miss, a hold's end, or a stale stream ----
+  // In methods of their own: a closure in the hot methods would make V8 allocate a context for
+  // their parameters on every call, hit or not (it cost isAllowed three quarters of its speed).
+
+  private isAllowedSlowly(
+    customerId: string,
+    feature: string,
+    entry: Entry | undefined,
+  ): boolean | Promise<boolean> {
+    const outcome = this.slow(customerId, entry);
+    return outcome instanceof Promise
+      ? outcome.then((o) => this.decide(o, feature).allowed)
+      : this.decide(outcome, feature).allowed;
+  }
+
+  private checkSlowly(
+    customerId: string,
+    feature: string,
+    entry: Entry | undefined,
+  ): Decision | Promise<Decision> {
+    const outcome = this.slow(customerId, entry);
+    return outcome instanceof Promise
+      ? outcome.then((o) => this.decide(o, feature))
+      : this.decide(outcome, feature);
+  }
 
   private slow(customerId: string, cached: Entry | undefined): Outcome | Promise<Outcome> {
     const now = performance.now();
@@ -589,9 +607,29 @@ function entryOf(limits: Limits): Entry {
     current: Object.freeze({ ...base, stale: false }),
     stale: Object.freeze({ ...base, stale: true }),
     allowed: !limits.disabled,
-    features: new Set(limits.disabled ? [] : limits.features),
+    features: limits.disabled ? NO_FEATURES : featureSet(limits.features),
     expiresAt,
   };
+}
+
+const NO_FEATURES: ReadonlySet<string> = new Set();
+/** Distinct sets of features, shared by the customers that have them (most share a few plans). */
+const FEATURE_SETS = new Map<string, ReadonlySet<string>>();
+const MAX_FEATURE_SETS = 10_000;
+
+/**
+ * One Set per distinct list of features, shared: a check then reads a Set that thousands of
+ * customers use and that stays in the CPU's cache, instead of one Set per customer scattered over
+ * the heap (which made a check three times slower with 10,000 customers).
+ */
+function featureSet(features: readonly string[]): ReadonlySet<string> {
+  const key = [...features].sort().join('\n');
+  let set = FEATURE_SETS.get(key);
+  if (set === undefined) {
+    set = new Set(features);
+    if (FEATURE_SETS.size < MAX_FEATURE_SETS) FEATURE_SETS.set(key, set);
+  }
+  return set;
 }
 
 function customerIdOf(data: string): string | undefined {
