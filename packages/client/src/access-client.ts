@@ -93,6 +93,11 @@ export interface AccessClientStats {
   changed: number;
   resets: number;
   heartbeats: number;
+  /**
+   * Answers not kept because they were computed before the latest change announced for their
+   * customer (another instance that had not heard of it yet answered from its cache).
+   */
+  predating: number;
   /** Stream connections opened after the first, and stream failures. */
   reconnects: number;
   streamErrors: number;
@@ -136,6 +141,9 @@ const FAILED_CLOSED = decision(false, false, 'unavailable');
 /** A hold that ended by the client's clock but not yet by the service's: ask again after this. */
 const MIN_TTL_MS = 100;
 const STREAM_PATH = '/api/v1/access/stream';
+/** How long an announced change is remembered to check answers against (every instance hears a
+ * change within its CHANGE_FEED_STALE_MS, 2 s by default). */
+const CHANGES_REMEMBERED_MS = 60_000;
 
 /**
  * Customers' limits, checked in-process: `limits(id)` and `isAllowed(id, feature)` answer from a
@@ -176,6 +184,10 @@ export class AccessClient {
   private readonly joinable = new Map<string, Flight>();
   /** Every load in flight, per customer, joinable or not: what a change invalidates. */
   private readonly flights = new Map<string, Set<Flight>>();
+  /** When the service announced each recent change (its clock, ms), oldest first. */
+  private readonly changedAt = new Map<string, number>();
+  /** When the service last announced a change to everyone (its clock, ms). */
+  private resetAt = -Infinity;
   /** performance.now() until which the cache is vouched for (the last heartbeat + staleAfterMs). */
   private currentUntil = -Infinity;
   private lastHeartbeat = -Infinity;
@@ -204,6 +216,7 @@ export class AccessClient {
     resets: 0,
     heartbeats: 0,
     streamErrors: 0,
+    predating: 0,
   };
 
   constructor(options: AccessClientOptions) {
@@ -420,7 +433,9 @@ export class AccessClient {
     flight.promise = this.request(customerId).then(
       (entry) => {
         done();
-        if (entry !== null && flight.valid) this.store(customerId, entry);
+        if (entry !== null && flight.valid && !this.predatesChange(customerId, entry)) {
+          this.store(customerId, entry);
+        }
         return entry;
       },
       (error: unknown) => {
@@ -453,6 +468,30 @@ export class AccessClient {
       const failure = asClientError(error);
       this.onError(failure);
       throw failure;
+    }
+  }
+
+  /**
+   * An answer computed before the latest change announced for its customer (or to everyone), by
+   * the service's clock: another instance behind the same address that had not heard of the change
+   * yet answered from its own cache. Given to the caller, which raced the change, but not kept.
+   */
+  private predatesChange(customerId: string, entry: Entry): boolean {
+    const computed = Date.parse(entry.current.as_of);
+    const changed = this.changedAt.get(customerId);
+    if (computed < this.resetAt || (changed !== undefined && computed < changed)) {
+      this.counts.predating += 1;
+      return true;
+    }
+    return false;
+  }
+
+  /** Changes older than CHANGES_REMEMBERED_MS: every instance has heard them long ago. */
+  private forgetOldChanges(): void {
+    const horizon = Date.now() - CHANGES_REMEMBERED_MS;
+    for (const [customerId, at] of this.changedAt) {
+      if (at >= horizon) break;
+      this.changedAt.delete(customerId);
     }
   }
 
@@ -549,21 +588,39 @@ export class AccessClient {
     switch (event.event) {
       case 'changed': {
         this.counts.changed += 1;
-        const customerId = customerIdOf(event.data);
-        if (customerId === undefined) this.clear();
-        else this.invalidate(customerId);
+        const { customerId, at } = parseData(event.data);
+        if (customerId === undefined) {
+          this.clear();
+          break;
+        }
+        this.invalidate(customerId);
+        if (at !== undefined) {
+          this.changedAt.delete(customerId); // re-inserted last: the map stays in order of time
+          this.changedAt.set(customerId, at);
+        }
         break;
       }
-      case 'reset':
+      case 'reset': {
         this.counts.resets += 1;
         this.clear();
+        const { reason, at } = parseData(event.data);
+        // Only these made the service drop its own caches; the other reasons are this stream's.
+        if (
+          at !== undefined &&
+          (reason === 'everything_changed' || reason === 'feed_interrupted')
+        ) {
+          this.resetAt = Math.max(this.resetAt, at);
+          this.changedAt.clear();
+        }
         break;
+      }
       case 'heartbeat': {
         this.counts.heartbeats += 1;
         const now = performance.now();
         this.lastHeartbeat = now;
         this.currentUntil = now + this.staleAfterMs;
         this.failures = 0;
+        this.forgetOldChanges();
         const waiters = this.readyWaiters.splice(0);
         for (const wake of waiters) wake();
         break;
@@ -632,13 +689,20 @@ function featureSet(features: readonly string[]): ReadonlySet<string> {
   return set;
 }
 
-function customerIdOf(data: string): string | undefined {
+/** The fields of an event's data that the client reads; undefined when absent or malformed. */
+function parseData(data: string): { customerId?: string; reason?: string; at?: number } {
+  let parsed: { customer_id?: unknown; reason?: unknown; at?: unknown };
   try {
-    const id = (JSON.parse(data) as { customer_id?: unknown }).customer_id;
-    return typeof id === 'string' ? id : undefined;
+    parsed = JSON.parse(data) as typeof parsed;
   } catch {
-    return undefined;
+    return {};
   }
+  const at = typeof parsed.at === 'string' ? Date.parse(parsed.at) : NaN;
+  return {
+    customerId: typeof parsed.customer_id === 'string' ? parsed.customer_id : undefined,
+    reason: typeof parsed.reason === 'string' ? parsed.reason : undefined,
+    at: Number.isNaN(at) ? undefined : at,
+  };
 }
 
 function streamRefused(status: number, body: string): AccessClientError {

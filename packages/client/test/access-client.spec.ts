@@ -4,6 +4,7 @@ import { createApiKey, TestApiKey } from '../../../test/support/api-keys';
 import { createCustomer, signIn, StaffSession } from '../../../test/support/factories';
 import { disableCustomer, enableCustomer, iso, sleep } from '../../../test/support/holds';
 import { createFeature, createPlan, createSubscription } from '../../../test/support/plans';
+import { DatabaseProxy } from '../../../test/support/database-proxy';
 import { TcpProxy } from '../../../test/support/tcp-proxy';
 import { startTestApp, TestApp } from '../../../test/support/test-app';
 import { onEmbeddedDatabase } from '../../../test/support/test-env';
@@ -237,6 +238,64 @@ describe('AccessClient against the service', () => {
     expect(client.isAllowed(kept, feature)).toBe(true); // still cached: no reset happened
     expect(client.stats().resets).toBe(before.resets);
   });
+
+  itOnPostgres(
+    'does not keep an answer that another instance computed before a change it had not heard yet',
+    async () => {
+      // Instance C hears changes late: its LISTEN connection hangs behind a proxy, so for up to
+      // CHANGE_FEED_STALE_MS it answers from a cache that a change has made wrong.
+      const databaseProxy = await DatabaseProxy.start(a.database.runtimeUrl);
+      const c = await startTestApp(SERVICE_ENV, {
+        database: {
+          url: a.database.url,
+          runtimeUrl: databaseProxy.urlFor(a.database.runtimeUrl),
+          drop: () => Promise.resolve(),
+        },
+      });
+      try {
+        const urlC = await listen(c);
+        // The stream from A, the limits from C: two instances behind one address, as it may be.
+        const client = await connected({
+          fetch: (input) =>
+            fetch(
+              new Request(
+                String(input instanceof Request ? input.url : input).replace(urlA, urlC),
+                input as Request,
+              ),
+            ),
+        });
+        const customerId = await subscriber();
+        await cache(client, customerId); // computed and cached by C too
+        databaseProxy.freezeLatestEndingIn('-listener');
+        await disableCustomer(a, customerId, support.header).expect(200);
+        await waitFor(
+          () =>
+            client.stats().changed > 0 &&
+            typeof client.isAllowed(customerId, feature) !== 'boolean',
+          GENEROUS_MS,
+          'the change heard',
+        );
+
+        // C still says "enabled" from its cache: the client passes that on to a check that raced
+        // the change, but never keeps it; once C gives up its hung feed, it says "disabled".
+        const answers: boolean[] = [];
+        for (;;) {
+          const answer = client.isAllowed(customerId, feature);
+          if (typeof answer === 'boolean') break; // kept: must be the disabled answer
+          answers.push(await answer);
+          await sleep(20);
+        }
+        expect(client.isAllowed(customerId, feature)).toBe(false);
+        expect(answers[0]).toBe(true); // the race did happen: C answered from before the change
+        expect(answers.at(-1)).toBe(false);
+        expect(client.stats().predating).toBeGreaterThan(0);
+      } finally {
+        await c.close();
+        await databaseProxy.close();
+      }
+    },
+    30_000,
+  );
 
   describe('a stream frozen by a proxy', () => {
     const STALE_MS = 600;
