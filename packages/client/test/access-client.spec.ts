@@ -8,7 +8,12 @@ import { DatabaseProxy } from '../../../test/support/database-proxy';
 import { TcpProxy } from '../../../test/support/tcp-proxy';
 import { startTestApp, TestApp } from '../../../test/support/test-app';
 import { onEmbeddedDatabase } from '../../../test/support/test-env';
-import { AccessClient, AccessClientError, type AccessClientOptions } from '../src';
+import {
+  AccessClient,
+  AccessClientError,
+  type AccessClientOptions,
+  createRestClient,
+} from '../src';
 
 /** The service beats often here, so that a test waits little for "current" again. */
 const SERVICE_ENV = {
@@ -96,6 +101,26 @@ describe('AccessClient against the service', () => {
     await client.limits(customerId);
     expect(typeof client.isAllowed(customerId, feature)).toBe('boolean');
   }
+
+  it('has a typed REST client: openapi-fetch over the types generated from openapi.json', async () => {
+    const api = createRestClient({ baseUrl: `${urlA}/`, apiKey: platform.key });
+    const customerId = await subscriber();
+    const limits = await api.GET('/api/v1/customers/{id}/limits', {
+      params: { path: { id: customerId } },
+    });
+    expect(limits.response.status).toBe(200);
+    expect(limits.data).toMatchObject({ customer_id: customerId, status: 'enabled' });
+    const disabled = await api.POST('/api/v1/customers/{id}/disable', {
+      params: { path: { id: customerId } },
+      body: { reason: 'Typed client', reason_code: 'other' },
+    });
+    expect(disabled.data?.status).toBe('disabled');
+    const refused = await createRestClient({ baseUrl: urlA }).GET('/api/v1/customers/{id}', {
+      params: { path: { id: customerId } },
+    });
+    expect(refused.response.status).toBe(401);
+    expect(refused.error).toMatchObject({ code: 'unauthenticated' });
+  });
 
   it('answers limits and isAllowed from its cache once loaded, without asking again', async () => {
     const client = await connected();
