@@ -68,8 +68,9 @@ async function main(): Promise<void> {
     await loadAll(client, customerIds);
     const checks = await measureChecks(client, customerIds);
     console.log(
-      `isAllowed, cached: ${fmtRate(median(checks.isAllowed))} per second ` +
-        `(${checks.isAllowed.map(fmtRate).join(', ')})`,
+      `isAllowed, cached: ${fmtRate(median(checks.isAllowed))} per CPU second ` +
+        `(${checks.isAllowed.map(fmtRate).join(', ')}); ` +
+        `${fmtRate(median(checks.wall.isAllowed))} per wall second`,
     );
 
     console.log(`Disabling ${DISABLES} customers through instance B...`);
@@ -147,10 +148,39 @@ async function loadAll(client: AccessClient, ids: string[]): Promise<void> {
   if (missing.length > 0) throw new Error(`${missing.length} customers are not cached`);
 }
 
+/** Per method, per round: calls per second of the main thread's CPU time, and of wall time. */
 interface Checks {
   isAllowed: number[];
   check: number[];
   limits: number[];
+  wall: { isAllowed: number[]; check: number[]; limits: number[] };
+  /** Where the CPU time came from. */
+  cpuClock: string;
+}
+
+const SCHEDSTAT = `/proc/self/task/${process.pid}/schedstat`;
+
+/**
+ * CPU time of this process's main thread, in ns: the kernel's schedstat (its first field), which
+ * counts only the time this thread ran on a core, so other processes on the machine do not
+ * lower the figure; process.cpuUsage() (every thread of the process) where there is none.
+ */
+function threadCpuNs(): number {
+  try {
+    return Number(readFileSync(SCHEDSTAT, 'utf8').split(' ')[0]);
+  } catch {
+    const { user, system } = process.cpuUsage();
+    return (user + system) * 1000;
+  }
+}
+
+function cpuClockName(): string {
+  try {
+    readFileSync(SCHEDSTAT, 'utf8');
+    return "the main thread's CPU time (`/proc/self/task/<pid>/schedstat`)";
+  } catch {
+    return "the process's CPU time (`process.cpuUsage()`)";
+  }
 }
 
 /**
@@ -182,12 +212,13 @@ async function measureChecks(client: AccessClient, ids: string[]): Promise<Check
       return yes;
     },
   };
-  const round = async (name: keyof typeof loops): Promise<number> => {
+  const round = async (name: keyof typeof loops): Promise<{ cpu: number; wall: number }> => {
     while (client.stats().sinceHeartbeatMs > 100) await new Promise((r) => setTimeout(r, 5));
     const hitsBefore = client.stats().hits;
     const loop = loops[name];
     let calls = 0;
     let yes = 0;
+    const cpuBefore = threadCpuNs();
     const started = performance.now();
     let now = started;
     while (now - started < ROUND_MS) {
@@ -195,20 +226,32 @@ async function measureChecks(client: AccessClient, ids: string[]): Promise<Check
       calls += 10_000;
       now = performance.now();
     }
+    const cpuNs = threadCpuNs() - cpuBefore;
     const hits = client.stats().hits - hitsBefore;
     if (hits !== calls || yes !== calls) {
       throw new Error(`${name}: ${hits} hits and ${yes} answers "yes" of ${calls} calls`);
     }
-    return (calls / (now - started)) * 1000;
+    return { cpu: (calls / cpuNs) * 1e9, wall: (calls / (now - started)) * 1000 };
   };
-  const result: Checks = { isAllowed: [], check: [], limits: [] };
+  const result: Checks = {
+    isAllowed: [],
+    check: [],
+    limits: [],
+    wall: { isAllowed: [], check: [], limits: [] },
+    cpuClock: cpuClockName(),
+  };
+  const record = async (name: keyof typeof loops) => {
+    const { cpu, wall } = await round(name);
+    result[name].push(cpu);
+    result.wall[name].push(wall);
+  };
   await round('isAllowed'); // warm-up: optimised before measured
   await round('check');
   await round('limits');
   for (let i = 0; i < ROUNDS; i += 1) {
-    result.isAllowed.push(await round('isAllowed'));
-    result.check.push(await round('check'));
-    result.limits.push(await round('limits'));
+    await record('isAllowed');
+    await record('check');
+    await record('limits');
   }
   return result;
 }
@@ -351,7 +394,9 @@ Measured by \`npm run bench:client\` on ${run.started.toISOString()}.
   (\`failMode: 'closed'\`, \`staleAfterMs\` 3000) in the benchmark's process, its stream on instance A
 - Cached checks: ${CUSTOMERS} customers loaded into the client, then each call asks for the next
   customer in turn, in a tight loop on one thread, ${ROUNDS} rounds of ${ROUND_MS / 1000} s (median, and the range in brackets), each
-  started just after a heartbeat (a round blocks the event loop); every call of a round was a cache hit
+  started just after a heartbeat (a round blocks the event loop); every call of a round was a cache hit;
+  a round's calls are divided by ${checks.cpuClock}, so that the two cores' other work (the
+  service instances, PostgreSQL, other jobs) does not count
 - Disable to "disabled": ${DISABLES} customers, one after the other, disabled through instance B
   with a platform key; from B's answer (its commit comes before it), the client is asked every
   millisecond until it says false (${latency.beforeAnswer} already said so when the answer came: counted as 0 ms)
@@ -359,9 +404,10 @@ Measured by \`npm run bench:client\` on ${run.started.toISOString()}.
 
 | what | figure | target |
 | --- | --- | --- |
-| \`isAllowed(id, feature)\`, cached, per second on one core | ${range(checks.isAllowed)} | at least 5 M: ${checksMet ? 'met' : 'NOT met'} |
-| \`check(id, feature)\`, cached, per second | ${range(checks.check)} | |
-| \`limits(id)\`, cached, per second | ${range(checks.limits)} | |
+| \`isAllowed(id, feature)\`, cached, per second of one core's time | ${range(checks.isAllowed)} | at least 5 M: ${checksMet ? 'met' : 'NOT met'} |
+| \`check(id, feature)\`, cached, per second of one core's time | ${range(checks.check)} | |
+| \`limits(id)\`, cached, per second of one core's time | ${range(checks.limits)} | |
+| the same three per second of wall time (lower while other processes take the core) | ${fmtRate(median(checks.wall.isAllowed))}, ${fmtRate(median(checks.wall.check))}, ${fmtRate(median(checks.wall.limits))} | |
 | disable through B to the client saying disabled, p50 | ${latency.p50.toFixed(1)} ms | |
 | the same, p99 | ${latency.p99.toFixed(1)} ms | at most 100 ms: ${latencyMet ? 'met' : 'NOT met'} |
 | the same, max | ${latency.max.toFixed(1)} ms | |
