@@ -10,6 +10,9 @@ export default tseslint.config(
       'coverage/',
       '.data/',
       'admin/dist/',
+      'packages/*/dist/',
+      // Generated from openapi.json by `npm run client:generate` (a test checks it is current).
+      'packages/client/src/generated/',
       '*.js',
       '*.mjs',
       'scripts/*.js',

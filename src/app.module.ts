@@ -4,6 +4,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { getDataSourceToken, TypeOrmModule } from '@nestjs/typeorm';
 import { ClsModule } from 'nestjs-cls';
+import { AccessStreamModule } from './access-stream/access-stream.module';
 import { AuditModule } from './audit/audit.module';
 import { ApiKeysModule } from './api-keys/api-keys.module';
 import { AuthModule } from './auth/auth.module';
@@ -84,6 +85,7 @@ export class AppModule {
         NotificationsModule,
         WebhooksModule,
         DunningModule,
+        AccessStreamModule,
       ],
     };
   }

@@ -1,6 +1,19 @@
-/** The REST API under /api/v1 (see openapi.json), with the staff token kept in sessionStorage. */
+/**
+ * The REST API under /api/v1, with the staff token kept in sessionStorage. The types of what it
+ * sends and answers are generated from openapi.json (packages/client, `npm run client:generate`):
+ * the page cannot disagree with the contract without failing to compile.
+ */
+import type { components } from '../../packages/client/src/generated/openapi';
 
-export const ROLES = ['user', 'customer_support', 'account_manager', 'developer', 'admin'] as const;
+type Schemas = components['schemas'];
+
+export const ROLES = [
+  'user',
+  'customer_support',
+  'account_manager',
+  'developer',
+  'admin',
+] as const satisfies readonly Schemas['StaffUserDto']['role'][];
 export type Role = (typeof ROLES)[number];
 
 /** Roles form a hierarchy: each has every right of those before it. */
@@ -8,77 +21,27 @@ export function roleAtLeast(role: Role, least: Role): boolean {
   return ROLES.indexOf(role) >= ROLES.indexOf(least);
 }
 
-export interface StaffUser {
-  id: string;
-  email: string;
-  name: string;
-  role: Role;
-}
+export type StaffUser = Schemas['StaffUserDto'];
+export type LoginResponse = Schemas['LoginResponseDto'];
+export type Customer = Schemas['CustomerDto'];
+export type CustomerStatus = Customer['status'];
 
-export interface LoginResponse {
-  access_token: string;
-  token_type: 'Bearer';
-  expires_in: number;
-  user: StaffUser;
-}
-
-export type CustomerStatus = 'enabled' | 'disabled';
-
-export interface Customer {
-  id: string;
-  email: string;
-  name: string | null;
-  reference: string | null;
-  external_reference: string | null;
-  status: CustomerStatus;
-  disabled_at: string | null;
-  disabled_reason: string | null;
-  billing_paused: boolean;
-  /** Never held by the dunning rules (they still warn). */
-  dunning_exempt?: boolean;
-  /** Its active and scheduled holds: while one is active, the customer is disabled. */
-  holds?: HoldSummary[];
-  created_at: string;
-  updated_at: string;
-  version: number;
-}
-
+/** A page of a list: `Schemas['CustomerPageDto']` and its siblings all have this shape. */
 export interface Page<T> {
   data: T[];
   next_cursor: string | null;
 }
 
-export interface Actor {
-  /** `system` is the service itself: the scheduler, the dunning rules. */
-  type: 'user' | 'api_key' | 'system';
-  id: string | null;
-  name: string | null;
-}
-
-export type HoldSource = 'manual' | 'overdue';
-export type HoldState = 'scheduled' | 'active' | 'lifted' | 'expired';
+/** Who did something; `system` is the service itself: the scheduler, the dunning rules. */
+export type Actor = Schemas['ActorRefDto'];
 
 /** One reason to block a customer, owned by whoever placed it (API.md, "Holds"). */
-export interface Hold {
-  id: string;
-  customer_id: string;
-  source: HoldSource;
-  reason_code: string;
-  reason: string | null;
-  starts_at: string;
-  ends_at: string | null;
-  pause_billing: boolean;
-  state: HoldState;
-  placed_by: Actor | null;
-  placed_at: string;
-  lifted_by: Actor | null;
-  lifted_at: string | null;
-  lift_reason: string | null;
-  review_at: string | null;
-}
+export type Hold = Schemas['HoldDto'];
+export type HoldSource = Hold['source'];
+export type HoldState = Hold['state'];
 
 /** What the customer object says of each of its active and scheduled holds. */
-export type HoldSummary = Pick<Hold, 'id' | 'source' | 'reason_code' | 'starts_at' | 'ends_at'>;
+export type HoldSummary = Schemas['HoldRefDto'];
 
 /**
  * The contract's default `HOLD_REASON_CODES`: what the form offers until the service has said
@@ -93,125 +56,26 @@ export const DEFAULT_REASON_CODES = [
   'other',
 ] as const;
 
-export interface PlaceHold {
-  reason_code: string;
-  reason?: string;
-  starts_at?: string;
-  ends_at?: string;
-  pause_billing?: boolean;
-  review_at?: string;
-  /** Default true: the customer is emailed about the hold (when the service sends emails). */
-  notify_customer?: boolean;
-}
-
-export interface DisableOptions {
-  reason?: string;
-  reason_code?: string;
-  pause_billing?: boolean;
-  ends_at?: string;
-  notify_customer?: boolean;
-}
+export type PlaceHold = Schemas['PlaceHoldDto'];
+export type DisableOptions = Schemas['DisableCustomerDto'];
 
 /** `GET /hold-reason-codes`: the codes a hold may carry, and whether customers get emails. */
-export interface HoldReasonCodes {
-  reason_codes: string[];
-  customer_emails: boolean;
-}
-
-export type NotificationKind =
-  'hold_scheduled' | 'customer_disabled' | 'customer_enabled' | 'invoice_overdue';
+export type HoldReasonCodes = Schemas['HoldReasonCodesDto'];
 
 /** An email to the customer about one of its events (API.md, "Telling the customer"). */
-export interface CustomerNotification {
-  id: string;
-  event_id: string;
-  kind: NotificationKind;
-  recipient: string;
-  subject: string;
-  state: 'pending' | 'sent' | 'failed';
-  attempts: number;
-  last_error: string | null;
-  sent_at: string | null;
-  next_attempt_at: string | null;
-  created_at: string;
-}
+export type CustomerNotification = Schemas['CustomerNotificationDto'];
+export type NotificationKind = CustomerNotification['kind'];
 
-export interface Note {
-  id: string;
-  body: string;
-  author?: Actor | null;
-  created_at: string;
-}
+export type Note = Schemas['NoteDto'];
+export type AuditEntry = Schemas['AuditLogDto'];
+export type Subscription = Schemas['SubscriptionDto'];
 
-export interface AuditEntry {
-  id: string;
-  action: string;
-  customer_id: string;
-  actor: Actor;
-  reason: string | null;
-  before: { status?: string; state?: string } | null;
-  after: { status?: string; state?: string } | null;
-  request_id: string | null;
-  hold_id?: string | null;
-  /** When the change took effect: a scheduled transition is recorded a moment after its instant. */
-  effective_at?: string | null;
-  created_at: string;
-}
+/** A problem answer as read from any body: nothing in it can be relied on. */
+export type Problem = Partial<Schemas['ProblemDetailsDto']>;
 
-export interface Subscription {
-  id: string;
-  customer_id: string;
-  plan_code: string;
-  status: string;
-  current_period_start: string;
-  current_period_end: string;
-  cancelled_at: string | null;
-  created_at: string;
-}
-
-export type InvoiceStatus = 'open' | 'paid' | 'void';
-
-/** An invoice (API.md, "Dunning"); amounts in minor units. */
-export interface Invoice {
-  id: string;
-  number: string;
-  customer_id: string;
-  subscription_id: string;
-  plan_code: string;
-  amount: number;
-  currency: string;
-  period_start: string;
-  period_end: string;
-  status: InvoiceStatus;
-  due_at: string;
-  amount_due: number;
-  amount_paid: number;
-  /** Whole days past due while open; 0 otherwise. */
-  days_overdue: number;
-  paid_at: string | null;
-  voided_at: string | null;
-  void_reason: string | null;
-  created_at: string;
-}
-
-export interface InvoicePayment {
-  id: string;
-  invoice_id: string;
-  amount: number;
-  reference: string | null;
-  recorded_by: Actor;
-  created_at: string;
-  invoice: Invoice;
-}
-
-export interface Problem {
-  type?: string;
-  title?: string;
-  status?: number;
-  detail?: string;
-  code?: string;
-  errors?: { field: string; message: string }[];
-}
+export type Invoice = Schemas['InvoiceDto'];
+export type InvoiceStatus = Invoice['status'];
+export type InvoicePayment = Schemas['InvoicePaymentDto'];
 
 /** An answer other than 2xx, or no answer at all (status 0, code `network_error`). */
 export class ApiError extends Error {

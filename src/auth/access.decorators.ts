@@ -24,7 +24,8 @@ export const ALLOW_DISABLED_CUSTOMER_KEY = 'access:allow-disabled-customer-key';
 export type ApiKeyAccess = 'none' | 'platform' | 'platform_and_own_customer';
 
 export interface AccessRule {
-  role: Role;
+  /** The least staff role that may call the route; null: no staff sign-in may (`@PlatformKeyOnly`). */
+  role: Role | null;
   apiKeys: ApiKeyAccess;
 }
 
@@ -42,6 +43,19 @@ export function Roles(role: Role, options: { apiKeys?: ApiKeyAccess } = {}) {
     SetMetadata(ACCESS_RULE_KEY, rule),
     ApiBearerAuth('bearer'),
     ...(rule.apiKeys === 'none' ? [] : [ApiSecurity('api_key')]),
+    ApiProblemResponses(401, 403),
+  );
+}
+
+/**
+ * Only a platform API key may call the route: no staff sign-in, whatever its role, and no
+ * customer's key (a machine interface for the customer's backend, such as `GET /access/stream`).
+ */
+export function PlatformKeyOnly() {
+  const rule: AccessRule = { role: null, apiKeys: 'platform' };
+  return applyDecorators(
+    SetMetadata(ACCESS_RULE_KEY, rule),
+    ApiSecurity('api_key'),
     ApiProblemResponses(401, 403),
   );
 }

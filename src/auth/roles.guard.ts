@@ -28,7 +28,7 @@ export class RolesGuard implements CanActivate {
 }
 
 export function isAllowed(rule: AccessRule, actor: Actor, params: Record<string, string>): boolean {
-  if (actor.type === 'user') return roleSatisfies(actor.role, rule.role);
+  if (actor.type === 'user') return rule.role !== null && roleSatisfies(actor.role, rule.role);
   if (actor.customerId === null) return rule.apiKeys !== 'none';
   return rule.apiKeys === 'platform_and_own_customer' && params?.id === actor.customerId;
 }
@@ -39,6 +39,11 @@ export function isAllowed(rule: AccessRule, actor: Actor, params: Record<string,
  * rule and the caller's own role are named: nothing the caller could not read in the API document.
  */
 export function refusalDetail(rule: AccessRule, actor: Actor): string {
+  if (rule.role === null) {
+    return actor.type === 'user'
+      ? `This needs a platform API key: no staff role may call it; you are ${actor.role}.`
+      : 'This needs a platform API key; a customer’s API key cannot call it.';
+  }
   const staff =
     rule.role === ROLES[ROLES.length - 1]
       ? `the role ${rule.role}`

@@ -53,4 +53,11 @@ describe('isAllowed', () => {
     expect(isAllowed(own, customerKey, { id: 'c2' })).toBe(false);
     expect(isAllowed(rule('user', 'platform'), customerKey, { id: 'c1' })).toBe(false);
   });
+
+  it('lets only a platform key through a route for platform keys only', () => {
+    const platformOnly: AccessRule = { role: null, apiKeys: 'platform' };
+    expect(isAllowed(platformOnly, platformKey, {})).toBe(true);
+    for (const role of ROLES) expect(isAllowed(platformOnly, staff(role), {})).toBe(false);
+    expect(isAllowed(platformOnly, customerKey, { id: 'c1' })).toBe(false);
+  });
 });

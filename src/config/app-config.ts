@@ -52,6 +52,8 @@ export interface AppConfig {
   changeFeedHeartbeatMs: number;
   /** Caches are bypassed once no heartbeat sent within this many ms has been answered. */
   changeFeedStaleMs: number;
+  /** Longest gap between two heartbeats of GET /access/stream while the change feed is live. */
+  streamHeartbeatMs: number;
   /** The reason codes a hold may carry. */
   holdReasonCodes: string[];
   /** Days from placing a hold to its default review date. */
@@ -205,6 +207,12 @@ export const CONFIG_VARIABLES: readonly VariableSpec[] = [
     description:
       'Caches are bypassed once the LISTEN connection has not answered a heartbeat sent within ' +
       'this many ms (default `2000`): the longest a change from another instance goes unheard',
+  },
+  {
+    name: 'STREAM_HEARTBEAT_MS',
+    description:
+      'Heartbeat period of `GET /access/stream` in ms (default `1000`), sent only while the ' +
+      'change feed is live: what tells a client library its cache is current',
   },
   {
     name: 'HOLD_REASON_CODES',
@@ -540,6 +548,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     limitsCache: bool('LIMITS_CACHE', true),
     changeFeedHeartbeatMs,
     changeFeedStaleMs,
+    streamHeartbeatMs: int('STREAM_HEARTBEAT_MS', 1000, 50, 60_000),
     holdReasonCodes: [...new Set(holdReasonCodes)],
     holdReviewDays: int('HOLD_REVIEW_DAYS', 30, 1, 3650),
     holdSchedulerIntervalMs: int('HOLD_SCHEDULER_INTERVAL_MS', 200, 10, 60_000),

@@ -133,9 +133,12 @@ function describeAccess(operation: OperationObject, access: RouteAccess): void {
     sentence = 'Public: needs no credentials.';
   } else if (access.rule) {
     const { role, apiKeys } = access.rule;
-    extensions['x-required-role'] = role;
+    if (role !== null) extensions['x-required-role'] = role;
     extensions['x-api-keys'] = API_KEY_EXTENSION[apiKeys];
-    sentence = `Requires staff role \`${role}\` or higher. ${API_KEY_SENTENCE[apiKeys]}`;
+    sentence =
+      role === null
+        ? 'Platform API keys only: staff sign-ins and customers’ API keys are refused.'
+        : `Requires staff role \`${role}\` or higher. ${API_KEY_SENTENCE[apiKeys]}`;
     if (access.allowDisabledCustomerKey) {
       sentence += ' The key of a disabled customer is accepted here.';
     } else {

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import request from 'supertest';
 import type { ApiKeyAccess } from '../../src/auth/access.decorators';
 import { Role, roleSatisfies, ROLES } from '../../src/auth/roles';
@@ -26,13 +27,16 @@ interface Endpoint {
   method: 'get' | 'post' | 'patch' | 'delete';
   path: (ctx: Context) => string;
   body?: (ctx: Context) => object;
-  least: Role;
+  /** null: no staff role may call it (`@PlatformKeyOnly()`). */
+  least: Role | null;
   /** Which API keys may call it besides staff (default none); `:id` is then ctx.customerId. */
   apiKeys?: ApiKeyAccess;
   /** `@AllowDisabledCustomerKey()`: a disabled customer's own key may still call it. */
   evenDisabledCustomerKey?: boolean;
   /** The call ends the caller's sessions: each role calls it with a session of its own. */
   endsSession?: boolean;
+  /** A `text/event-stream` that never ends: an allowed call is closed once its headers came. */
+  stream?: boolean;
 }
 
 interface Context {
@@ -296,7 +300,40 @@ const ENDPOINTS: Endpoint[] = [
     least: 'account_manager',
   },
   { method: 'post', path: () => '/api/v1/dunning/runs', least: 'developer' },
+  {
+    method: 'get',
+    path: () => '/api/v1/access/stream',
+    least: null,
+    apiKeys: 'platform',
+    stream: true,
+  },
 ];
+
+/**
+ * Reads a JSON answer whole; an event stream (which never ends) only up to its headers, then
+ * closes it: the status and headers are what the matrix checks.
+ */
+function headersThenClose(
+  raw: unknown, // superagent types it as its own Response; it is Node's message
+  callback: (error: Error | null, body: unknown) => void,
+): void {
+  const res = raw as IncomingMessage;
+  if (String(res.headers['content-type']).startsWith('text/event-stream')) {
+    res.destroy();
+    callback(null, {});
+    return;
+  }
+  let text = '';
+  res.setEncoding('utf8');
+  res.on('data', (chunk: string) => (text += chunk));
+  res.on('end', () => {
+    try {
+      callback(null, text === '' ? {} : JSON.parse(text));
+    } catch (error) {
+      callback(error as Error, undefined);
+    }
+  });
+}
 
 const KEY_CALLERS = ['platform key', 'own customer key', 'other customer key'] as const;
 type KeyCaller = (typeof KEY_CALLERS)[number];
@@ -368,6 +405,7 @@ describe('access matrix', () => {
 
   const call = (endpoint: Endpoint, headers: Record<string, string>) => {
     const req = request(t.http)[endpoint.method](endpoint.path(ctx)).set(headers);
+    if (endpoint.stream) return req.buffer(true).parse(headersThenClose);
     return endpoint.body ? req.send(endpoint.body(ctx)) : req;
   };
 
@@ -378,14 +416,16 @@ describe('access matrix', () => {
   it.each(cases)('%s as %s', async (_route: string, role: Role, endpoint: Endpoint) => {
     const session = endpoint.endsSession ? await signIn(t, role) : sessions[role];
     const response = await call(endpoint, session.header);
-    if (roleSatisfies(role, endpoint.least)) {
+    if (endpoint.least !== null && roleSatisfies(role, endpoint.least)) {
       expect([401, 403]).not.toContain(response.status);
       expect(response.status).toBeLessThan(500);
     } else {
       expect(response.status).toBe(403);
       expect(response.body.code).toBe('forbidden');
-      // The refusal names the least role that would do, and the caller's.
-      expect(response.body.detail).toContain(`needs the role ${endpoint.least}`);
+      // The refusal names the least role that would do (or a platform key), and the caller's.
+      expect(response.body.detail).toContain(
+        endpoint.least === null ? 'needs a platform API key' : `needs the role ${endpoint.least}`,
+      );
       expect(response.body.detail).toContain(`you are ${role}.`);
     }
   });
@@ -413,7 +453,9 @@ describe('access matrix', () => {
         expect(response.status).toBe(403);
         expect(response.body.code).toBe(refusedAsDisabled ? 'customer_disabled' : 'forbidden');
         // A key is told what would do: a staff sign-in with the least role, or a platform key.
-        if (!refusedAsDisabled) {
+        if (!refusedAsDisabled && endpoint.least === null) {
+          expect(response.body.detail).toContain('needs a platform API key');
+        } else if (!refusedAsDisabled) {
           expect(response.body.detail).toContain(`staff sign-in with the role ${endpoint.least}`);
           expect(response.body.detail).toContain(
             endpoint.apiKeys && endpoint.apiKeys !== 'none'

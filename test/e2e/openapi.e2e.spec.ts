@@ -229,6 +229,11 @@ describe('openapi.json says everything the service does', () => {
         expect({ [route]: operation.security }).toEqual({ [route]: [] });
         expect(operation.description).toContain('Public: needs no credentials.');
         expect(operation['x-required-role']).toBeUndefined();
+      } else if (access.startsWith('no-staff+')) {
+        expect({ [route]: operation['x-required-role'] }).toEqual({ [route]: undefined });
+        expect({ [route]: operation.security }).toEqual({ [route]: [{ api_key: [] }] });
+        expect(operation.description).toContain('Platform API keys only');
+        expect(operation['x-api-keys']).toEqual(['platform']);
       } else {
         const [role, keys] = access.split('+');
         expect({ [route]: operation['x-required-role'] }).toEqual({ [route]: role });

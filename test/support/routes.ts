@@ -41,7 +41,7 @@ export function listRoutes(
         const access = isPublic
           ? 'public'
           : rule
-            ? `${rule.role}+${rule.apiKeys === 'none' ? 'no-keys' : rule.apiKeys}`
+            ? `${rule.role ?? 'no-staff'}+${rule.apiKeys === 'none' ? 'no-keys' : rule.apiKeys}`
             : 'UNDECLARED (refused to all)';
         const disabledKey = allowDisabledCustomerKey ? '+even-disabled-customer-key' : '';
         routes.push({ route: `${method} ${url}`, access: access + disabledKey });
