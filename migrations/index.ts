@@ -8,6 +8,7 @@ import { Billing1795612000000 } from './1795612000000-Billing';
 import { StaffTokenVersion1795620000000 } from './1795620000000-StaffTokenVersion';
 import { Holds1795630000000 } from './1795630000000-Holds';
 import { Events1795640000000 } from './1795640000000-Events';
+import { AuditChain1795660000000 } from './1795660000000-AuditChain';
 
 /**
  * Every migration, in order. A new migration file must be listed here (a test checks that each
@@ -23,4 +24,5 @@ export const migrations: (new () => MigrationInterface)[] = [
   StaffTokenVersion1795620000000,
   Holds1795630000000,
   Events1795640000000,
+  AuditChain1795660000000,
 ];

@@ -16,6 +16,7 @@ export const ERROR_CODES = [
   'last_admin',
   'conflict',
   'hold_not_active',
+  'audit_chain_broken',
   'payload_too_large',
   'unsupported_media_type',
   'too_many_attempts',

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module';
 import { EventsModule } from '../events/events.module';
 import {
   EventRedeliveryController,
@@ -13,7 +14,7 @@ import { WebhookSink } from './webhook-sink';
  * subscribed endpoint, and the dispatcher that sends them (signed as Standard Webhooks says).
  */
 @Module({
-  imports: [EventsModule],
+  imports: [EventsModule, AuditModule],
   controllers: [WebhookEndpointsController, EventRedeliveryController],
   providers: [WebhookEndpointsService, WebhookSink, WebhookDispatcher],
 })
