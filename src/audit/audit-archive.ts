@@ -125,7 +125,7 @@ export async function archiveAuditLog(
       String(throughSeq),
     ]);
     const deleted = await query<{ seq: string }>(
-      'DELETE FROM audit_logs WHERE seq <= $1 RETURNING seq::text AS seq',
+      'DELETE FROM audit_logs WHERE seq <= $1 RETURNING seq',
       [throughSeq],
     );
     if (deleted.length !== count) {

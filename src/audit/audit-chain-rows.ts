@@ -4,11 +4,13 @@ import type { StatusSnapshot } from './entities/audit-log.entity';
 /** Runs one statement: the app's transaction host, a tool's DataSource or a query runner. */
 export type Query = <T>(sql: string, parameters?: unknown[]) => Promise<T[]>;
 
-/** Every field of an entry, as the chain hashes them, in the order of the encoding. */
-export const CHAIN_COLUMNS = `seq::text AS seq, prev_hash, hash, id::text AS id, created_at, action,
-  customer_id::text AS customer_id, target_type, target_id::text AS target_id,
-  hold_id::text AS hold_id, actor_type, actor_id::text AS actor_id, actor_name, reason, before,
-  after, effective_at, request_id, ip, user_agent`;
+/**
+ * Every field of an entry, in the order of the encoding. Plain column names (no casts, whose
+ * aliases an ORDER BY would sort by): pg reads bigint and uuid as strings already.
+ */
+export const CHAIN_COLUMNS = `seq, prev_hash, hash, id, created_at, action, customer_id,
+  target_type, target_id, hold_id, actor_type, actor_id, actor_name, reason, before, after,
+  effective_at, request_id, ip, user_agent`;
 
 /** An entry read with CHAIN_COLUMNS. */
 export interface ChainRow {

@@ -87,7 +87,7 @@ export class AuditChainVerifier {
 
   async verify(range: { fromSeq?: number; toSeq?: number } = {}): Promise<VerifyOutcome> {
     const [head] = await this.query<{ seq: string; hash: string }>(
-      'SELECT seq::text AS seq, hash FROM audit_chain_head WHERE id',
+      'SELECT seq, hash FROM audit_chain_head WHERE id',
     );
     const headSeq = Number(head.seq);
     const [{ min }] = await this.query<{ min: string | null }>(
@@ -163,6 +163,7 @@ export class AuditChainVerifier {
           );
         }
       }
+      if (to === headSeq) await this.expectNothingSignedBeyond(headSeq);
     } catch (error) {
       if (!(error instanceof Broken)) throw error;
       return {
@@ -208,7 +209,7 @@ export class AuditChainVerifier {
   /** The entries before `seq` were archived: a signed anchor of the current key must say so. */
   private async expectAnchor(seq: number, hash: string): Promise<void> {
     const anchors = await this.query<CheckpointRow>(
-      `SELECT kind, seq::text AS seq, hash, signed_at, signature, key_id, public_key
+      `SELECT kind, seq, hash, signed_at, signature, key_id, public_key
          FROM audit_checkpoints WHERE kind = 'archive' AND seq = $1`,
       [seq - 1],
     );
@@ -226,10 +227,30 @@ export class AuditChainVerifier {
     }
   }
 
+  /**
+   * A checkpoint beyond the head means entries that were signed are gone with the head moved
+   * back over them (the latest ones deleted): that chain is cut short.
+   */
+  private async expectNothingSignedBeyond(headSeq: number): Promise<void> {
+    const beyond = await this.query<CheckpointRow>(
+      `SELECT kind, seq, hash, signed_at, signature, key_id, public_key
+         FROM audit_checkpoints WHERE seq > $1 ORDER BY seq LIMIT 1`,
+      [headSeq],
+    );
+    if (beyond.length > 0 && signedBy(beyond[0])) {
+      throw new Broken(
+        headSeq + 1,
+        'missing_entry',
+        `A checkpoint signed entry ${beyond[0].seq}, but the chain ends at ${headSeq}: the latest ` +
+          'entries were removed.',
+      );
+    }
+  }
+
   /** The checkpoints of seq `from`..`to` by seq, each signature checked. */
   private async checkpoints(from: number, to: number): Promise<Map<number, CheckpointRow[]>> {
     const rows = await this.query<CheckpointRow>(
-      `SELECT kind, seq::text AS seq, hash, signed_at, signature, key_id, public_key
+      `SELECT kind, seq, hash, signed_at, signature, key_id, public_key
          FROM audit_checkpoints WHERE seq >= $1 AND seq <= $2 ORDER BY seq, signed_at`,
       [from, to],
     );

@@ -111,7 +111,7 @@ export class AuditChainService {
 
   private async head(): Promise<{ seq: string; hash: string }> {
     const [head] = await this.txHost.tx.query<{ seq: string; hash: string }[]>(
-      'SELECT seq::text AS seq, hash FROM audit_chain_head WHERE id',
+      'SELECT seq, hash FROM audit_chain_head WHERE id',
     );
     return head;
   }
