@@ -124,12 +124,13 @@ export async function archiveAuditLog(
     await query(`SELECT set_config('customer_access.audit_archive_through', $1, true)`, [
       String(throughSeq),
     ]);
-    const deleted = await query<{ seq: string }>(
-      'DELETE FROM audit_logs WHERE seq <= $1 RETURNING seq',
+    const [{ deleted }] = await query<{ deleted: string }>(
+      `WITH gone AS (DELETE FROM audit_logs WHERE seq <= $1 RETURNING 1)
+       SELECT count(*) AS deleted FROM gone`,
       [throughSeq],
     );
-    if (deleted.length !== count) {
-      throw new Error(`Wrote ${count} entries but would delete ${deleted.length}: nothing done.`);
+    if (Number(deleted) !== count) {
+      throw new Error(`Wrote ${count} entries but would delete ${deleted}: nothing done.`);
     }
     await appendAuditEntry(
       runner,
