@@ -8,6 +8,7 @@ import request from 'supertest';
 import { entryHash } from '../../src/audit/audit-chain-encoding';
 import { CHAIN_COLUMNS, ChainRow, hashedFields } from '../../src/audit/audit-chain-rows';
 import { AuditCheckpointScheduler } from '../../src/audit/audit-checkpoint-scheduler';
+import { AUDIT_HASH_EXAMPLE, ENTRY } from '../support/audit-chain-example';
 import { createCustomer, signIn, StaffSession } from '../support/factories';
 import { disableCustomer, enableCustomer } from '../support/holds';
 import { startTestApp, TestApp } from '../support/test-app';
@@ -115,6 +116,20 @@ describe('the audit hash chain', () => {
         head: { seq: rows.length, hash: rows.at(-1)!.hash },
         checkpoint: null,
       });
+    });
+
+    it('hashes the example of docs/audit-chain.md in SQL as the TypeScript encoding does', async () => {
+      const [{ hash }] = await a.db.query<{ hash: string }[]>(
+        `SELECT audit_entry_hash(jsonb_populate_record(NULL::audit_logs, $1::jsonb)) AS hash`,
+        [
+          JSON.stringify({
+            ...ENTRY,
+            seq: Number(ENTRY.seq),
+            created_at: ENTRY.created_at,
+          }),
+        ],
+      );
+      expect(hash).toBe(AUDIT_HASH_EXAMPLE);
     });
 
     it('hashes any text the same in the database, the service and the script: quotes, line breaks, non-ASCII', async () => {
