@@ -47,8 +47,11 @@ export interface Page<T> {
 }
 
 export interface Actor {
-  /** `system` is the service itself: the scheduler, the dunning rules. */
-  type: 'user' | 'api_key' | 'system';
+  /**
+   * `system` is the service itself: the scheduler, the dunning rules; `anonymous` somebody not
+   * signed in (a failed sign-in, named by the email tried).
+   */
+  type: 'user' | 'api_key' | 'system' | 'anonymous';
   id: string | null;
   name: string | null;
 }
@@ -143,18 +146,48 @@ export interface Note {
 
 export interface AuditEntry {
   id: string;
+  /** Position in the hash chain: gap-free, in commit order. */
+  seq?: number;
+  hash?: string;
   action: string;
-  customer_id: string;
+  customer_id: string | null;
+  /** What the entry is about besides a customer: a staff user, an API key, a plan... */
+  target?: { type: string; id: string } | null;
   actor: Actor;
   reason: string | null;
-  before: { status?: string; state?: string } | null;
-  after: { status?: string; state?: string } | null;
+  before: ({ status?: string; state?: string } & Record<string, unknown>) | null;
+  after: ({ status?: string; state?: string } & Record<string, unknown>) | null;
   request_id: string | null;
+  ip?: string | null;
   hold_id?: string | null;
   /** When the change took effect: a scheduled transition is recorded a moment after its instant. */
   effective_at?: string | null;
   created_at: string;
 }
+
+/** `GET /audit-logs` filters; `action` may be a kind followed by a dot (`staff_user.`). */
+export interface AuditQuery {
+  action?: string;
+  actor_id?: string;
+  customer_id?: string;
+  from?: string;
+  to?: string;
+  cursor?: string;
+  limit?: number;
+}
+
+/** `GET /audit-logs/verify`: the chain recomputed. */
+export interface AuditVerification {
+  ok: boolean;
+  checked: number;
+  head?: { seq: number; hash: string };
+  checkpoint?: { seq: number; hash: string; signed_at: string } | null;
+  first_broken_seq?: number;
+  reason?: string;
+  detail?: string;
+}
+
+export type ExportFormat = 'ndjson' | 'csv';
 
 export interface Subscription {
   id: string;
@@ -335,11 +368,62 @@ export const api = {
     call<Page<Subscription>>('GET', `/customers/${id(customerId)}/subscriptions`, {
       query: { cursor },
     }),
+  audit: (query: AuditQuery) =>
+    call<Page<AuditEntry>>('GET', '/audit-logs', { query: { ...query } }),
+  verifyAudit: () => call<AuditVerification>('GET', '/audit-logs/verify'),
   auditLogs: (customerId: string, cursor?: string) =>
     call<Page<AuditEntry>>('GET', `/customers/${id(customerId)}/audit-logs`, {
       query: { cursor, limit: 20 },
     }),
 };
+
+/** The export's URL under /api/v1, for a link to show where the file comes from. */
+export function auditExportUrl(
+  query: Pick<AuditQuery, 'from' | 'to'>,
+  format: ExportFormat,
+): string {
+  const url = new URL('/api/v1/audit-logs/export', window.location.origin);
+  if (query.from) url.searchParams.set('from', query.from);
+  if (query.to) url.searchParams.set('to', query.to);
+  url.searchParams.set('format', format);
+  return `${url.pathname}${url.search}`;
+}
+
+/**
+ * The export as a file: fetched with the session's token (a plain link could not send it), so
+ * it arrives whole before it is saved. Answers the Blob and the file name the service gave.
+ */
+export async function downloadAuditExport(
+  query: Pick<AuditQuery, 'from' | 'to'>,
+  format: ExportFormat,
+): Promise<{ blob: Blob; filename: string }> {
+  const token = session.token();
+  let response: Response;
+  try {
+    response = await fetch(auditExportUrl(query, format), {
+      headers: token ? { authorization: `Bearer ${token}` } : {},
+    });
+  } catch {
+    throw new ApiError(0, 'network_error', 'The service could not be reached.');
+  }
+  if (response.status === 401) {
+    session.clear();
+    sessionExpired('Your session has ended. Sign in again.');
+    throw new SessionExpiredError();
+  }
+  if (!response.ok) {
+    const problem = await readProblem(response);
+    throw new ApiError(
+      response.status,
+      problem.code ?? `http_${response.status}`,
+      describeProblem(response, problem),
+      problem,
+    );
+  }
+  const disposition = response.headers.get('content-disposition') ?? '';
+  const filename = /filename="([^"]+)"/.exec(disposition)?.[1] ?? `audit-log.${format}`;
+  return { blob: await response.blob(), filename };
+}
 
 /** What to tell the user about a failed call. */
 export function errorMessage(error: unknown): string {
