@@ -175,6 +175,8 @@ async function startService(
       HOST: '127.0.0.1',
       PORT: String(port),
       JWT_SECRET: randomBytes(48).toString('base64url'),
+      // Production needs a key for the audit chain's checkpoints.
+      AUDIT_SIGNING_KEY: randomBytes(32).toString('base64'),
       ADMIN_EMAIL: 'bench-admin@example.com',
       ADMIN_PASSWORD: randomBytes(24).toString('base64url'),
       LOG_LEVEL: 'warn',

@@ -9,6 +9,7 @@ import { StaffTokenVersion1795620000000 } from './1795620000000-StaffTokenVersio
 import { Holds1795630000000 } from './1795630000000-Holds';
 import { Events1795640000000 } from './1795640000000-Events';
 import { Dunning1795650000000 } from './1795650000000-Dunning';
+import { AuditChain1795660000000 } from './1795660000000-AuditChain';
 
 /**
  * Every migration, in order. A new migration file must be listed here (a test checks that each
@@ -25,4 +26,5 @@ export const migrations: (new () => MigrationInterface)[] = [
   Holds1795630000000,
   Events1795640000000,
   Dunning1795650000000,
+  AuditChain1795660000000,
 ];

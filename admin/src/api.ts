@@ -77,6 +77,30 @@ export type Invoice = Schemas['InvoiceDto'];
 export type InvoiceStatus = Invoice['status'];
 export type InvoicePayment = Schemas['InvoicePaymentDto'];
 
+/** `GET /audit-logs` filters; `action` may be a kind followed by a dot (`staff_user.`). */
+export interface AuditQuery {
+  action?: string;
+  actor_id?: string;
+  customer_id?: string;
+  from?: string;
+  to?: string;
+  cursor?: string;
+  limit?: number;
+}
+
+/** `GET /audit-logs/verify`: the chain recomputed. */
+export interface AuditVerification {
+  ok: boolean;
+  checked: number;
+  head?: { seq: number; hash: string };
+  checkpoint?: { seq: number; hash: string; signed_at: string } | null;
+  first_broken_seq?: number;
+  reason?: string;
+  detail?: string;
+}
+
+export type ExportFormat = 'ndjson' | 'csv';
+
 /** An answer other than 2xx, or no answer at all (status 0, code `network_error`). */
 export class ApiError extends Error {
   constructor(
@@ -246,11 +270,62 @@ export const api = {
     call<InvoicePayment>('POST', `/invoices/${id(invoiceId)}/payments`, {
       body: reference ? { amount, reference } : { amount },
     }),
+  audit: (query: AuditQuery) =>
+    call<Page<AuditEntry>>('GET', '/audit-logs', { query: { ...query } }),
+  verifyAudit: () => call<AuditVerification>('GET', '/audit-logs/verify'),
   auditLogs: (customerId: string, cursor?: string) =>
     call<Page<AuditEntry>>('GET', `/customers/${id(customerId)}/audit-logs`, {
       query: { cursor, limit: 20 },
     }),
 };
+
+/** The export's URL under /api/v1, for a link to show where the file comes from. */
+export function auditExportUrl(
+  query: Pick<AuditQuery, 'from' | 'to'>,
+  format: ExportFormat,
+): string {
+  const url = new URL('/api/v1/audit-logs/export', window.location.origin);
+  if (query.from) url.searchParams.set('from', query.from);
+  if (query.to) url.searchParams.set('to', query.to);
+  url.searchParams.set('format', format);
+  return `${url.pathname}${url.search}`;
+}
+
+/**
+ * The export as a file: fetched with the session's token (a plain link could not send it), so
+ * it arrives whole before it is saved. Answers the Blob and the file name the service gave.
+ */
+export async function downloadAuditExport(
+  query: Pick<AuditQuery, 'from' | 'to'>,
+  format: ExportFormat,
+): Promise<{ blob: Blob; filename: string }> {
+  const token = session.token();
+  let response: Response;
+  try {
+    response = await fetch(auditExportUrl(query, format), {
+      headers: token ? { authorization: `Bearer ${token}` } : {},
+    });
+  } catch {
+    throw new ApiError(0, 'network_error', 'The service could not be reached.');
+  }
+  if (response.status === 401) {
+    session.clear();
+    sessionExpired('Your session has ended. Sign in again.');
+    throw new SessionExpiredError();
+  }
+  if (!response.ok) {
+    const problem = await readProblem(response);
+    throw new ApiError(
+      response.status,
+      problem.code ?? `http_${response.status}`,
+      describeProblem(response, problem),
+      problem,
+    );
+  }
+  const disposition = response.headers.get('content-disposition') ?? '';
+  const filename = /filename="([^"]+)"/.exec(disposition)?.[1] ?? `audit-log.${format}`;
+  return { blob: await response.blob(), filename };
+}
 
 /** What to tell the user about a failed call. */
 export function errorMessage(error: unknown): string {

@@ -1,7 +1,15 @@
 import './styles.css';
-import { api, onSessionExpired, session, SessionExpiredError, errorMessage } from './api';
+import {
+  api,
+  onSessionExpired,
+  roleAtLeast,
+  session,
+  SessionExpiredError,
+  errorMessage,
+} from './api';
 import type { StaffUser } from './api';
 import { byId, h, replaceChildren } from './dom';
+import { auditLogView } from './views/audit-log';
 import { customerListView } from './views/customer-list';
 import { customerProfileView } from './views/customer-profile';
 import type { Shell } from './views/shell';
@@ -44,6 +52,8 @@ function announce(message: string, options: { focus?: boolean } = {}): void {
 
 function renderAccount(): void {
   nav.hidden = me === null;
+  // The audit log is for account managers and above.
+  byId('nav-audit').hidden = me === null || !roleAtLeast(me.role, 'account_manager');
   if (!me) {
     account.replaceChildren();
     return;
@@ -87,13 +97,17 @@ function signOut(): void {
   announce('You are signed out.');
 }
 
-type Route = { view: 'list'; params: URLSearchParams } | { view: 'customer'; id: string };
+type Route =
+  | { view: 'list'; params: URLSearchParams }
+  | { view: 'customer'; id: string }
+  | { view: 'audit'; params: URLSearchParams };
 
 function currentRoute(): Route {
   const hash = window.location.hash.replace(/^#/, '');
   const [path, query = ''] = hash.split('?', 2);
   const customer = /^\/customers\/([^/]+)$/.exec(path);
   if (customer) return { view: 'customer', id: decodeURIComponent(customer[1]) };
+  if (path === '/audit') return { view: 'audit', params: new URLSearchParams(query) };
   return { view: 'list', params: new URLSearchParams(query) };
 }
 
@@ -122,7 +136,9 @@ async function render(): Promise<void> {
     const { element, title } =
       route.view === 'customer'
         ? await customerProfileView(route.id, shell)
-        : await customerListView(route.params, shell);
+        : route.view === 'audit'
+          ? await auditLogView(route.params, shell)
+          : await customerListView(route.params, shell);
     if (ticket !== renders) return;
     mount(element, title);
   } catch (error) {

@@ -6,8 +6,8 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
-import { CurrentActor, Roles } from '../auth/access.decorators';
-import type { Actor } from '../auth/actor';
+import { RequestOrigin, Roles } from '../auth/access.decorators';
+import type { Origin } from '../auth/actor';
 import { ApiProblemResponses } from '../common/api-problem-responses';
 import { Page, PageQueryDto } from '../common/pagination';
 import { UuidParam } from '../common/validation';
@@ -29,8 +29,11 @@ export class ApiKeysController {
   })
   @ApiCreatedResponse({ type: CreatedApiKeyDto })
   @ApiProblemResponses(400, [404, 'The customer does not exist (`not_found`)'])
-  create(@Body() body: CreateApiKeyDto, @CurrentActor() actor: Actor): Promise<CreatedApiKeyDto> {
-    return this.apiKeys.create(body, actor.type === 'user' ? actor.id : null);
+  create(
+    @Body() body: CreateApiKeyDto,
+    @RequestOrigin() origin: Origin,
+  ): Promise<CreatedApiKeyDto> {
+    return this.apiKeys.create(body, origin);
   }
 
   @Get()
@@ -49,7 +52,7 @@ export class ApiKeysController {
   })
   @ApiNoContentResponse({ description: 'Revoked (or already revoked)' })
   @ApiProblemResponses(400, 404)
-  revoke(@UuidParam() id: string): Promise<void> {
-    return this.apiKeys.revoke(id);
+  revoke(@UuidParam() id: string, @RequestOrigin() origin: Origin): Promise<void> {
+    return this.apiKeys.revoke(id, origin);
   }
 }

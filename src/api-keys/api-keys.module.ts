@@ -1,4 +1,5 @@
 import { Global, Module } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module';
 import { API_KEY_AUTHENTICATOR } from '../auth/authentication.guard';
 import { ChangesModule } from '../changes/changes.module';
 import { CustomersModule } from '../customers/customers.module';
@@ -9,7 +10,7 @@ import { ApiKeysService } from './api-keys.service';
 /** API keys, and the `X-API-Key` authenticator the global authentication guard uses. */
 @Global()
 @Module({
-  imports: [CustomersModule, ChangesModule],
+  imports: [CustomersModule, ChangesModule, AuditModule],
   controllers: [ApiKeysController],
   providers: [
     ApiKeysService,

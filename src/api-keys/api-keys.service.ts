@@ -1,6 +1,7 @@
 import { TransactionHost } from '@nestjs-cls/transactional';
 import { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
 import { Injectable } from '@nestjs/common';
+import { AuditOrigin, AuditWriter } from '../audit/audit-writer';
 import { CustomerChanges } from '../changes/customer-changes';
 import { NotFoundError } from '../common/errors';
 import { KeysetColumn, keysetPage, Page, PageQueryDto } from '../common/pagination';
@@ -22,6 +23,7 @@ export class ApiKeysService {
     private readonly unitOfWork: UnitOfWork,
     private readonly customers: CustomersService,
     private readonly changes: CustomerChanges,
+    private readonly audit: AuditWriter,
   ) {}
 
   private get keys() {
@@ -31,8 +33,10 @@ export class ApiKeysService {
   /**
    * A new key, returned in clear this once. No cache is told: caches hold only keys that
    * exist, never "unknown key" answers, so a new key cannot be shadowed by a stale entry.
+   * Recorded as `api_key.created` (its name, customer and display prefix; never the key).
    */
-  create(input: CreateApiKeyDto, createdBy: string | null): Promise<CreatedApiKeyDto> {
+  create(input: CreateApiKeyDto, origin: AuditOrigin): Promise<CreatedApiKeyDto> {
+    const createdBy = origin.actor.type === 'user' ? origin.actor.id : null;
     return this.unitOfWork.run(async () => {
       const customerId = input.customer_id ?? null;
       if (customerId !== null) await this.customers.findOrFail(customerId);
@@ -46,6 +50,16 @@ export class ApiKeysService {
           createdBy,
           revokedAt: null,
         }),
+      );
+      await this.audit.append(
+        {
+          action: 'api_key.created',
+          customerId,
+          target: { type: 'api_key', id: saved.id },
+          before: {},
+          after: { name: saved.name, customer_id: customerId, prefix: saved.prefix },
+        },
+        origin,
       );
       return { ...ApiKeyDto.from(saved), key };
     });
@@ -63,15 +77,26 @@ export class ApiKeysService {
 
   /**
    * Revokes a key; the row stays. Every instance drops the key from its cache when this commits,
-   * so it is refused from the next request on. Revoking a revoked key changes nothing.
+   * so it is refused from the next request on. Revoking a revoked key changes nothing (and
+   * records nothing); a revocation is recorded as `api_key.revoked`.
    */
-  revoke(id: string): Promise<void> {
+  revoke(id: string, origin: AuditOrigin): Promise<void> {
     return this.unitOfWork.run(async () => {
       const key = await this.keys.findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
       if (!key) throw new NotFoundError('API key', id);
       if (key.revokedAt !== null) return;
       key.revokedAt = new Date();
       await this.keys.save(key);
+      await this.audit.append(
+        {
+          action: 'api_key.revoked',
+          customerId: key.customerId,
+          target: { type: 'api_key', id: key.id },
+          before: { state: 'active' },
+          after: { state: 'revoked' },
+        },
+        origin,
+      );
       await this.changes.changed(key.customerId);
     });
   }

@@ -1,64 +1,109 @@
 import { TransactionHost } from '@nestjs-cls/transactional';
 import { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
 import { Injectable } from '@nestjs/common';
-import type { Origin } from '../auth/actor';
-import type { AuditAction, StatusSnapshot } from './entities/audit-log.entity';
+import type { AnyActor, Origin } from '../auth/actor';
+import type { AuditAction, AuditTargetType, StatusSnapshot } from './entities/audit-log.entity';
+
+/** Somebody not signed in, named by what they claimed to be (the email of a failed sign-in). */
+export interface AnonymousActor {
+  type: 'anonymous';
+  id: null;
+  name: string;
+}
+
+/** An Origin whose actor may also be anonymous: what an audit entry can record. */
+export interface AuditOrigin extends Omit<Origin, 'actor'> {
+  actor: AnyActor | AnonymousActor;
+}
 
 /** One change to record. */
 export interface AuditEntryInput {
   action: AuditAction;
-  customerId: string;
-  holdId: string | null;
-  reason: string | null;
+  /** The customer concerned, if any. */
+  customerId?: string | null;
+  /** What the entry is about besides a customer: a staff user, an API key, a plan... */
+  target?: { type: AuditTargetType; id: string } | null;
+  holdId?: string | null;
+  reason?: string | null;
+  /** Never a password, a key or a secret. */
   before: StatusSnapshot;
   after: StatusSnapshot;
-  effectiveAt: Date;
+  effectiveAt?: Date | null;
 }
 
 /**
  * The audit log's only way in: a sink. It writes in the caller's transaction (a use case's own
  * unit of work), so an entry commits exactly with the change it records; it knows nothing of
  * customers, holds or notes.
+ *
+ * The database chains the entry as it is inserted (the audit_logs_chain trigger): it locks the
+ * chain's head row until this transaction ends, numbers the entry (`seq`), links it to the
+ * previous one, stamps created_at after the lock and hashes it. Write it after the use case's
+ * own row locks: the head is the last lock a use case takes, so that nobody waits for a row while
+ * holding the whole chain.
  */
 @Injectable()
 export class AuditWriter {
   constructor(private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>) {}
 
   /**
-   * Returns the entry's id. created_at is taken when the entry is written, under the customer's
-   * row lock, and kept strictly after the customer's previous entry: a customer's entries are
+   * Returns the entry's id. created_at is taken under the chain's lock and is never before the
+   * previous entry's, and strictly after the customer's previous entry: a customer's entries are
    * ordered by created_at exactly as its changes happened, even two within the same millisecond.
    */
-  async append(entry: AuditEntryInput, origin: Origin): Promise<string> {
+  async append(entry: AuditEntryInput, origin: AuditOrigin): Promise<string> {
     if (!this.txHost.isTransactionActive()) {
       throw new Error('An audit entry must be written in the transaction of its change');
     }
-    const rows = await this.txHost.tx.query<{ id: string }[]>(
-      `INSERT INTO audit_logs
-         (action, customer_id, hold_id, actor_type, actor_id, actor_name, reason, before, after,
-          effective_at, request_id, ip, user_agent, created_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,
-         GREATEST(
-           date_trunc('milliseconds', clock_timestamp()),
-           (SELECT max(created_at) + interval '1 millisecond' FROM audit_logs WHERE customer_id = $2)
-         ))
-       RETURNING id`,
-      [
-        entry.action,
-        entry.customerId,
-        entry.holdId,
-        origin.actor.type,
-        origin.actor.id,
-        origin.actor.name,
-        entry.reason,
-        JSON.stringify(entry.before),
-        JSON.stringify(entry.after),
-        entry.effectiveAt.toISOString(),
-        origin.requestId,
-        origin.ip,
-        origin.userAgent,
-      ],
-    );
-    return rows[0].id;
+    return appendAuditEntry(this.txHost.tx, entry, origin);
   }
+
+  /**
+   * Takes the chain's lock now, for a use case whose own locks could otherwise be waited for by
+   * a transaction that holds the chain (a webhook endpoint: every status change's deliveries
+   * reference it). Its entry, appended later, then waits for nothing.
+   */
+  async lockChain(): Promise<void> {
+    if (!this.txHost.isTransactionActive()) {
+      throw new Error('The audit chain can only be locked inside a transaction');
+    }
+    await this.txHost.tx.query('SELECT seq FROM audit_chain_head WHERE id FOR UPDATE');
+  }
+}
+
+/**
+ * The INSERT itself, on a transaction's manager or query runner: AuditWriter's, and that of the
+ * tools that run without the application (`npm run admin:reset-password`, the archive), which
+ * must pass one inside their own transaction.
+ */
+export async function appendAuditEntry(
+  db: { query: (sql: string, parameters?: unknown[]) => Promise<unknown> },
+  entry: AuditEntryInput,
+  origin: AuditOrigin,
+): Promise<string> {
+  const rows = (await db.query(
+    `INSERT INTO audit_logs
+       (action, customer_id, target_type, target_id, hold_id, actor_type, actor_id, actor_name,
+        reason, before, after, effective_at, request_id, ip, user_agent)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+     RETURNING id`,
+    [
+      entry.action,
+      entry.customerId ?? null,
+      entry.target?.type ?? null,
+      entry.target?.id ?? null,
+      entry.holdId ?? null,
+      origin.actor.type,
+      origin.actor.id,
+      origin.actor.name,
+      entry.reason ?? null,
+      JSON.stringify(entry.before),
+      JSON.stringify(entry.after),
+      entry.effectiveAt?.toISOString() ?? null,
+      origin.requestId,
+      origin.ip,
+      origin.userAgent,
+    ],
+  )) as { id: string }[];
+  return rows[0].id;
 }

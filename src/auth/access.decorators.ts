@@ -80,6 +80,16 @@ export const CurrentActor = createParamDecorator((_: unknown, context: Execution
 
 const MAX_USER_AGENT = 500;
 
+/** Where a request comes from (request id, IP, user agent), before anybody is known. */
+export function signInOrigin(request: FastifyRequest): Omit<Origin, 'actor'> {
+  const userAgent = request.headers['user-agent'];
+  return {
+    requestId: request.id ?? null,
+    ip: request.ip ?? null,
+    userAgent: typeof userAgent === 'string' ? userAgent.slice(0, MAX_USER_AGENT) : null,
+  };
+}
+
 /**
  * Who is calling and from where (actor, request id, IP, user agent), for a use case that records
  * its changes in the audit log.
@@ -87,12 +97,6 @@ const MAX_USER_AGENT = 500;
 export const RequestOrigin = createParamDecorator((_: unknown, context: ExecutionContext) => {
   const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
   if (!request.user) throw new Error('RequestOrigin used on a route without authentication');
-  const userAgent = request.headers['user-agent'];
-  const origin: Origin = {
-    actor: request.user,
-    requestId: request.id ?? null,
-    ip: request.ip ?? null,
-    userAgent: typeof userAgent === 'string' ? userAgent.slice(0, MAX_USER_AGENT) : null,
-  };
+  const origin: Origin = { actor: request.user, ...signInOrigin(request) };
   return origin;
 });

@@ -9,6 +9,8 @@ import { StaffUser } from './entities/staff-user.entity';
 import { PasswordHasher } from './password-hasher';
 import { generatePassword } from './password-policy';
 import { UnitOfWork } from '../database/unit-of-work';
+import { systemOrigin } from './actor';
+import { UsersService } from './users.service';
 
 /**
  * When no staff user exists, creates the first admin from ADMIN_EMAIL / ADMIN_PASSWORD. Without
@@ -23,6 +25,7 @@ export class AdminBootstrap implements OnApplicationBootstrap {
     private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>,
     private readonly unitOfWork: UnitOfWork,
     private readonly hasher: PasswordHasher,
+    private readonly usersService: UsersService,
     @InjectConfig() private readonly config: AppConfig,
   ) {}
 
@@ -48,7 +51,7 @@ export class AdminBootstrap implements OnApplicationBootstrap {
     // A configured password has passed the strength check when the configuration was loaded.
     const password =
       this.config.adminPassword ?? generatePassword({ email, name: DEFAULT_ADMIN_NAME });
-    await users.save(
+    const admin = await users.save(
       users.create({
         email,
         name: DEFAULT_ADMIN_NAME,
@@ -56,6 +59,7 @@ export class AdminBootstrap implements OnApplicationBootstrap {
         passwordHash: await this.hasher.hash(password),
       }),
     );
+    await this.usersService.recordCreated(admin, systemOrigin());
     if (generated) {
       // Printed once, on purpose: the operator's only way in on a new installation.
       this.logger.warn(

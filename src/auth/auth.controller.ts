@@ -2,8 +2,8 @@ import { Body, Controller, Get, HttpCode, Post, Req } from '@nestjs/common';
 import { ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { ApiProblemResponses } from '../common/api-problem-responses';
-import type { Actor } from './actor';
-import { CurrentActor, Public, Roles } from './access.decorators';
+import type { Actor, Origin } from './actor';
+import { CurrentActor, Public, RequestOrigin, Roles, signInOrigin } from './access.decorators';
 import { AuthService } from './auth.service';
 import { ChangePasswordDto, LoginDto, LoginResponseDto } from './dto/login.dto';
 import { StaffUserDto } from './dto/staff-user.dto';
@@ -20,11 +20,16 @@ export class AuthController {
   @Post('login')
   @Public()
   @HttpCode(200)
-  @ApiOperation({ summary: 'Sign in as a staff member and receive a bearer token' })
+  @ApiOperation({
+    summary: 'Sign in as a staff member and receive a bearer token',
+    description:
+      'Each password checked is recorded in the audit log with the IP: `auth.login_succeeded`, ' +
+      'or `auth.login_failed` naming the email tried (never the password).',
+  })
   @ApiOkResponse({ type: LoginResponseDto })
   @ApiProblemResponses(400, [401, 'Wrong email or password (`invalid_credentials`)'], 429)
   login(@Body() body: LoginDto, @Req() request: FastifyRequest): Promise<LoginResponseDto> {
-    return this.auth.login(body.email, body.password, request.ip);
+    return this.auth.login(body.email, body.password, signInOrigin(request));
   }
 
   @Get('me')
@@ -66,10 +71,14 @@ export class AuthController {
     429,
   )
   changePassword(
-    @CurrentActor() actor: Actor,
+    @RequestOrigin() origin: Origin,
     @Body() body: ChangePasswordDto,
-    @Req() request: FastifyRequest,
   ): Promise<LoginResponseDto> {
-    return this.auth.changePassword(actor.id, body.current_password, body.new_password, request.ip);
+    return this.auth.changePassword(
+      origin.actor.id!,
+      body.current_password,
+      body.new_password,
+      origin,
+    );
   }
 }

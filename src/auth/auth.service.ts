@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
+import { AuditOrigin, AuditWriter } from '../audit/audit-writer';
 import {
   InvalidCredentialsError,
   TooManyAttemptsError,
@@ -14,6 +15,11 @@ import { LoginAttempt, LoginThrottle } from './login-throttle';
 import { HasherBusyError, PasswordHasher } from './password-hasher';
 import { assertStrongPassword } from './password-policy';
 import { UsersService } from './users.service';
+import { UnitOfWork } from '../database/unit-of-work';
+import type { Origin } from './actor';
+
+/** Where a sign-in comes from, before anybody is known: what its audit entry records. */
+export type SignInOrigin = Omit<Origin, 'actor'>;
 
 export interface AccessTokenPayload {
   sub: string;
@@ -31,15 +37,21 @@ export class AuthService {
     private readonly hasher: PasswordHasher,
     private readonly jwt: JwtService,
     private readonly throttle: LoginThrottle,
+    private readonly unitOfWork: UnitOfWork,
+    private readonly audit: AuditWriter,
     @InjectConfig() private readonly config: AppConfig,
   ) {}
 
   /**
    * Same answer, and about the same time, for an unknown email, a wrong password and a
-   * deactivated user: a login never tells which emails have accounts.
+   * deactivated user: a login never tells which emails have accounts. Every password checked is
+   * recorded: `auth.login_succeeded` by the user, or `auth.login_failed` by the email tried
+   * (never the password), each with the IP, in a transaction of its own. A sign-in refused by
+   * the throttle before any check (429) is not.
    */
-  async login(email: string, password: string, ip: string): Promise<LoginResponseDto> {
+  async login(email: string, password: string, from: SignInOrigin): Promise<LoginResponseDto> {
     const normalised = email.trim().toLowerCase();
+    const ip = from.ip ?? '';
     const { user, valid } = await this.throttled(normalised, ip, async () => {
       const found = await this.users.findByEmail(normalised);
       const matches = found
@@ -47,8 +59,33 @@ export class AuthService {
         : await this.hasher.verifyDecoy(password, { failWhenBusy: true });
       return { user: found, valid: matches && found !== null && found.active };
     });
-    if (!user || !valid) throw new InvalidCredentialsError();
+    if (!user || !valid) {
+      await this.record(
+        { action: 'auth.login_failed', before: {}, after: {} },
+        { ...from, actor: { type: 'anonymous', id: null, name: normalised } },
+      );
+      throw new InvalidCredentialsError();
+    }
+    await this.record(
+      {
+        action: 'auth.login_succeeded',
+        target: { type: 'staff_user', id: user.id },
+        before: {},
+        after: {},
+      },
+      {
+        ...from,
+        actor: { type: 'user', id: user.id, name: user.name, email: user.email, role: user.role },
+      },
+    );
     return this.issue(user);
+  }
+
+  private async record(
+    entry: Parameters<AuditWriter['append']>[0],
+    origin: AuditOrigin,
+  ): Promise<void> {
+    await this.unitOfWork.run(() => this.audit.append(entry, origin));
   }
 
   /** Ends every session of the user: one version for all its tokens keeps the check one row. */
@@ -65,8 +102,9 @@ export class AuthService {
     userId: string,
     currentPassword: string,
     newPassword: string,
-    ip: string,
+    origin: Origin,
   ): Promise<LoginResponseDto> {
+    const ip = origin.ip ?? '';
     const user = await this.users.findActiveById(userId);
     if (!user) throw new UnauthenticatedError('The user of this token is unknown or inactive.');
     const { valid } = await this.throttled(user.email, ip, async () => ({
@@ -75,7 +113,7 @@ export class AuthService {
     if (!valid) throw new InvalidCredentialsError('The current password is wrong.');
     // Checked after the current password, so that a token alone cannot keep the estimator busy.
     assertStrongPassword(newPassword, user, 'new_password');
-    return this.issue(await this.users.setPassword(user.id, newPassword));
+    return this.issue(await this.users.setPassword(user.id, newPassword, origin));
   }
 
   /**

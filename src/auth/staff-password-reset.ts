@@ -1,4 +1,6 @@
 import type { DataSource } from 'typeorm';
+import { appendAuditEntry } from '../audit/audit-writer';
+import { systemOrigin } from './actor';
 import { StaffUser } from './entities/staff-user.entity';
 import { PasswordHasher } from './password-hasher';
 import { generatePassword } from './password-policy';
@@ -11,7 +13,8 @@ export interface PasswordReset {
 
 /**
  * The way back for a lost password (the last admin's included): sets a new generated password
- * and revokes every token of the user. Works on the database directly, so it needs no token.
+ * and revokes every token of the user, recorded as `staff_user.password_changed` by `system` in
+ * the same transaction. Works on the database directly, so it needs no token.
  */
 export async function resetStaffPassword(
   dataSource: DataSource,
@@ -23,11 +26,25 @@ export async function resetStaffPassword(
   if (!user) throw new Error(`No staff user has the email ${normalised}.`);
   const password = generatePassword(user);
   const passwordHash = await new PasswordHasher().hash(password);
-  await users
-    .createQueryBuilder()
-    .update()
-    .set({ passwordHash, tokenVersion: () => 'token_version + 1' })
-    .where('id = :id', { id: user.id })
-    .execute();
+  await dataSource.transaction(async (manager) => {
+    await manager
+      .getRepository(StaffUser)
+      .createQueryBuilder()
+      .update()
+      .set({ passwordHash, tokenVersion: () => 'token_version + 1' })
+      .where('id = :id', { id: user.id })
+      .execute();
+    await appendAuditEntry(
+      manager,
+      {
+        action: 'staff_user.password_changed',
+        target: { type: 'staff_user', id: user.id },
+        reason: 'npm run admin:reset-password',
+        before: {},
+        after: { tokens_revoked: true },
+      },
+      systemOrigin(),
+    );
+  });
   return { email: user.email, password, active: user.active };
 }

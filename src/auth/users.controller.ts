@@ -3,7 +3,8 @@ import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestj
 import { ApiProblemResponses } from '../common/api-problem-responses';
 import { Page, PageQueryDto } from '../common/pagination';
 import { UuidParam } from '../common/validation';
-import { Roles } from './access.decorators';
+import { RequestOrigin, Roles } from './access.decorators';
+import type { Origin } from './actor';
 import { StaffUserDto, StaffUserPageDto } from './dto/staff-user.dto';
 import { CreateUserDto, UpdateUserDto } from './dto/user-input.dto';
 import { UsersService } from './users.service';
@@ -21,8 +22,8 @@ export class UsersController {
     [400, 'Validation failed, or the password is too weak (`validation_failed`)'],
     [409, 'A user with this email exists (`user_exists`)'],
   )
-  create(@Body() body: CreateUserDto): Promise<StaffUserDto> {
-    return this.users.create(body);
+  create(@Body() body: CreateUserDto, @RequestOrigin() origin: Origin): Promise<StaffUserDto> {
+    return this.users.create(body, origin);
   }
 
   @Get()
@@ -44,7 +45,11 @@ export class UsersController {
     404,
     [409, 'Would remove the last active admin (`last_admin`)'],
   )
-  update(@UuidParam() id: string, @Body() body: UpdateUserDto): Promise<StaffUserDto> {
-    return this.users.update(id, body);
+  update(
+    @UuidParam() id: string,
+    @Body() body: UpdateUserDto,
+    @RequestOrigin() origin: Origin,
+  ): Promise<StaffUserDto> {
+    return this.users.update(id, body, origin);
   }
 }

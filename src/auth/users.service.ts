@@ -1,6 +1,8 @@
 import { TransactionHost } from '@nestjs-cls/transactional';
 import { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
 import { Injectable } from '@nestjs/common';
+import { AuditOrigin, AuditWriter } from '../audit/audit-writer';
+import type { StatusSnapshot } from '../audit/entities/audit-log.entity';
 import { ConflictError, NotFoundError } from '../common/errors';
 import { keysetPage, Page, PageQueryDto } from '../common/pagination';
 import { isUniqueViolation } from '../database/postgres-errors';
@@ -17,6 +19,7 @@ export class UsersService {
     private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>,
     private readonly unitOfWork: UnitOfWork,
     private readonly hasher: PasswordHasher,
+    private readonly audit: AuditWriter,
   ) {}
 
   private get users() {
@@ -54,14 +57,22 @@ export class UsersService {
     );
   }
 
-  async create(input: CreateUserDto): Promise<StaffUserDto> {
+  async create(input: CreateUserDto, origin: AuditOrigin): Promise<StaffUserDto> {
     assertStrongPassword(input.password, input, 'password');
     const passwordHash = await this.hasher.hash(input.password);
     try {
-      const user = await this.users.save(
-        this.users.create({ email: input.email, name: input.name, role: input.role, passwordHash }),
-      );
-      return StaffUserDto.from(user);
+      return await this.unitOfWork.run(async () => {
+        const user = await this.users.save(
+          this.users.create({
+            email: input.email,
+            name: input.name,
+            role: input.role,
+            passwordHash,
+          }),
+        );
+        await this.recordCreated(user, origin);
+        return StaffUserDto.from(user);
+      });
     } catch (error) {
       if (isUniqueViolation(error, 'uq_staff_users_email')) {
         throw new ConflictError('user_exists', `A user with email ${input.email} already exists.`);
@@ -70,7 +81,20 @@ export class UsersService {
     }
   }
 
-  async update(id: string, input: UpdateUserDto): Promise<StaffUserDto> {
+  /** `staff_user.created`, in the caller's transaction (the first admin's too). */
+  recordCreated(user: StaffUser, origin: AuditOrigin): Promise<string> {
+    return this.audit.append(
+      {
+        action: 'staff_user.created',
+        target: { type: 'staff_user', id: user.id },
+        before: {},
+        after: { email: user.email, name: user.name, role: user.role, active: user.active },
+      },
+      origin,
+    );
+  }
+
+  async update(id: string, input: UpdateUserDto, origin: AuditOrigin): Promise<StaffUserDto> {
     let passwordHash: string | undefined;
     if (input.password !== undefined) {
       const user = await this.users.findOneBy({ id });
@@ -83,19 +107,34 @@ export class UsersService {
       // Hashing is slow: done before the transaction, so the row lock is held only briefly.
       passwordHash = await this.hasher.hash(input.password);
     }
-    return this.unitOfWork.run(() => this.applyUpdate(id, input, passwordHash));
+    return this.unitOfWork.run(() => this.applyUpdate(id, input, passwordHash, origin));
   }
 
   /** Sets a password already checked by the caller and revokes every earlier token. */
-  async setPassword(id: string, password: string): Promise<StaffUser> {
+  async setPassword(id: string, password: string, origin: AuditOrigin): Promise<StaffUser> {
     const passwordHash = await this.hasher.hash(password);
     return this.unitOfWork.run(async () => {
       const user = await this.users.findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
       if (!user) throw new NotFoundError('User', id);
       user.passwordHash = passwordHash;
       user.tokenVersion += 1;
-      return this.users.save(user);
+      const saved = await this.users.save(user);
+      await this.recordPasswordChanged(saved, origin);
+      return saved;
     });
+  }
+
+  /** `staff_user.password_changed`: never the password, only that it changed and by whom. */
+  private recordPasswordChanged(user: StaffUser, origin: AuditOrigin): Promise<string> {
+    return this.audit.append(
+      {
+        action: 'staff_user.password_changed',
+        target: { type: 'staff_user', id: user.id },
+        before: {},
+        after: { tokens_revoked: true },
+      },
+      origin,
+    );
   }
 
   /** Refuses every token issued to the user so far, on every instance (the guard compares). */
@@ -107,6 +146,7 @@ export class UsersService {
     id: string,
     input: UpdateUserDto,
     passwordHash: string | undefined,
+    origin: AuditOrigin,
   ): Promise<StaffUserDto> {
     const user = await this.users.findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
     if (!user) throw new NotFoundError('User', id);
@@ -117,13 +157,36 @@ export class UsersService {
       ((input.role !== undefined && input.role !== 'admin') || input.active === false);
     if (losesAdmin) await this.assertAnotherActiveAdmin(id);
 
+    // What the entry shows: only the fields this request changed, as they were and became.
+    const before: StatusSnapshot = {};
+    const after: StatusSnapshot = {};
+    for (const field of ['name', 'role', 'active'] as const) {
+      if (input[field] !== undefined && input[field] !== user[field]) {
+        before[field] = user[field];
+        after[field] = input[field];
+      }
+    }
     if (input.name !== undefined) user.name = input.name;
     if (input.role !== undefined) user.role = input.role;
     if (input.active !== undefined) user.active = input.active;
     if (passwordHash !== undefined) user.passwordHash = passwordHash;
     // Reactivating a user must not bring back the tokens it had before.
     if (passwordHash !== undefined || input.active === false) user.tokenVersion += 1;
-    return StaffUserDto.from(await this.users.save(user));
+    const saved = await this.users.save(user);
+    // Last, after every row lock of this use case: the chain's lock is held to the commit.
+    if (Object.keys(after).length > 0) {
+      await this.audit.append(
+        {
+          action: 'staff_user.updated',
+          target: { type: 'staff_user', id: saved.id },
+          before,
+          after,
+        },
+        origin,
+      );
+    }
+    if (passwordHash !== undefined) await this.recordPasswordChanged(saved, origin);
+    return StaffUserDto.from(saved);
   }
 
   /** Nobody may remove the last active admin: the service would have no way back. */

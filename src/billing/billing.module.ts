@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module';
 import { CustomersModule } from '../customers/customers.module';
 import { EventsModule } from '../events/events.module';
 import { BillingScheduler } from './billing-scheduler';
@@ -8,7 +9,7 @@ import { InvoicesController } from './invoices.controller';
 import { InvoicesService } from './invoices.service';
 
 @Module({
-  imports: [CustomersModule, EventsModule],
+  imports: [AuditModule, CustomersModule, EventsModule],
   controllers: [BillingController, InvoicesController],
   providers: [BillingService, BillingScheduler, InvoicesService],
   exports: [InvoicesService],

@@ -1,6 +1,7 @@
 import { TransactionHost } from '@nestjs-cls/transactional';
 import { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
 import { Injectable } from '@nestjs/common';
+import { AuditWriter } from '../audit/audit-writer';
 import type { Origin } from '../auth/actor';
 import { Clock } from '../common/clock';
 import { ConflictError, NotFoundError } from '../common/errors';
@@ -43,6 +44,7 @@ export class InvoicesService {
     private readonly unitOfWork: UnitOfWork,
     private readonly customers: CustomersService,
     private readonly outbox: EventOutbox,
+    private readonly audit: AuditWriter,
     private readonly clock: Clock,
   ) {}
 
@@ -109,6 +111,19 @@ export class InvoicesService {
         invoice.paidAt = now;
       }
       await this.invoices.save(invoice);
+      if (paid) {
+        await this.audit.append(
+          {
+            action: 'invoice.paid',
+            customerId,
+            target: { type: 'invoice', id: invoice.id },
+            reason: input.reference ?? null,
+            before: { status: 'open' },
+            after: { status: 'paid' },
+          },
+          origin,
+        );
+      }
       await this.invoicesChanged(customerId);
       const dto = InvoiceDto.from(invoice, now);
       if (paid) {
@@ -136,6 +151,17 @@ export class InvoicesService {
       invoice.voidedById = origin.actor.id;
       invoice.voidedByName = origin.actor.name;
       await this.invoices.save(invoice);
+      await this.audit.append(
+        {
+          action: 'invoice.voided',
+          customerId,
+          target: { type: 'invoice', id: invoice.id },
+          reason: input.reason,
+          before: { status: 'open' },
+          after: { status: 'void' },
+        },
+        origin,
+      );
       await this.invoicesChanged(customerId);
       return InvoiceDto.from(invoice, now);
     });

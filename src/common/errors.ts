@@ -19,6 +19,7 @@ export const ERROR_CODES = [
   'invoice_paid',
   'invoice_void',
   'payment_exceeds_amount_due',
+  'audit_chain_broken',
   'payload_too_large',
   'unsupported_media_type',
   'too_many_attempts',

@@ -6,6 +6,9 @@ import {
   parseDurations,
 } from './app-config';
 
+/** The base64 of a 32-byte Ed25519 seed. */
+const AUDIT_KEY = Buffer.alloc(32, 3).toString('base64');
+
 describe('loadConfig', () => {
   it('gives working defaults for a development start with no configuration', () => {
     const config = loadConfig({});
@@ -62,11 +65,12 @@ describe('loadConfig', () => {
     );
   });
 
-  it('accepts a production configuration with a long secret and a database URL', () => {
+  it('accepts a production configuration with a long secret, a database URL and an audit signing key', () => {
     const config = loadConfig({
       NODE_ENV: 'production',
       JWT_SECRET: 'x'.repeat(40),
       DATABASE_URL: 'postgres://app@db.internal:5432/access',
+      AUDIT_SIGNING_KEY: AUDIT_KEY,
     });
     expect(config.production).toBe(true);
     expect(config.jwtSecretGenerated).toBe(false);
@@ -231,6 +235,7 @@ describe('loadConfig', () => {
         NODE_ENV: 'production',
         DATABASE_URL: 'postgres://localhost/x',
         JWT_SECRET: 'x'.repeat(32),
+        AUDIT_SIGNING_KEY: AUDIT_KEY,
       });
       expect(production.webhookAllowPrivateNetworks).toBe(false);
       expect(
@@ -238,6 +243,7 @@ describe('loadConfig', () => {
           NODE_ENV: 'production',
           DATABASE_URL: 'postgres://localhost/x',
           JWT_SECRET: 'x'.repeat(32),
+          AUDIT_SIGNING_KEY: AUDIT_KEY,
           WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
         }).webhookAllowPrivateNetworks,
       ).toBe(true);
@@ -321,6 +327,43 @@ describe('loadConfig', () => {
       expect(() => loadConfig({ DUNNING_HOLD_DAYS: '0' })).toThrow(/DUNNING_HOLD_DAYS/);
       expect(() => loadConfig({ INVOICE_TERMS_DAYS: '-3' })).toThrow(/INVOICE_TERMS_DAYS/);
       expect(loadConfig({ INVOICE_TERMS_DAYS: '0' }).invoiceTermsDays).toBe(0);
+    });
+  });
+
+  describe('the audit trail', () => {
+    const PRODUCTION = {
+      NODE_ENV: 'production',
+      DATABASE_URL: 'postgres://localhost/x',
+      JWT_SECRET: 'x'.repeat(32),
+    };
+
+    it('signs hourly, keeps 400 days, and makes a key for the process outside production', () => {
+      expect(loadConfig({})).toMatchObject({
+        auditSigningKey: undefined,
+        auditCheckpointCron: '0 * * * *',
+        auditRetentionDays: 400,
+      });
+      expect(loadConfig({ AUDIT_CHECKPOINT_CRON: 'off' }).auditCheckpointCron).toBeUndefined();
+      expect(loadConfig({ AUDIT_RETENTION_DAYS: '0' }).auditRetentionDays).toBe(0);
+    });
+
+    it('requires AUDIT_SIGNING_KEY in production, and at least 365 days of retention there', () => {
+      expect(() => loadConfig(PRODUCTION)).toThrow(/AUDIT_SIGNING_KEY is required/);
+      expect(loadConfig({ ...PRODUCTION, AUDIT_SIGNING_KEY: AUDIT_KEY }).auditSigningKey).toBe(
+        AUDIT_KEY,
+      );
+      expect(() =>
+        loadConfig({ ...PRODUCTION, AUDIT_SIGNING_KEY: AUDIT_KEY, AUDIT_RETENTION_DAYS: '30' }),
+      ).toThrow(/AUDIT_RETENTION_DAYS must be an integer from 365/);
+    });
+
+    it('refuses a key that is neither a PEM nor a 32-byte seed, and a bad schedule', () => {
+      for (const bad of ['short', Buffer.alloc(16).toString('base64'), '-----BEGIN nonsense']) {
+        expect(() => loadConfig({ AUDIT_SIGNING_KEY: bad })).toThrow(/AUDIT_SIGNING_KEY/);
+      }
+      expect(() => loadConfig({ AUDIT_CHECKPOINT_CRON: 'hourly' })).toThrow(
+        /AUDIT_CHECKPOINT_CRON is not a valid cron expression/,
+      );
     });
   });
 });

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { CronTime } from 'cron';
+import { parseSigningKey } from '../audit/audit-signing-key';
 import { passwordWeakness } from '../auth/password-policy';
 
 /** The first admin, created when no staff user exists, unless ADMIN_EMAIL says otherwise. */
@@ -90,12 +91,24 @@ export interface AppConfig {
   dunningHoldDays: number;
   /** Cron expression (UTC) of the scheduled dunning run; undefined: off. */
   dunningCron: string | undefined;
+  /**
+   * The Ed25519 key signing the audit chain's checkpoints, as configured (PKCS#8 PEM or a base64
+   * seed); undefined outside production means a key made for this process only.
+   */
+  auditSigningKey: string | undefined;
+  /** When the audit chain's head is signed (cron, UTC); undefined: only on demand. */
+  auditCheckpointCron: string | undefined;
+  /** Entries older than this many days may be archived (npm run audit:archive); never before. */
+  auditRetentionDays: number;
 }
 
 /** Emails are sent when both are configured. */
 export function emailsEnabled(config: Pick<AppConfig, 'smtpUrl' | 'emailFrom'>): boolean {
   return config.smtpUrl !== undefined && config.emailFrom !== undefined;
 }
+
+/** Hourly, on the hour (UTC). */
+export const DEFAULT_AUDIT_CHECKPOINT_CRON = '0 * * * *';
 
 export const DEFAULT_WEBHOOK_RETRY_SCHEDULE = '5s,5m,30m,2h,5h,10h,10h';
 export const DEFAULT_EMAIL_RETRY_SCHEDULE = '30s,5m,30m,2h,6h';
@@ -278,6 +291,22 @@ export const CONFIG_VARIABLES: readonly VariableSpec[] = [
       'Days an event is kept, with its delivery log and emails (default `90`, at least `30`)',
   },
   {
+    name: 'AUDIT_SIGNING_KEY',
+    description:
+      "Ed25519 key signing the audit chain's checkpoints: a PKCS#8 PEM (`openssl genpkey -algorithm ed25519`) or the base64 of a 32-byte seed (`openssl rand -base64 32`); required in production; unset elsewhere: a key made for the process, with a warning",
+    sensitive: true,
+  },
+  {
+    name: 'AUDIT_CHECKPOINT_CRON',
+    description:
+      'Cron expression (UTC) of the signed checkpoints of the audit chain (default `0 * * * *`, hourly); `off`: only on demand',
+  },
+  {
+    name: 'AUDIT_RETENTION_DAYS',
+    description:
+      'Days an audit entry is kept before `npm run audit:archive` may export and remove it (default `400`; at least `365` in production); the service itself never removes one',
+  },
+  {
     name: 'HOLD_REASON_CUSTOMER_TEXTS',
     description:
       'JSON object from reason code to the sentence a customer email gives for it, merged over the defaults (a code without one uses `other`’s)',
@@ -441,6 +470,28 @@ export function loadConfig(env: Env = process.env): AppConfig {
       problems.push(`DUNNING_CRON ${problem} (got "${dunningCron}"); \`off\` turns it off`);
   }
   const dunningWarnDays = warnDays(value('DUNNING_WARN_DAYS') ?? '7,21', problems);
+  const auditSigningKey = value('AUDIT_SIGNING_KEY');
+  if (auditSigningKey !== undefined) {
+    try {
+      parseSigningKey(auditSigningKey);
+    } catch (error) {
+      problems.push(`AUDIT_SIGNING_KEY ${(error as Error).message}`);
+    }
+  } else if (production) {
+    problems.push(
+      "AUDIT_SIGNING_KEY is required when NODE_ENV=production: the audit chain's checkpoints " +
+        'must be signed by a key that outlives the process (`openssl rand -base64 32`)',
+    );
+  }
+  const checkpointCronRaw = value('AUDIT_CHECKPOINT_CRON') ?? DEFAULT_AUDIT_CHECKPOINT_CRON;
+  const auditCheckpointCron =
+    checkpointCronRaw.toLowerCase() === 'off' ? undefined : checkpointCronRaw;
+  if (auditCheckpointCron !== undefined) {
+    const problem = cronProblem(auditCheckpointCron);
+    if (problem) problems.push(`AUDIT_CHECKPOINT_CRON ${problem} (got "${auditCheckpointCron}")`);
+  }
+  // Twelve months at least where it counts (PCI DSS 10.5.1); shorter elsewhere, to try it out.
+  const auditRetentionDays = int('AUDIT_RETENTION_DAYS', 400, production ? 365 : 0, 36_500);
 
   const changeFeedHeartbeatMs = int('CHANGE_FEED_HEARTBEAT_MS', 500, 50, 60_000);
   const changeFeedStaleMs = int('CHANGE_FEED_STALE_MS', 2000, 100, 600_000);
@@ -567,6 +618,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
     dunningWarnDays,
     dunningHoldDays: int('DUNNING_HOLD_DAYS', 30, 1, 3650),
     dunningCron,
+    auditSigningKey,
+    auditCheckpointCron,
+    auditRetentionDays,
   };
 
   if (problems.length > 0) throw new ConfigError(problems);

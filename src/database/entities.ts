@@ -3,6 +3,8 @@ import { BillingPause } from '../billing/entities/billing-pause.entity';
 import { BillingRun } from '../billing/entities/billing-run.entity';
 import { Invoice } from '../billing/entities/invoice.entity';
 import { AuditLog } from '../audit/entities/audit-log.entity';
+import { AuditChainHead } from '../audit/entities/audit-chain-head.entity';
+import { AuditCheckpoint } from '../audit/entities/audit-checkpoint.entity';
 import { StaffUser } from '../auth/entities/staff-user.entity';
 import { Customer } from '../customers/entities/customer.entity';
 import { Hold } from '../customers/entities/hold.entity';
@@ -27,6 +29,8 @@ export const entities = [
   Customer,
   Hold,
   AuditLog,
+  AuditChainHead,
+  AuditCheckpoint,
   Note,
   ApiKey,
   Feature,

@@ -1,7 +1,7 @@
 import { Client } from 'pg';
 
 /** Tables the service may read and append to, never change: not even its own code may. */
-export const APPEND_ONLY_TABLES: readonly string[] = ['audit_logs'];
+export const APPEND_ONLY_TABLES: readonly string[] = ['audit_logs', 'audit_checkpoints'];
 
 const quote = (name: string): string => `"${name.replace(/"/g, '""')}"`;
 

@@ -1,6 +1,7 @@
 import { Body, Controller, Get, Post, Query } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { Roles } from '../auth/access.decorators';
+import { RequestOrigin, Roles } from '../auth/access.decorators';
+import type { Origin } from '../auth/actor';
 import { ApiProblemResponses } from '../common/api-problem-responses';
 import { Page, PageQueryDto } from '../common/pagination';
 import { CreateFeatureDto, FeatureDto, FeaturePageDto } from './dto/feature.dto';
@@ -17,8 +18,11 @@ export class PlansController {
   @ApiOperation({ summary: 'Create a feature' })
   @ApiCreatedResponse({ type: FeatureDto })
   @ApiProblemResponses(400, [409, 'A feature with this code exists (`feature_exists`)'])
-  createFeature(@Body() body: CreateFeatureDto): Promise<FeatureDto> {
-    return this.plans.createFeature(body);
+  createFeature(
+    @Body() body: CreateFeatureDto,
+    @RequestOrigin() origin: Origin,
+  ): Promise<FeatureDto> {
+    return this.plans.createFeature(body, origin);
   }
 
   @Get('features')
@@ -40,8 +44,8 @@ export class PlansController {
   })
   @ApiCreatedResponse({ type: PlanDto })
   @ApiProblemResponses(400, [409, 'A plan with this code exists (`plan_exists`)'])
-  createPlan(@Body() body: CreatePlanDto): Promise<PlanDto> {
-    return this.plans.createPlan(body);
+  createPlan(@Body() body: CreatePlanDto, @RequestOrigin() origin: Origin): Promise<PlanDto> {
+    return this.plans.createPlan(body, origin);
   }
 
   @Get('plans')

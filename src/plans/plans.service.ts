@@ -2,6 +2,7 @@ import { TransactionHost } from '@nestjs-cls/transactional';
 import { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
 import { Injectable } from '@nestjs/common';
 import { In } from 'typeorm';
+import { AuditOrigin, AuditWriter } from '../audit/audit-writer';
 import { ConflictError, NotFoundError, ValidationFailedError } from '../common/errors';
 import { KeysetColumn, keysetPage, Page, PageQueryDto } from '../common/pagination';
 import { isUniqueViolation } from '../database/postgres-errors';
@@ -28,6 +29,7 @@ export class PlansService {
   constructor(
     private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>,
     private readonly unitOfWork: UnitOfWork,
+    private readonly audit: AuditWriter,
   ) {}
 
   private get features() {
@@ -38,11 +40,24 @@ export class PlansService {
     return this.txHost.tx.getRepository(Plan);
   }
 
-  async createFeature(input: CreateFeatureDto): Promise<FeatureDto> {
+  /** Recorded as `feature.created`. */
+  async createFeature(input: CreateFeatureDto, origin: AuditOrigin): Promise<FeatureDto> {
     try {
-      return FeatureDto.from(
-        await this.features.save(this.features.create({ code: input.code, name: input.name })),
-      );
+      return await this.unitOfWork.run(async () => {
+        const feature = await this.features.save(
+          this.features.create({ code: input.code, name: input.name }),
+        );
+        await this.audit.append(
+          {
+            action: 'feature.created',
+            target: { type: 'feature', id: feature.id },
+            before: {},
+            after: { code: feature.code, name: feature.name },
+          },
+          origin,
+        );
+        return FeatureDto.from(feature);
+      });
     } catch (error) {
       if (isUniqueViolation(error, 'uq_features_code')) {
         throw new ConflictError('feature_exists', `A feature with code ${input.code} exists.`);
@@ -61,7 +76,8 @@ export class PlansService {
     );
   }
 
-  createPlan(input: CreatePlanDto): Promise<PlanDto> {
+  /** Recorded as `plan.created`, with its price, features and limits. */
+  createPlan(input: CreatePlanDto, origin: AuditOrigin): Promise<PlanDto> {
     return this.unitOfWork.run(async () => {
       const features = await this.features.findBy({ code: In(input.features) });
       const known = new Set(features.map((f) => f.code));
@@ -102,6 +118,24 @@ export class PlansService {
           limit: input.limits[feature.code] ?? null,
           feature,
         })),
+      );
+      await this.audit.append(
+        {
+          action: 'plan.created',
+          target: { type: 'plan', id: plan.id },
+          before: {},
+          after: {
+            code: plan.code,
+            name: plan.name,
+            amount: plan.amount,
+            currency: plan.currency,
+            interval: plan.interval,
+            user_count: plan.userCount,
+            features: [...input.features],
+            limits: { ...input.limits },
+          },
+        },
+        origin,
       );
       return PlanDto.from(plan);
     });

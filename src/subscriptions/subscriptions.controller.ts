@@ -1,6 +1,7 @@
 import { Body, Controller, Get, HttpCode, Patch, Post, Query } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { Roles } from '../auth/access.decorators';
+import { RequestOrigin, Roles } from '../auth/access.decorators';
+import type { Origin } from '../auth/actor';
 import { ApiProblemResponses } from '../common/api-problem-responses';
 import { Page, PageQueryDto } from '../common/pagination';
 import { UuidParam } from '../common/validation';
@@ -32,8 +33,12 @@ export class SubscriptionsController {
   })
   @ApiCreatedResponse({ type: SubscriptionDto })
   @ApiProblemResponses(400, [404, 'The customer or the plan does not exist (`not_found`)'])
-  subscribe(@UuidParam() id: string, @Body() body: SubscribeDto): Promise<SubscriptionDto> {
-    return this.subscriptions.subscribe(id, body);
+  subscribe(
+    @UuidParam() id: string,
+    @Body() body: SubscribeDto,
+    @RequestOrigin() origin: Origin,
+  ): Promise<SubscriptionDto> {
+    return this.subscriptions.subscribe(id, body, origin);
   }
 
   @Get('customers/:id/subscriptions')
@@ -60,8 +65,12 @@ export class SubscriptionsController {
     [404, 'The subscription or the plan does not exist (`not_found`)'],
     [409, 'The subscription is cancelled (`conflict`)'],
   )
-  change(@UuidParam() id: string, @Body() body: ChangeSubscriptionDto): Promise<SubscriptionDto> {
-    return this.subscriptions.changePlan(id, body);
+  change(
+    @UuidParam() id: string,
+    @Body() body: ChangeSubscriptionDto,
+    @RequestOrigin() origin: Origin,
+  ): Promise<SubscriptionDto> {
+    return this.subscriptions.changePlan(id, body, origin);
   }
 
   @Post('subscriptions/:id/cancel')
@@ -74,7 +83,7 @@ export class SubscriptionsController {
   })
   @ApiOkResponse({ type: SubscriptionDto })
   @ApiProblemResponses(400, 404)
-  cancel(@UuidParam() id: string): Promise<SubscriptionDto> {
-    return this.subscriptions.cancel(id);
+  cancel(@UuidParam() id: string, @RequestOrigin() origin: Origin): Promise<SubscriptionDto> {
+    return this.subscriptions.cancel(id, origin);
   }
 }

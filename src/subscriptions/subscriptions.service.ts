@@ -1,6 +1,7 @@
 import { TransactionHost } from '@nestjs-cls/transactional';
 import { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
 import { Injectable } from '@nestjs/common';
+import { AuditOrigin, AuditWriter } from '../audit/audit-writer';
 import { CustomerChanges } from '../changes/customer-changes';
 import { ConflictError, CustomerDisabledError, NotFoundError } from '../common/errors';
 import { KeysetColumn, keysetPage, Page, PageQueryDto } from '../common/pagination';
@@ -31,13 +32,19 @@ export class SubscriptionsService {
     private readonly access: CustomerAccessReader,
     private readonly plans: PlansService,
     private readonly changes: CustomerChanges,
+    private readonly audit: AuditWriter,
   ) {}
 
   private get subscriptions() {
     return this.txHost.tx.getRepository(Subscription);
   }
 
-  subscribe(customerId: string, input: SubscribeDto): Promise<SubscriptionDto> {
+  /** Recorded as `subscription.created`. */
+  subscribe(
+    customerId: string,
+    input: SubscribeDto,
+    origin: AuditOrigin,
+  ): Promise<SubscriptionDto> {
     return this.unitOfWork.run(async () => {
       await this.assertMayChangeSubscriptions(customerId);
       const plan = await this.plans.findByCode(input.plan_code);
@@ -52,6 +59,16 @@ export class SubscriptionsService {
           currentPeriodEnd: period.end,
           cancelledAt: null,
         }),
+      );
+      await this.audit.append(
+        {
+          action: 'subscription.created',
+          customerId,
+          target: { type: 'subscription', id: subscription.id },
+          before: {},
+          after: { plan_code: plan.code, status: subscription.status },
+        },
+        origin,
       );
       await this.changes.changed(customerId);
       return SubscriptionDto.from({ ...subscription, plan });
@@ -69,9 +86,14 @@ export class SubscriptionsService {
 
   /**
    * Moves an active subscription to another plan from now on; the current period and its
-   * dates stay, and the next invoice is at the new plan's price.
+   * dates stay, and the next invoice is at the new plan's price. Recorded as
+   * `subscription.changed` (the plan codes before and after); the same plan changes nothing.
    */
-  changePlan(id: string, input: ChangeSubscriptionDto): Promise<SubscriptionDto> {
+  changePlan(
+    id: string,
+    input: ChangeSubscriptionDto,
+    origin: AuditOrigin,
+  ): Promise<SubscriptionDto> {
     return this.unitOfWork.run(async () => {
       // The customer first, then the subscription: the lock order of every use case here.
       const owner = await this.subscriptions.findOne({
@@ -87,23 +109,47 @@ export class SubscriptionsService {
       }
       const plan = await this.plans.findByCode(input.plan_code);
       if (plan.id === subscription.planId) return SubscriptionDto.from(subscription);
+      const previousPlanCode = subscription.plan?.code ?? null;
       subscription.planId = plan.id;
       // The loaded relation would otherwise win over planId when saving.
       subscription.plan = plan;
       const saved = await this.subscriptions.save(subscription);
+      await this.audit.append(
+        {
+          action: 'subscription.changed',
+          customerId,
+          target: { type: 'subscription', id: saved.id },
+          before: { plan_code: previousPlanCode },
+          after: { plan_code: plan.code },
+        },
+        origin,
+      );
       await this.changes.changed(customerId);
       return SubscriptionDto.from({ ...saved, plan });
     });
   }
 
-  /** Allowed whatever the customer's status; cancelling a cancelled subscription changes nothing. */
-  cancel(id: string): Promise<SubscriptionDto> {
+  /**
+   * Allowed whatever the customer's status; cancelling a cancelled subscription changes (and
+   * records) nothing. Recorded as `subscription.cancelled`.
+   */
+  cancel(id: string, origin: AuditOrigin): Promise<SubscriptionDto> {
     return this.unitOfWork.run(async () => {
       const subscription = await this.findOrFail(id, true);
       if (subscription.status === 'cancelled') return SubscriptionDto.from(subscription);
       subscription.status = 'cancelled';
       subscription.cancelledAt = new Date();
       const saved = await this.subscriptions.save(subscription);
+      await this.audit.append(
+        {
+          action: 'subscription.cancelled',
+          customerId: saved.customerId,
+          target: { type: 'subscription', id: saved.id },
+          before: { status: 'active' },
+          after: { status: 'cancelled' },
+        },
+        origin,
+      );
       await this.changes.changed(subscription.customerId);
       return SubscriptionDto.from(saved);
     });

@@ -7,7 +7,8 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
-import { Roles } from '../auth/access.decorators';
+import { RequestOrigin, Roles } from '../auth/access.decorators';
+import type { Origin } from '../auth/actor';
 import { ApiProblemResponses } from '../common/api-problem-responses';
 import { Page, PageQueryDto } from '../common/pagination';
 import { UuidParam } from '../common/validation';
@@ -45,8 +46,11 @@ export class WebhookEndpointsController {
   })
   @ApiCreatedResponse({ type: CreatedWebhookEndpointDto })
   @ApiProblemResponses(400)
-  create(@Body() body: CreateWebhookEndpointDto): Promise<CreatedWebhookEndpointDto> {
-    return this.endpoints.create(body);
+  create(
+    @Body() body: CreateWebhookEndpointDto,
+    @RequestOrigin() origin: Origin,
+  ): Promise<CreatedWebhookEndpointDto> {
+    return this.endpoints.create(body, origin);
   }
 
   @Get()
@@ -69,8 +73,9 @@ export class WebhookEndpointsController {
   update(
     @UuidParam() id: string,
     @Body() body: UpdateWebhookEndpointDto,
+    @RequestOrigin() origin: Origin,
   ): Promise<WebhookEndpointDto> {
-    return this.endpoints.update(id, body);
+    return this.endpoints.update(id, body, origin);
   }
 
   @Delete(':id')
@@ -81,8 +86,8 @@ export class WebhookEndpointsController {
   })
   @ApiNoContentResponse({ description: 'Deleted' })
   @ApiProblemResponses(400, UNKNOWN_ENDPOINT)
-  remove(@UuidParam() id: string): Promise<void> {
-    return this.endpoints.remove(id);
+  remove(@UuidParam() id: string, @RequestOrigin() origin: Origin): Promise<void> {
+    return this.endpoints.remove(id, origin);
   }
 
   @Post(':id/rotate-secret')
@@ -96,8 +101,11 @@ export class WebhookEndpointsController {
   })
   @ApiOkResponse({ type: WebhookSecretDto })
   @ApiProblemResponses(400, UNKNOWN_ENDPOINT)
-  rotateSecret(@UuidParam() id: string): Promise<WebhookSecretDto> {
-    return this.endpoints.rotateSecret(id);
+  rotateSecret(
+    @UuidParam() id: string,
+    @RequestOrigin() origin: Origin,
+  ): Promise<WebhookSecretDto> {
+    return this.endpoints.rotateSecret(id, origin);
   }
 
   @Post(':id/test')

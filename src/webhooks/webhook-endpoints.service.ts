@@ -1,6 +1,8 @@
 import { TransactionHost } from '@nestjs-cls/transactional';
 import { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
 import { Injectable } from '@nestjs/common';
+import { AuditOrigin, AuditWriter } from '../audit/audit-writer';
+import type { StatusSnapshot } from '../audit/entities/audit-log.entity';
 import { Clock } from '../common/clock';
 import { FieldError, NotFoundError, ValidationFailedError } from '../common/errors';
 import { KeysetColumn, keysetPage, Page, PageQueryDto } from '../common/pagination';
@@ -52,6 +54,7 @@ export class WebhookEndpointsService {
     private readonly events: EventsService,
     private readonly dispatcher: WebhookDispatcher,
     private readonly clock: Clock,
+    private readonly audit: AuditWriter,
     @InjectConfig() private readonly config: AppConfig,
   ) {}
 
@@ -63,8 +66,14 @@ export class WebhookEndpointsService {
     return this.txHost.tx.getRepository(WebhookDelivery);
   }
 
-  /** The secret is in this answer only; the table keeps it sealed when a key is configured. */
-  async create(input: CreateWebhookEndpointDto): Promise<CreatedWebhookEndpointDto> {
+  /**
+   * The secret is in this answer only; the table keeps it sealed when a key is configured.
+   * Recorded as `webhook_endpoint.created` (never the secret).
+   */
+  async create(
+    input: CreateWebhookEndpointDto,
+    origin: AuditOrigin,
+  ): Promise<CreatedWebhookEndpointDto> {
     await this.check(input);
     const secret = generateSecret();
     return this.unitOfWork.run(async () => {
@@ -79,6 +88,7 @@ export class WebhookEndpointsService {
           previousSecretExpiresAt: null,
         }),
       );
+      await this.record('webhook_endpoint.created', saved.id, {}, described(saved), origin);
       return { ...WebhookEndpointDto.from(saved), secret };
     });
   }
@@ -93,31 +103,62 @@ export class WebhookEndpointsService {
     );
   }
 
-  async update(id: string, input: UpdateWebhookEndpointDto): Promise<WebhookEndpointDto> {
+  /** Recorded as `webhook_endpoint.updated` with the fields it changed, when it changed any. */
+  async update(
+    id: string,
+    input: UpdateWebhookEndpointDto,
+    origin: AuditOrigin,
+  ): Promise<WebhookEndpointDto> {
     await this.check(input);
     return this.unitOfWork.run(async () => {
+      // The chain before the endpoint: a status change holding the chain references endpoints.
+      await this.audit.lockChain();
       const endpoint = await this.lockOrFail(id);
+      const before = described(endpoint);
       if (input.url !== undefined) endpoint.url = input.url;
       if (input.event_types !== undefined) endpoint.eventTypes = input.event_types;
       if (input.description !== undefined) endpoint.description = input.description;
       if (input.enabled !== undefined) endpoint.enabled = input.enabled;
-      return WebhookEndpointDto.from(await this.endpoints.save(endpoint));
+      const saved = await this.endpoints.save(endpoint);
+      const after = described(saved);
+      const changed = Object.keys(after).filter(
+        (field) => JSON.stringify(after[field]) !== JSON.stringify(before[field]),
+      );
+      if (changed.length > 0) {
+        await this.record(
+          'webhook_endpoint.updated',
+          id,
+          Object.fromEntries(changed.map((field) => [field, before[field]])),
+          Object.fromEntries(changed.map((field) => [field, after[field]])),
+          origin,
+        );
+      }
+      return WebhookEndpointDto.from(saved);
     });
   }
 
-  /** Its deliveries and their log go with it (ON DELETE CASCADE); an attempt under way is dropped. */
-  async remove(id: string): Promise<void> {
-    const result = await this.unitOfWork.run(() => this.endpoints.delete({ id }));
-    if (!result.affected) throw new NotFoundError('Webhook endpoint', id);
+  /**
+   * Its deliveries and their log go with it (ON DELETE CASCADE); an attempt under way is dropped.
+   * Recorded as `webhook_endpoint.deleted` with what it was.
+   */
+  async remove(id: string, origin: AuditOrigin): Promise<void> {
+    await this.unitOfWork.run(async () => {
+      await this.audit.lockChain();
+      const endpoint = await this.lockOrFail(id);
+      await this.endpoints.delete({ id });
+      await this.record('webhook_endpoint.deleted', id, described(endpoint), {}, origin);
+    });
   }
 
   /**
    * A new secret, shown once. The one it replaces still signs every delivery (a second
    * signature in `webhook-signature`) for 24 hours, so that receivers can switch without losing
-   * one; a rotation within those 24 hours drops the oldest.
+   * one; a rotation within those 24 hours drops the oldest. Recorded as
+   * `webhook_endpoint.secret_rotated` (never a secret).
    */
-  rotateSecret(id: string): Promise<WebhookSecretDto> {
+  rotateSecret(id: string, origin: AuditOrigin): Promise<WebhookSecretDto> {
     return this.unitOfWork.run(async () => {
+      await this.audit.lockChain();
       const endpoint = await this.lockOrFail(id);
       const secret = generateSecret();
       const now = this.clock.now();
@@ -125,6 +166,13 @@ export class WebhookEndpointsService {
       endpoint.previousSecretExpiresAt = new Date(now.getTime() + PREVIOUS_SECRET_VALID_MS);
       endpoint.secret = sealSecret(secret, this.config.webhookSecretsKey);
       await this.endpoints.save(endpoint);
+      await this.record(
+        'webhook_endpoint.secret_rotated',
+        id,
+        {},
+        { previous_secret_expires_at: endpoint.previousSecretExpiresAt.toISOString() },
+        origin,
+      );
       return { secret };
     });
   }
@@ -164,6 +212,23 @@ export class WebhookEndpointsService {
     return keysetPage(query, ATTEMPTS_NEWEST_FIRST, 'DESC', page, WebhookAttemptDto.from);
   }
 
+  private async record(
+    action:
+      | 'webhook_endpoint.created'
+      | 'webhook_endpoint.updated'
+      | 'webhook_endpoint.deleted'
+      | 'webhook_endpoint.secret_rotated',
+    endpointId: string,
+    before: StatusSnapshot,
+    after: StatusSnapshot,
+    origin: AuditOrigin,
+  ): Promise<void> {
+    await this.audit.append(
+      { action, target: { type: 'webhook_endpoint', id: endpointId }, before, after },
+      origin,
+    );
+  }
+
   private async enqueue(eventId: string, endpointId: string, due: Date): Promise<void> {
     await this.deliveries.insert({ eventId, endpointId, state: 'pending', nextAttemptAt: due });
   }
@@ -201,4 +266,14 @@ export class WebhookEndpointsService {
     }
     if (errors.length > 0) throw new ValidationFailedError(errors);
   }
+}
+
+/** What an audit entry says of an endpoint: everything but its secrets. */
+function described(endpoint: WebhookEndpoint): StatusSnapshot {
+  return {
+    url: endpoint.url,
+    event_types: [...endpoint.eventTypes],
+    description: endpoint.description,
+    enabled: endpoint.enabled,
+  };
 }

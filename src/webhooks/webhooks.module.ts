@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { EventFeedModule } from '../event-feed/event-feed.module';
+import { AuditModule } from '../audit/audit.module';
 import { EventsModule } from '../events/events.module';
 import {
   EventRedeliveryController,
@@ -14,7 +15,7 @@ import { WebhookSink } from './webhook-sink';
  * subscribed endpoint, and the dispatcher that sends them (signed as Standard Webhooks says).
  */
 @Module({
-  imports: [EventsModule, EventFeedModule],
+  imports: [EventsModule, EventFeedModule, AuditModule],
   controllers: [WebhookEndpointsController, EventRedeliveryController],
   providers: [WebhookEndpointsService, WebhookSink, WebhookDispatcher],
 })

@@ -165,6 +165,11 @@ const ENDPOINTS: Endpoint[] = [
     apiKeys: 'platform',
   },
   { method: 'get', path: () => '/api/v1/audit-logs', least: 'user' },
+  { method: 'get', path: () => '/api/v1/audit-logs/verify', least: 'admin' },
+  { method: 'post', path: () => '/api/v1/audit-logs/checkpoints', least: 'admin' },
+  { method: 'get', path: () => '/api/v1/audit-logs/checkpoints', least: 'account_manager' },
+  { method: 'get', path: () => '/api/v1/audit-logs/public-key', least: 'account_manager' },
+  { method: 'get', path: () => '/api/v1/audit-logs/export', least: 'account_manager' },
   { method: 'get', path: (c) => `/api/v1/customers/${c.customerId}/audit-logs`, least: 'user' },
   { method: 'get', path: (c) => `/api/v1/customers/${c.customerId}/notes`, least: 'user' },
   {

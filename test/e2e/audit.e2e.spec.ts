@@ -237,6 +237,10 @@ describe('audit log', () => {
         ip: expect.stringMatching(/127\.0\.0\.1|::1/),
         user_agent: 'audit-shape/2.0',
         created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+        target: null,
+        seq: expect.any(Number),
+        prev_hash: expect.stringMatching(/^[0-9a-f]{64}$/),
+        hash: expect.stringMatching(/^[0-9a-f]{64}$/),
       };
       expect(response.body).toEqual({
         data: [
@@ -257,6 +261,14 @@ describe('audit log', () => {
         ],
         next_cursor: null,
       });
+      // One transaction, two entries: the hold's, then the transition it caused, linked.
+      const [transition, placed] = response.body.data as (EntryBody & {
+        seq: number;
+        prev_hash: string;
+        hash: string;
+      })[];
+      expect(transition.seq).toBe(placed.seq + 1);
+      expect(transition.prev_hash).toBe(placed.hash);
     });
 
     it('records a generated request id when the client sends none, the one echoed to it', async () => {

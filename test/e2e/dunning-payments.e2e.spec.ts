@@ -61,6 +61,44 @@ describe('dunning: invoices, payments and voids', () => {
     return issueInvoice(t, clock, callers, customer.id, { amount });
   }
 
+  it('audits the payment that settles an invoice and every void, by whoever did it, with the invoice as target', async () => {
+    const paid = await freshInvoice(4900);
+    await pay(t, paid.id, manager.header, { amount: 900, reference: 'part' }).expect(201);
+    await pay(t, paid.id, platform.header, { amount: 4000, reference: 'wire 77' }).expect(201);
+    const voided = await freshInvoice(1000);
+    await voidInvoice(t, voided.id, manager.header, { reason: 'Issued by mistake' }).expect(200);
+
+    const entries = await t.db.query<
+      {
+        action: string;
+        target_id: string;
+        actor_type: string;
+        reason: string | null;
+        after: unknown;
+      }[]
+    >(
+      `SELECT action, target_id, actor_type, reason, after FROM audit_logs
+        WHERE target_type = 'invoice' AND target_id IN ($1, $2) ORDER BY seq`,
+      [paid.id, voided.id],
+    );
+    expect(entries).toEqual([
+      {
+        action: 'invoice.paid',
+        target_id: paid.id,
+        actor_type: 'api_key',
+        reason: 'wire 77',
+        after: { status: 'paid' },
+      },
+      {
+        action: 'invoice.voided',
+        target_id: voided.id,
+        actor_type: 'user',
+        reason: 'Issued by mistake',
+        after: { status: 'void' },
+      },
+    ]);
+  });
+
   describe('POST /invoices/{id}/payments', () => {
     it('records a payment with who recorded it; partial payments add up; the last one makes the invoice paid, once', async () => {
       const invoice = await freshInvoice(10_000);

@@ -4,7 +4,11 @@ import { ConfigError } from '../../src/config/app-config';
 import { createTestDatabase, startTestApp, TestDatabase } from '../support/test-app';
 import { onEmbeddedDatabase } from '../support/test-env';
 
-const PRODUCTION = { NODE_ENV: 'production' };
+// Production refuses to start without a key that signs the audit chain's checkpoints.
+const PRODUCTION = {
+  NODE_ENV: 'production',
+  AUDIT_SIGNING_KEY: Buffer.alloc(32, 1).toString('base64'),
+};
 
 // Needs a database of its own with no staff user: the embedded engine's is shared by every file.
 const describeOnPostgres = onEmbeddedDatabase() ? describe.skip : describe;

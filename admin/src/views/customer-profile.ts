@@ -1434,6 +1434,11 @@ const ACTIONS: Record<string, string> = {
   'hold.lifted': 'Hold lifted',
   'hold.expired': 'Hold expired',
   'hold.reviewed': 'Hold reviewed',
+  'subscription.created': 'Subscribed',
+  'subscription.changed': 'Plan changed',
+  'subscription.cancelled': 'Subscription cancelled',
+  'api_key.created': 'API key created',
+  'api_key.revoked': 'API key revoked',
 };
 
 /** "enabled → disabled" for a status change, "scheduled → lifted" for a hold's. */

@@ -65,6 +65,7 @@ export const utcDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 export function actorName(actor: Actor | null | undefined): string {
   if (!actor) return 'unknown';
   if (actor.type === 'system') return 'the service (automatic)';
+  if (actor.type === 'anonymous') return `${actor.name ?? 'unknown'} (not signed in)`;
   const kind = actor.type === 'api_key' ? 'API key' : 'staff';
   return `${actor.name ?? actor.id ?? 'unknown'} (${kind})`;
 }

@@ -3,8 +3,10 @@ import { IsIn, IsOptional, IsUUID } from 'class-validator';
 import { PageQueryDto } from '../../common/pagination';
 import { CanonicalUuid } from '../../common/transforms';
 import { IsTimestamp } from '../../common/validation';
-import { AUDIT_ACTIONS } from '../entities/audit-log.entity';
-import type { AuditAction } from '../entities/audit-log.entity';
+import { AUDIT_ACTION_PREFIXES, AUDIT_ACTIONS } from '../entities/audit-log.entity';
+
+/** What `?action=` accepts: an action, or a prefix ending with a dot for every action of a kind. */
+export const ACTION_FILTERS: readonly string[] = [...AUDIT_ACTIONS, ...AUDIT_ACTION_PREFIXES];
 
 export class ListAuditLogsQueryDto extends PageQueryDto {
   @ApiPropertyOptional({ format: 'uuid' })
@@ -19,10 +21,14 @@ export class ListAuditLogsQueryDto extends PageQueryDto {
   @IsUUID()
   actor_id?: string;
 
-  @ApiPropertyOptional({ enum: AUDIT_ACTIONS })
+  @ApiPropertyOptional({
+    enum: ACTION_FILTERS,
+    description:
+      'An action, or a prefix ending with a dot (`staff_user.`) for every action of that kind',
+  })
   @IsOptional()
-  @IsIn(AUDIT_ACTIONS)
-  action?: AuditAction;
+  @IsIn(ACTION_FILTERS)
+  action?: string;
 
   @ApiPropertyOptional({ format: 'date-time', description: 'Entries at or after this time' })
   @IsOptional()

@@ -55,7 +55,9 @@ export interface paths {
         put?: never;
         /**
          * Sign in as a staff member and receive a bearer token
-         * @description Public: needs no credentials.
+         * @description Each password checked is recorded in the audit log with the IP: `auth.login_succeeded`, or `auth.login_failed` naming the email tried (never the password).
+         *
+         *     Public: needs no credentials.
          */
         post: operations["AuthController_login"];
         delete?: never;
@@ -711,11 +713,105 @@ export interface paths {
         };
         /**
          * List audit entries, newest first
-         * @description `from` is inclusive and `to` exclusive. Entries are never changed or deleted.
+         * @description `from` is inclusive and `to` exclusive. `action` is an action, or a prefix ending with a dot (`staff_user.`) for every action of that kind. Entries are never changed or deleted (older than AUDIT_RETENTION_DAYS they may be archived: README, Audit trail).
          *
          *     Requires staff role `user` or higher. Staff only: API keys are refused.
          */
         get: operations["AuditLogsController_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/audit-logs/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Verify the hash chain
+         * @description Recomputes every entry of `from_seq`..`to_seq` (default: all kept), checks each link, the head, and every signed checkpoint of the range (its signature, and that the entry it signed still has its hash): a rewrite of the whole chain with every hash recomputed is found by the checkpoints. Answers `ok: true` with the latest checkpoint of the current key it checked against, or `ok: false` with the first broken seq and why.
+         *
+         *     Requires staff role `admin` or higher. Staff only: API keys are refused.
+         */
+        get: operations["AuditLogsController_verify"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/audit-logs/checkpoints": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the signed checkpoints, newest first
+         * @description Scheduled, on-demand and archive anchors, each with the public key that signed it: keep them with an export to check it outside the service (scripts/verify-audit-export.mjs).
+         *
+         *     Requires staff role `account_manager` or higher. Staff only: API keys are refused.
+         */
+        get: operations["AuditLogsController_listCheckpoints"];
+        put?: never;
+        /**
+         * Sign the chain’s head now
+         * @description Recomputes the entries since the previous checkpoint of the current key, then signs `<seq>.<hash>.<signed_at>` of the head with AUDIT_SIGNING_KEY (Ed25519). Checkpoints are also made on AUDIT_CHECKPOINT_CRON (hourly by default). A broken chain is never signed.
+         *
+         *     Requires staff role `admin` or higher. Staff only: API keys are refused.
+         */
+        post: operations["AuditLogsController_createCheckpoint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/audit-logs/public-key": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The public key that checks the checkpoints’ signatures
+         * @description Ed25519, from AUDIT_SIGNING_KEY; give it to the auditor with the exports.
+         *
+         *     Requires staff role `account_manager` or higher. Staff only: API keys are refused.
+         */
+        get: operations["AuditLogsController_publicKey"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/audit-logs/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export audit entries, oldest first, as a streamed file
+         * @description `format=ndjson` (default; one JSON object a line) or `csv` (a header line, RFC 4180), with `seq`, `prev_hash`, `hash` and every hashed field, times with microseconds as hashed, so that `scripts/verify-audit-export.mjs` recomputes the chain. `from` inclusive, `to` exclusive. Streamed in batches: any range, in bounded memory. The export itself is recorded (`audit.exported`).
+         *
+         *     Requires staff role `account_manager` or higher. Staff only: API keys are refused.
+         */
+        get: operations["AuditLogsController_export"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1382,7 +1478,7 @@ export interface components {
         };
         ActorRefDto: {
             /** @enum {string} */
-            type: "user" | "api_key" | "system";
+            type: "user" | "api_key" | "system" | "anonymous";
             /** Format: uuid */
             id: string | null;
             /** @example Jane Support */
@@ -1487,6 +1583,12 @@ export interface components {
             /** @description Never held by the dunning rules (they still warn); setting it lifts the rules’ own active hold */
             dunning_exempt?: boolean;
         };
+        AuditTargetDto: {
+            /** @enum {string} */
+            type: "staff_user" | "api_key" | "feature" | "plan" | "subscription" | "webhook_endpoint" | "invoice" | "audit_log";
+            /** Format: uuid */
+            id: string;
+        };
         StatusSnapshotDto: {
             /**
              * @description The customer’s status (customer.* entries)
@@ -1502,13 +1604,26 @@ export interface components {
         AuditLogDto: {
             /** Format: uuid */
             id: string;
+            /**
+             * @description Position in the hash chain: gap-free, in commit order
+             * @example 1042
+             */
+            seq: number;
+            /** @description The previous entry’s hash (64 zeros before the first entry) */
+            prev_hash: string;
+            /** @description Lower-case hex SHA-256 over the entry’s fields and prev_hash, encoded as docs/audit-chain.md says */
+            hash: string;
             /** @enum {string} */
-            action: "customer.disabled" | "customer.enabled" | "hold.placed" | "hold.lifted" | "hold.expired" | "hold.reviewed";
+            action: "customer.disabled" | "customer.enabled" | "hold.placed" | "hold.lifted" | "hold.expired" | "hold.reviewed" | "staff_user.created" | "staff_user.updated" | "staff_user.password_changed" | "api_key.created" | "api_key.revoked" | "feature.created" | "plan.created" | "subscription.created" | "subscription.changed" | "subscription.cancelled" | "webhook_endpoint.created" | "webhook_endpoint.updated" | "webhook_endpoint.deleted" | "webhook_endpoint.secret_rotated" | "invoice.paid" | "invoice.voided" | "auth.login_succeeded" | "auth.login_failed" | "audit.exported" | "audit.archived";
             /** Format: uuid */
             customer_id: string | null;
+            /** @description What the entry is about besides a customer (a staff user, an API key, a plan...) */
+            target: components["schemas"]["AuditTargetDto"] | null;
             actor: components["schemas"]["ActorRefDto"];
             reason: string | null;
+            /** @description Before the change: `status` for a customer, `state` for a hold, or the fields the action changed (a staff user’s `role`, `name`, `active`; a subscription’s `plan_code`...); never a password or a secret */
             before: components["schemas"]["StatusSnapshotDto"];
+            /** @description After the change, as `before` */
             after: components["schemas"]["StatusSnapshotDto"];
             /**
              * Format: uuid
@@ -1650,6 +1765,81 @@ export interface components {
              * @example Paid the overdue invoice
              */
             reason?: string | null;
+        };
+        ChainPointDto: {
+            /** @example 1042 */
+            seq: number;
+            hash: string;
+        };
+        SignedPointDto: {
+            /** @example 1042 */
+            seq: number;
+            hash: string;
+            /** Format: date-time */
+            signed_at: string;
+        };
+        AuditVerificationDto: {
+            /** @description Whether every entry of the range recomputes and links */
+            ok: boolean;
+            /** @description Entries recomputed (before the break, if any) */
+            checked: number;
+            /** @description ok: the first seq recomputed (null when the range held none) */
+            from_seq?: number | null;
+            /** @description ok: the last seq recomputed */
+            to_seq?: number | null;
+            /** @description ok: the chain’s head */
+            head?: components["schemas"]["ChainPointDto"];
+            /** @description ok: the latest checkpoint signed by the current key within the range, which the chain matched; null when there is none */
+            checkpoint?: components["schemas"]["SignedPointDto"] | null;
+            /** @description not ok: the first seq found broken */
+            first_broken_seq?: number;
+            /**
+             * @description not ok: `hash_mismatch` an entry was edited; `link_broken` one was replaced; `missing_entry` one was deleted; `checkpoint_mismatch` the chain was rewritten and rehashed (a signed checkpoint disagrees); `checkpoint_signature_invalid` a checkpoint was forged; `anchor_missing` older entries are gone without a signed archive anchor; `head_mismatch` the head disagrees with the last entry
+             * @enum {string}
+             */
+            reason?: "hash_mismatch" | "link_broken" | "missing_entry" | "checkpoint_mismatch" | "checkpoint_signature_invalid" | "anchor_missing" | "head_mismatch";
+            /** @description not ok: what was found, in words */
+            detail?: string;
+        };
+        AuditCheckpointDto: {
+            /**
+             * @description The entry signed (the head when it was signed)
+             * @example 1042
+             */
+            seq: number;
+            hash: string;
+            /**
+             * Format: date-time
+             * @description ISO 8601 with milliseconds, as signed
+             */
+            signed_at: string;
+            /** @description Base64 Ed25519 signature of the UTF-8 text `<seq>.<hash>.<signed_at>` */
+            signature: string;
+            /**
+             * @description `archive`: the last entry removed by an archive run, signed before removal
+             * @enum {string}
+             */
+            kind: "checkpoint" | "archive";
+            /** @description Lower-case hex SHA-256 of the raw public key that signed it */
+            key_id: string;
+            /** @description The raw 32-byte Ed25519 public key that signed it, base64 */
+            public_key: string;
+        };
+        AuditCheckpointPageDto: {
+            data: components["schemas"]["AuditCheckpointDto"][];
+            next_cursor: string | null;
+        };
+        AuditPublicKeyDto: {
+            /** @enum {string} */
+            algorithm: "Ed25519";
+            /** @description Lower-case hex SHA-256 of the raw public key */
+            key_id: string;
+            /** @description The raw 32-byte public key, base64 */
+            public_key: string;
+            /** @description The same key as an SPKI PEM (openssl, Node’s crypto.verify) */
+            public_key_pem: string;
+            /** @description true: AUDIT_SIGNING_KEY is not set and this key was made for this process only (never in production); its checkpoints cannot be checked once the process ends */
+            ephemeral: boolean;
         };
         NoteDto: {
             /** Format: uuid */
@@ -1878,7 +2068,7 @@ export interface components {
          * @description Stable machine-readable code. Each response of an operation lists the codes it can carry.
          * @enum {string}
          */
-        ErrorCode: "validation_failed" | "unauthenticated" | "invalid_credentials" | "forbidden" | "customer_disabled" | "not_found" | "customer_exists" | "feature_exists" | "plan_exists" | "user_exists" | "last_admin" | "conflict" | "hold_not_active" | "invoice_paid" | "invoice_void" | "payment_exceeds_amount_due" | "payload_too_large" | "unsupported_media_type" | "too_many_attempts" | "internal_error" | "service_unavailable" | "request_timeout" | "request_header_too_large";
+        ErrorCode: "validation_failed" | "unauthenticated" | "invalid_credentials" | "forbidden" | "customer_disabled" | "not_found" | "customer_exists" | "feature_exists" | "plan_exists" | "user_exists" | "last_admin" | "conflict" | "hold_not_active" | "invoice_paid" | "invoice_void" | "payment_exceeds_amount_due" | "audit_chain_broken" | "payload_too_large" | "unsupported_media_type" | "too_many_attempts" | "internal_error" | "service_unavailable" | "request_timeout" | "request_header_too_large";
         FieldErrorDto: {
             /** @example email */
             field: string;
@@ -7395,7 +7585,8 @@ export interface operations {
                 customer_id?: string;
                 /** @description A staff user or API key id */
                 actor_id?: string;
-                action?: "customer.disabled" | "customer.enabled" | "hold.placed" | "hold.lifted" | "hold.expired" | "hold.reviewed";
+                /** @description An action, or a prefix ending with a dot (`staff_user.`) for every action of that kind */
+                action?: "customer.disabled" | "customer.enabled" | "hold.placed" | "hold.lifted" | "hold.expired" | "hold.reviewed" | "staff_user.created" | "staff_user.updated" | "staff_user.password_changed" | "api_key.created" | "api_key.revoked" | "feature.created" | "plan.created" | "subscription.created" | "subscription.changed" | "subscription.cancelled" | "webhook_endpoint.created" | "webhook_endpoint.updated" | "webhook_endpoint.deleted" | "webhook_endpoint.secret_rotated" | "invoice.paid" | "invoice.voided" | "auth.login_succeeded" | "auth.login_failed" | "audit.exported" | "audit.archived" | "customer." | "hold." | "staff_user." | "api_key." | "feature." | "plan." | "subscription." | "webhook_endpoint." | "invoice." | "auth." | "audit.";
                 /** @description Entries at or after this time */
                 from?: string;
                 /** @description Entries before this time */
@@ -7417,6 +7608,590 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AuditLogPageDto"];
+                };
+            };
+            /** @description Validation failed (`validation_failed`) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description Missing, invalid or expired credentials (`unauthenticated`) */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"] & {
+                        /** @enum {string} */
+                        code?: "unauthenticated";
+                    };
+                };
+            };
+            /** @description Not allowed for this role or key (`forbidden`), or the API key’s customer is disabled (`customer_disabled`) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"] & {
+                        /** @enum {string} */
+                        code?: "forbidden" | "customer_disabled";
+                    };
+                };
+            };
+            /** @description The request did not arrive in time (`request_timeout`) */
+            408: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"] & {
+                        /** @enum {string} */
+                        code?: "request_timeout";
+                    };
+                };
+            };
+            /** @description The request headers are over 16 KiB (`request_header_too_large`) */
+            431: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"] & {
+                        /** @enum {string} */
+                        code?: "request_header_too_large";
+                    };
+                };
+            };
+            /** @description An unexpected error (`internal_error`) */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"] & {
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description The database does not answer, or the service is shutting down; retry after `Retry-After` seconds (`service_unavailable`) */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"] & {
+                        /** @enum {string} */
+                        code?: "service_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    AuditLogsController_verify: {
+        parameters: {
+            query?: {
+                /** @description First seq to recompute (default: the oldest entry kept) */
+                from_seq?: number;
+                /** @description Last seq to recompute (default: the head) */
+                to_seq?: number;
+            };
+            header?: {
+                /** @description An id to trace the request by; echoed in the response when it is 1-128 characters of letters, digits and `_.:-`. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditVerificationDto"];
+                };
+            };
+            /** @description Validation failed (`validation_failed`) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description Missing, invalid or expired credentials (`unauthenticated`) */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"] & {
+                        /** @enum {string} */
+                        code?: "unauthenticated";
+                    };
+                };
+            };
+            /** @description Not allowed for this role or key (`forbidden`), or the API key’s customer is disabled (`customer_disabled`) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"] & {
+                        /** @enum {string} */
+                        code?: "forbidden" | "customer_disabled";
+                    };
+                };
+            };
+            /** @description The request did not arrive in time (`request_timeout`) */
+            408: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"] & {
+                        /** @enum {string} */
+                        code?: "request_timeout";
+                    };
+                };
+            };
+            /** @description The request headers are over 16 KiB (`request_header_too_large`) */
+            431: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"] & {
+                        /** @enum {string} */
+                        code?: "request_header_too_large";
+                    };
+                };
+            };
+            /** @description An unexpected error (`internal_error`) */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"] & {
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description The database does not answer, or the service is shutting down; retry after `Retry-After` seconds (`service_unavailable`) */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"] & {
+                        /** @enum {string} */
+                        code?: "service_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    AuditLogsController_listCheckpoints: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description The next_cursor of the previous page */
+                cursor?: string;
+            };
+            header?: {
+                /** @description An id to trace the request by; echoed in the response when it is 1-128 characters of letters, digits and `_.:-`. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditCheckpointPageDto"];
+                };
+            };
+            /** @description Validation failed (`validation_failed`) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description Missing, invalid or expired credentials (`unauthenticated`) */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"] & {
+                        /** @enum {string} */
+                        code?: "unauthenticated";
+                    };
+                };
+            };
+            /** @description Not allowed for this role or key (`forbidden`), or the API key’s customer is disabled (`customer_disabled`) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"] & {
+                        /** @enum {string} */
+                        code?: "forbidden" | "customer_disabled";
+                    };
+                };
+            };
+            /** @description The request did not arrive in time (`request_timeout`) */
+            408: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"] & {
+                        /** @enum {string} */
+                        code?: "request_timeout";
+                    };
+                };
+            };
+            /** @description The request headers are over 16 KiB (`request_header_too_large`) */
+            431: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"] & {
+                        /** @enum {string} */
+                        code?: "request_header_too_large";
+                    };
+                };
+            };
+            /** @description An unexpected error (`internal_error`) */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"] & {
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description The database does not answer, or the service is shutting down; retry after `Retry-After` seconds (`service_unavailable`) */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"] & {
+                        /** @enum {string} */
+                        code?: "service_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    AuditLogsController_createCheckpoint: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description An id to trace the request by; echoed in the response when it is 1-128 characters of letters, digits and `_.:-`. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditCheckpointDto"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials (`unauthenticated`) */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"] & {
+                        /** @enum {string} */
+                        code?: "unauthenticated";
+                    };
+                };
+            };
+            /** @description Not allowed for this role or key (`forbidden`), or the API key’s customer is disabled (`customer_disabled`) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"] & {
+                        /** @enum {string} */
+                        code?: "forbidden" | "customer_disabled";
+                    };
+                };
+            };
+            /** @description The request did not arrive in time (`request_timeout`) */
+            408: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"] & {
+                        /** @enum {string} */
+                        code?: "request_timeout";
+                    };
+                };
+            };
+            /** @description The chain is broken and was not signed (`audit_chain_broken`), or the audit log is empty (`conflict`) */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"] & {
+                        /** @enum {string} */
+                        code?: "audit_chain_broken" | "conflict";
+                    };
+                };
+            };
+            /** @description The request headers are over 16 KiB (`request_header_too_large`) */
+            431: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"] & {
+                        /** @enum {string} */
+                        code?: "request_header_too_large";
+                    };
+                };
+            };
+            /** @description An unexpected error (`internal_error`) */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"] & {
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description The database does not answer, or the service is shutting down; retry after `Retry-After` seconds (`service_unavailable`) */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"] & {
+                        /** @enum {string} */
+                        code?: "service_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    AuditLogsController_publicKey: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description An id to trace the request by; echoed in the response when it is 1-128 characters of letters, digits and `_.:-`. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditPublicKeyDto"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials (`unauthenticated`) */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"] & {
+                        /** @enum {string} */
+                        code?: "unauthenticated";
+                    };
+                };
+            };
+            /** @description Not allowed for this role or key (`forbidden`), or the API key’s customer is disabled (`customer_disabled`) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"] & {
+                        /** @enum {string} */
+                        code?: "forbidden" | "customer_disabled";
+                    };
+                };
+            };
+            /** @description The request did not arrive in time (`request_timeout`) */
+            408: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"] & {
+                        /** @enum {string} */
+                        code?: "request_timeout";
+                    };
+                };
+            };
+            /** @description The request headers are over 16 KiB (`request_header_too_large`) */
+            431: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"] & {
+                        /** @enum {string} */
+                        code?: "request_header_too_large";
+                    };
+                };
+            };
+            /** @description An unexpected error (`internal_error`) */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"] & {
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description The database does not answer, or the service is shutting down; retry after `Retry-After` seconds (`service_unavailable`) */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetailsDto"] & {
+                        /** @enum {string} */
+                        code?: "service_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    AuditLogsController_export: {
+        parameters: {
+            query?: {
+                /** @description Entries at or after this time */
+                from?: string;
+                /** @description Entries before this time */
+                to?: string;
+                format?: "ndjson" | "csv";
+            };
+            header?: {
+                /** @description An id to trace the request by; echoed in the response when it is 1-128 characters of letters, digits and `_.:-`. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The entries, oldest first */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/x-ndjson; charset=utf-8": string;
+                    "text/csv; charset=utf-8": string;
                 };
             };
             /** @description Validation failed (`validation_failed`) */

@@ -1,0 +1,89 @@
+import { DataSource } from 'typeorm';
+import { migrations } from '../../migrations';
+import { AuditChain1795660000000 } from '../../migrations/1795660000000-AuditChain';
+import { entryHash, GENESIS_HASH } from '../../src/audit/audit-chain-encoding';
+import { CHAIN_COLUMNS, ChainRow, hashedFields } from '../../src/audit/audit-chain-rows';
+import { AuditChainVerifier } from '../../src/audit/audit-chain-verifier';
+import { createTestDatabase, TestDatabase } from '../support/test-app';
+import { onEmbeddedDatabase } from '../support/test-env';
+
+// Needs a database of its own, migrated step by step: only on a PostgreSQL server.
+const describeOnServer = onEmbeddedDatabase() ? describe.skip : describe;
+
+describeOnServer(
+  'the AuditChain migration (needs an empty database: skipped on the embedded engine)',
+  () => {
+    let database: TestDatabase;
+
+    beforeAll(async () => {
+      database = await createTestDatabase({ empty: true });
+    });
+    afterAll(() => database.drop());
+
+    it('chains the entries written before it in (created_at, id) order, and the chain goes on from them', async () => {
+      const before = new DataSource({
+        type: 'postgres',
+        url: database.url,
+        migrations: migrations.slice(0, migrations.indexOf(AuditChain1795660000000)),
+      });
+      await before.initialize();
+      await before.runMigrations({ transaction: 'each' });
+      const [customer] = await before.query<{ id: string }[]>(
+        `INSERT INTO customers (email) VALUES ('old@example.com') RETURNING id`,
+      );
+      // Three old entries, two in the same millisecond (their ids then decide), one with a
+      // reason full of what an encoding can get wrong.
+      const old = await before.query<{ id: string }[]>(
+        `INSERT INTO audit_logs (id, action, customer_id, actor_type, actor_id, actor_name, reason,
+                                 before, after, created_at)
+         VALUES ('00000000-0000-4000-8000-00000000000b', 'customer.disabled', $1, 'user',
+                 gen_random_uuid(), 'Old Admin', 'Unpaid, "twice"\nü 🚀', '{"status":"enabled"}',
+                 '{"status":"disabled"}', '2025-01-01T00:00:00.123Z'),
+                ('00000000-0000-4000-8000-00000000000a', 'customer.enabled', $1, 'system', NULL,
+                 'system', NULL, '{"status":"disabled"}', '{"status":"enabled"}',
+                 '2025-01-01T00:00:00.123Z'),
+                ('00000000-0000-4000-8000-000000000001', 'hold.placed', $1, 'api_key',
+                 gen_random_uuid(), 'Key', NULL, '{"state":null}', '{"state":"active"}',
+                 '2025-02-01T00:00:00Z')
+         RETURNING id`,
+        [customer.id],
+      );
+      expect(old).toHaveLength(3);
+      await before.destroy();
+
+      const after = new DataSource({ type: 'postgres', url: database.url, migrations });
+      await after.initialize();
+      try {
+        await after.runMigrations({ transaction: 'each' });
+        const rows = await after.query<ChainRow[]>(
+          `SELECT ${CHAIN_COLUMNS} FROM audit_logs ORDER BY seq`,
+        );
+        expect(rows.map((r) => [r.seq, r.id])).toEqual([
+          ['1', '00000000-0000-4000-8000-00000000000a'],
+          ['2', '00000000-0000-4000-8000-00000000000b'],
+          ['3', '00000000-0000-4000-8000-000000000001'],
+        ]);
+        expect(rows[0].prev_hash).toBe(GENESIS_HASH);
+        expect(rows[1].prev_hash).toBe(rows[0].hash);
+        expect(rows[2].prev_hash).toBe(rows[1].hash);
+        for (const row of rows) expect(entryHash(hashedFields(row))).toBe(row.hash);
+        expect(await after.query('SELECT seq, hash, created_at FROM audit_chain_head')).toEqual([
+          { seq: '3', hash: rows[2].hash, created_at: rows[2].created_at },
+        ]);
+
+        // A new entry goes on from the head, never before the last one's time.
+        await after.query(
+          `INSERT INTO audit_logs (action, actor_type, actor_name, before, after)
+           VALUES ('audit.exported', 'system', 'system', '{}', '{}')`,
+        );
+        const verifier = new AuditChainVerifier(
+          (sql, parameters) => after.query(sql, parameters),
+          'no key',
+        );
+        expect(await verifier.verify()).toMatchObject({ ok: true, checked: 4 });
+      } finally {
+        await after.destroy();
+      }
+    });
+  },
+);
