@@ -26,16 +26,23 @@ import { EventsModule } from './events/events.module';
 import { NotificationsModule } from './notifications/notifications.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
 import { DunningModule } from './dunning/dunning.module';
+import { ObservabilityModule } from './observability/observability.module';
+import type { Logger } from 'pino';
 
 @Module({})
 export class AppModule {
   /** The whole service for one configuration; `databaseUrl` must be resolved by then. */
-  static forRoot(config: AppConfig & { databaseUrl: string }, clock?: Clock): DynamicModule {
+  static forRoot(
+    config: AppConfig & { databaseUrl: string },
+    clock: Clock | undefined,
+    logger: Logger,
+  ): DynamicModule {
     return {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
         ClockModule.forRoot(clock),
+        ObservabilityModule.forRoot(logger),
         TypeOrmModule.forRoot({
           // Migrations ran before (createApp), possibly as another role: never on this pool.
           ...dataSourceOptions({

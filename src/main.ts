@@ -1,14 +1,19 @@
 import 'reflect-metadata';
-import { Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { ConfigError, loadConfig } from './config/app-config';
 import { EmbeddedPostgres, startEmbeddedPostgres } from './database/embedded-postgres';
 import { auditLogTamperingRights } from './database/runtime-role';
+import { shutDownGracefully } from './observability/graceful-shutdown';
+import { createRootLogger } from './observability/logging';
 import { API_PREFIX, createApp } from './setup-app';
 
 async function main(): Promise<void> {
-  const logger = new Logger('Main');
   const config = loadConfig();
+  const rootLogger = createRootLogger(config);
+  const logger = {
+    log: (message: string) => rootLogger.info({ context: 'Main' }, message),
+    warn: (message: string) => rootLogger.warn({ context: 'Main' }, message),
+  };
   if (config.jwtSecretGenerated) {
     logger.warn('JWT_SECRET is not set: using a random secret; tokens end with this process.');
   }
@@ -38,7 +43,7 @@ async function main(): Promise<void> {
 
   const app = await createApp(
     { ...config, databaseUrl, databasePoolSize },
-    { onClose: embedded ? () => embedded.stop() : undefined },
+    { onClose: embedded ? () => embedded.stop() : undefined, rootLogger },
   );
   if (!embedded) {
     const rights = await auditLogTamperingRights((sql) => app.get(DataSource).query(sql));
@@ -48,6 +53,17 @@ async function main(): Promise<void> {
           'DML-only role, with the owner in MIGRATION_DATABASE_URL (README: Database roles).',
       );
     }
+  }
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      shutDownGracefully(app, config, signal).then(
+        () => process.exit(0),
+        (error: unknown) => {
+          rootLogger.error({ context: 'Main', err: error }, 'The shutdown failed');
+          process.exit(1);
+        },
+      );
+    });
   }
   await app.listen(config.port, config.host);
   const shown = config.host === '0.0.0.0' ? 'localhost' : config.host;

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { ConsoleLogger } from '@nestjs/common';
+import type { Writable } from 'node:stream';
+import type { Logger } from 'pino';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { SwaggerModule } from '@nestjs/swagger';
@@ -16,11 +17,17 @@ import {
 import { ProblemDetailsFilter } from './common/problem-details.filter';
 import { CSP_HEADER, SECURITY_HEADERS } from './common/security-headers';
 import { createValidationPipe, installCanonicalUuidParams } from './common/validation';
-import { AppConfig, logLevelsFrom } from './config/app-config';
+import type { AppConfig } from './config/app-config';
 import { migrateDatabase } from './database/run-migrations';
 import { DatabaseAvailability } from './database/database-availability';
 import { LimitsFastLane } from './limits/limits-fast-lane';
 import { buildOpenApiDocument } from './openapi/openapi';
+import { trackRequests } from './observability/graceful-shutdown';
+import { createRootLogger, NestPinoLogger } from './observability/logging';
+import { Metrics } from './observability/metrics';
+import { installMetricsRoute } from './observability/metrics-route';
+import { OperationsLog } from './observability/operations-log';
+import { installRequestObserver } from './observability/request-observer';
 
 export const API_PREFIX = 'api/v1';
 export const BODY_LIMIT_BYTES = 100 * 1024;
@@ -46,16 +53,21 @@ export function createFastifyAdapter(config: AppConfig): FastifyAdapter {
   });
 }
 
-/** Everything the service sets up around its modules: shared by main, the tests and tools. */
-export function setupApp(app: NestFastifyApplication): NestFastifyApplication {
+/**
+ * Everything the service sets up around its modules: shared by main, the tests and tools. No
+ * signal handlers: main.ts owns SIGTERM (observability/graceful-shutdown.ts).
+ */
+export function setupApp(app: NestFastifyApplication, config: AppConfig): NestFastifyApplication {
   app.setGlobalPrefix(API_PREFIX, { exclude: ['health', 'health/ready'] });
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new ProblemDetailsFilter(app.get(DatabaseAvailability)));
-  app.enableShutdownHooks();
 
   const fastify = app.getHttpAdapter().getInstance();
   installJsonBodyParser(fastify);
   installClosingRefusal(fastify);
+  const metrics = app.get(Metrics);
+  trackRequests(app, installRequestObserver(fastify, app.get(OperationsLog), metrics));
+  installMetricsRoute(fastify, metrics, config.metricsToken);
   // Before app.init(), which registers the routes: the lane wraps the limits route's handler.
   app.get(LimitsFastLane).install(fastify);
   // After the lane, so that its wrapper runs first: both lanes see every uuid in lower case.
@@ -89,6 +101,10 @@ export async function createApp(
   config: AppConfig & { databaseUrl: string },
   options: {
     logger?: boolean;
+    /** Where the JSON log lines go (standard output unless given: the tests capture them). */
+    logDestination?: Writable;
+    /** The root logger, when the caller made it already (main logs before the app exists). */
+    rootLogger?: Logger;
     onClose?: () => Promise<void>;
     /** Adds Fastify hooks before it is ready (the tests record every answer with one). */
     instrument?: (fastify: FastifyInstance) => void;
@@ -98,26 +114,35 @@ export async function createApp(
 ): Promise<NestFastifyApplication> {
   // Before the module graph: its pool may be a role that cannot migrate, and the admin
   // bootstrap needs the tables.
+  const rootLogger =
+    options.rootLogger ??
+    createRootLogger(config, {
+      destination: options.logDestination,
+      silent: options.logger === false,
+    });
+  const nestLogger = new NestPinoLogger(rootLogger);
   if (config.runMigrations) {
     await migrateDatabase(
       { databaseUrl: config.databaseUrl, migrationDatabaseUrl: config.migrationDatabaseUrl },
       // No app yet to carry LOG_LEVEL.
-      new ConsoleLogger('Migrations', {
-        logLevels: options.logger === false ? [] : logLevelsFrom(config.logLevel),
-      }),
+      {
+        log: (message: string) => nestLogger.log(message, 'Migrations'),
+        warn: (message: string) => nestLogger.warn(message, 'Migrations'),
+        error: (message: string) => nestLogger.error(message, 'Migrations'),
+      },
     );
   }
   const app = await NestFactory.create<NestFastifyApplication>(
-    AppModule.forRoot(config, options.clock),
+    AppModule.forRoot(config, options.clock, rootLogger),
     createFastifyAdapter(config),
     {
-      logger: options.logger === false ? false : logLevelsFrom(config.logLevel),
+      logger: nestLogger,
       bufferLogs: false,
       // Nest's parsers take forms too: setupApp installs the service's JSON-only parser instead.
       bodyParser: false,
     },
   );
-  setupApp(app);
+  setupApp(app, config);
   // Hooks must be added before Fastify is ready: after the app closes (e.g. the embedded database).
   const onClose = options.onClose;
   if (onClose)

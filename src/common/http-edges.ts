@@ -16,7 +16,7 @@ export const MAX_JSON_DEPTH = 32;
 /** What a client is told to wait during a shutdown: enough for a restart or another instance. */
 export const RETRY_AFTER_CLOSING_SECONDS = 2;
 
-const PROBLEM_JSON = 'application/problem+json; charset=utf-8';
+export const PROBLEM_JSON = 'application/problem+json; charset=utf-8';
 
 /**
  * JSON is the only body the API takes: any other content type (a form, text, multipart) is

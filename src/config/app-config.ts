@@ -9,6 +9,8 @@ export const DEFAULT_ADMIN_NAME = 'Administrator';
 
 export type LogLevel = 'error' | 'warn' | 'log' | 'debug' | 'verbose';
 const LOG_LEVELS: readonly LogLevel[] = ['error', 'warn', 'log', 'debug', 'verbose'];
+export type LogFormat = 'json' | 'pretty';
+const LOG_FORMATS: readonly LogFormat[] = ['json', 'pretty'];
 const NODE_ENVS = ['development', 'production', 'test'] as const;
 export type NodeEnv = (typeof NODE_ENVS)[number];
 
@@ -42,6 +44,12 @@ export interface AppConfig {
   adminEmail: string | undefined;
   adminPassword: string | undefined;
   logLevel: LogLevel;
+  /** JSON lines, or coloured text for a person at a terminal. */
+  logFormat: LogFormat;
+  /** Bearer token of GET /metrics; undefined: the route answers 404. */
+  metricsToken: string | undefined;
+  /** On SIGTERM, how long readiness answers 503 before the server stops accepting. */
+  shutdownDrainMs: number;
   loginMaxFailures: number;
   loginWindowSeconds: number;
   trustProxy: boolean;
@@ -192,6 +200,21 @@ export const CONFIG_VARIABLES: readonly VariableSpec[] = [
     sensitive: true,
   },
   { name: 'LOG_LEVEL', description: '`error`, `warn`, `log` (default), `debug` or `verbose`' },
+  {
+    name: 'LOG_FORMAT',
+    description:
+      '`json` (one JSON object a line) or `pretty` (coloured text); default `pretty` when `NODE_ENV=development` and the output is a terminal, `json` otherwise',
+  },
+  {
+    name: 'METRICS_TOKEN',
+    description: 'Bearer token of `GET /metrics` (16+ characters); unset: `/metrics` answers 404',
+    sensitive: true,
+  },
+  {
+    name: 'SHUTDOWN_DRAIN_MS',
+    description:
+      'On SIGTERM, how long `/health/ready` answers 503 before the server stops accepting connections (default `5000`)',
+  },
   {
     name: 'LOGIN_MAX_FAILURES',
     description:
@@ -456,6 +479,21 @@ export function loadConfig(env: Env = process.env): AppConfig {
     problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${logLevel}")`);
   }
 
+  const logFormatRaw = value('LOG_FORMAT');
+  if (logFormatRaw !== undefined && !LOG_FORMATS.includes(logFormatRaw as LogFormat)) {
+    problems.push(`LOG_FORMAT must be one of ${LOG_FORMATS.join(', ')} (got "${logFormatRaw}")`);
+  }
+  const logFormat: LogFormat =
+    logFormatRaw === 'pretty' || logFormatRaw === 'json'
+      ? logFormatRaw
+      : nodeEnv === 'development' && process.stdout.isTTY
+        ? 'pretty'
+        : 'json';
+  const metricsToken = value('METRICS_TOKEN');
+  if (metricsToken !== undefined && metricsToken.length < 16) {
+    problems.push('METRICS_TOKEN must be at least 16 characters long');
+  }
+
   const billingRunCron = value('BILLING_RUN_CRON');
   if (billingRunCron !== undefined) {
     const problem = cronProblem(billingRunCron);
@@ -591,6 +629,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
     adminEmail,
     adminPassword,
     logLevel,
+    logFormat,
+    metricsToken,
+    shutdownDrainMs: int('SHUTDOWN_DRAIN_MS', 5000, 0, 600_000),
     loginMaxFailures: int('LOGIN_MAX_FAILURES', 5, 1, 1000),
     loginWindowSeconds: int('LOGIN_WINDOW_SECONDS', 900, 1, 86400),
     trustProxy: bool('TRUST_PROXY', false),

@@ -13,6 +13,7 @@ import { CustomersService } from '../customers/customers.service';
 import { UnitOfWork } from '../database/unit-of-work';
 import { EventOutbox } from '../events/event-outbox';
 import { HoldsService } from '../holds/holds.service';
+import { Metrics } from '../observability/metrics';
 import { DunningRunDto } from './dto/dunning.dto';
 import {
   DAY_MS,
@@ -72,6 +73,7 @@ export class DunningService implements OnModuleInit {
     private readonly outbox: EventOutbox,
     private readonly clock: Clock,
     @InjectConfig() private readonly config: AppConfig,
+    private readonly metrics: Metrics,
   ) {}
 
   onModuleInit(): void {
@@ -118,6 +120,22 @@ export class DunningService implements OnModuleInit {
   async run(
     options: { renew?: () => Promise<boolean>; stopped?: () => boolean } = {},
   ): Promise<DunningRunDto> {
+    const timer = this.metrics.dunningRunDuration.startTimer();
+    let result = 'failed';
+    try {
+      const totals = await this.walk(options);
+      result = options.stopped?.() ? 'stopped' : 'completed';
+      return totals;
+    } finally {
+      timer();
+      this.metrics.dunningRuns.inc({ result });
+    }
+  }
+
+  private async walk(options: {
+    renew?: () => Promise<boolean>;
+    stopped?: () => boolean;
+  }): Promise<DunningRunDto> {
     const stopped = options.stopped ?? (() => false);
     const started = Date.now();
     const now = this.clock.now();

@@ -3,6 +3,7 @@ import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Public } from '../auth/access.decorators';
 import { ApiProblemResponses } from '../common/api-problem-responses';
 import { DatabaseAvailability } from '../database/database-availability';
+import { Readiness } from '../observability/readiness';
 
 const OK = { status: 'ok' } as const;
 
@@ -10,7 +11,10 @@ const OK = { status: 'ok' } as const;
 @Controller('health')
 @Public()
 export class HealthController {
-  constructor(private readonly availability: DatabaseAvailability) {}
+  constructor(
+    private readonly availability: DatabaseAvailability,
+    private readonly readiness: Readiness,
+  ) {}
 
   @Get()
   @HttpCode(200)
@@ -28,6 +32,8 @@ export class HealthController {
     'Not ready: the database does not answer, or the service is shutting down (`service_unavailable`)',
   ])
   async ready(): Promise<{ status: 'ok'; database: 'up' }> {
+    // First during a graceful shutdown: the load balancer stops sending while requests still work.
+    this.readiness.assertReady();
     // Its own short deadline: an orchestrator must hear "not ready" while the database is frozen.
     await this.availability.ping();
     return { status: 'ok', database: 'up' };

@@ -25,6 +25,7 @@ import { Hold, HoldSource, HoldState } from '../customers/entities/hold.entity';
 import { UnitOfWork } from '../database/unit-of-work';
 import { NotesService } from '../notes/notes.service';
 import { EventOutbox } from '../events/event-outbox';
+import { OperationsLog } from '../observability/operations-log';
 import { CustomerProjection, PendingEvent } from './customer-projection';
 import type { DisableCustomerDto, EnableCustomerDto } from './dto/customer-status.dto';
 import {
@@ -102,6 +103,7 @@ export class HoldsService {
     private readonly outbox: EventOutbox,
     private readonly clock: Clock,
     @InjectConfig() private readonly config: AppConfig,
+    private readonly log: OperationsLog,
   ) {}
 
   private get holds() {
@@ -531,6 +533,7 @@ export class HoldsService {
     locked.customer = await this.txHost.tx.getRepository(Customer).save(locked.customer);
     if (locked.events.length > 0) {
       const customer = this.customerDto(locked);
+      this.logAfterCommit(locked);
       await this.outbox.record(
         locked.events.map(({ type, hold }) => ({
           type,
@@ -542,6 +545,28 @@ export class HoldsService {
       locked.events = [];
     }
     await this.changes.changed(locked.customer.id);
+  }
+
+  /** One log line per status change and hold change, once (and only if) they are committed. */
+  private logAfterCommit(locked: Locked): void {
+    const customerId = locked.customer.id;
+    const status = locked.customer.status;
+    const lines = locked.events.map(({ type, hold }) => ({ type, hold }));
+    this.unitOfWork.afterCommit(() => {
+      for (const { type, hold } of lines) {
+        if (type === 'customer.disabled' || type === 'customer.enabled') {
+          this.log.customerStatusChanged({ customerId, eventType: type, status, holdId: hold?.id });
+        } else if (hold !== null) {
+          this.log.holdChanged({
+            customerId,
+            holdId: hold.id,
+            eventType: type,
+            reasonCode: hold.reasonCode,
+            source: hold.source,
+          });
+        }
+      }
+    });
   }
 
   private customerDto(locked: Locked): CustomerDto {

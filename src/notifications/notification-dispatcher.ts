@@ -6,6 +6,7 @@ import { Clock } from '../common/clock';
 import { emailsEnabled } from '../config/app-config';
 import type { AppConfig } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
+import { Metrics } from '../observability/metrics';
 import { EventOutbox } from '../events/event-outbox';
 import { PollingWorker } from '../events/polling-worker';
 import { AttemptOutcome, Claimed, WorkQueue } from '../events/work-queue';
@@ -51,6 +52,7 @@ export class NotificationDispatcher implements OnApplicationBootstrap, OnModuleD
     private readonly outbox: EventOutbox,
     private readonly clock: Clock,
     @InjectConfig() private readonly config: AppConfig,
+    private readonly metrics: Metrics,
   ) {
     this.queue = new WorkQueue(
       db,
@@ -174,6 +176,9 @@ export class NotificationDispatcher implements OnApplicationBootstrap, OnModuleD
         now,
       ],
     );
+    this.metrics.emails.inc({
+      result: outcome.ok ? 'sent' : next.state === 'failed' ? 'failed' : 'retry',
+    });
     if (!outcome.ok) {
       const what = `Email ${item.id}, attempt ${attempt}: ${outcome.error}`;
       if (next.state === 'failed') this.logger.error(`${what}; no retry left`);
@@ -183,6 +188,7 @@ export class NotificationDispatcher implements OnApplicationBootstrap, OnModuleD
 
   /** Interrupted by shutdown: not an attempt; any instance may take it again at once. */
   private async release(item: Claimed): Promise<void> {
+    this.metrics.outboxHandedBack.inc({ kind: 'email' });
     await this.db.query(
       `UPDATE customer_notifications SET locked_until = NULL
         WHERE id = $1 AND attempts = $2 AND state = 'pending'`,

@@ -5,6 +5,7 @@ import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock';
 import type { AppConfig } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
+import { Metrics } from '../observability/metrics';
 import { EventOutbox } from '../events/event-outbox';
 import { PollingWorker } from '../events/polling-worker';
 import { WorkQueue } from '../events/work-queue';
@@ -95,6 +96,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
     private readonly outbox: EventOutbox,
     private readonly clock: Clock,
     @InjectConfig() private readonly config: AppConfig,
+    private readonly metrics: Metrics,
   ) {
     // Every request in flight listens to it: up to CONCURRENCY at once, not a leak.
     setMaxListeners(0, this.shutdown.signal);
@@ -284,6 +286,9 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
         now.toISOString(),
       ],
     );
+    this.metrics.webhookDeliveries.inc({
+      result: outcome.delivered ? 'delivered' : outcome.state === 'failed' ? 'failed' : 'retry',
+    });
     if (!outcome.delivered && outcome.state === 'failed') {
       this.logger.warn(
         `Delivery ${delivery.id} of event ${delivery.event_id} to endpoint ${delivery.endpoint_id} failed for good: ${outcome.error}`,
@@ -293,6 +298,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
 
   /** Back to the queue, due as before, for the next pass (or another instance). */
   private async release(deliveries: Due[]): Promise<void> {
+    this.metrics.outboxHandedBack.inc({ kind: 'webhook' }, deliveries.length);
     await this.db.query(
       `UPDATE webhook_deliveries d SET locked_until = NULL
          FROM unnest($1::uuid[], $2::integer[]) AS r(id, attempts)

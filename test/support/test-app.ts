@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
+import type { Writable } from 'node:stream';
 import { JwtService } from '@nestjs/jwt';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Client } from 'pg';
@@ -102,6 +103,8 @@ export async function startTestApp(
     openApiDocument?: OpenAPIObject;
     /** Where the service's "now" comes from (the system clock unless given). */
     clock?: Clock;
+    /** Where the app's JSON log lines go (standard output unless given). */
+    logDestination?: Writable;
   } = {},
 ): Promise<TestApp> {
   const database = options.database ?? (await createTestDatabase());
@@ -131,6 +134,7 @@ export async function startTestApp(
       instrument: (fastify) =>
         recordUndeclaredAnswers(fastify, undeclared, options.openApiDocument),
       clock: options.clock,
+      logDestination: options.logDestination,
     },
   );
   const jwt = app.get(JwtService);
