@@ -26,7 +26,14 @@ export function createRootLogger(
   const destination =
     options.destination ??
     (config.logFormat === 'pretty'
-      ? prettyStream({ colorize: true, sync: true, translateTime: 'SYS:HH:MM:ss.l' })
+      ? prettyStream({
+          colorize: true,
+          sync: true,
+          singleLine: true,
+          translateTime: 'SYS:HH:MM:ss.l',
+          ignore: 'pid,hostname,service,context',
+          messageFormat: '{if context}[{context}] {end}{msg}',
+        })
       : pino.destination({ dest: 1, sync: true }));
   return pino(
     {
