@@ -133,7 +133,8 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const { problem, headers } = toProblem(error);
     if (this.availability && isDatabaseUnavailable(error)) {
       this.availability.refused(error, `${request.method} ${request.url}`);
-    } else if (problem.status >= 500) {
+    } else if (problem.status >= 500 && !(error instanceof DomainError && problem.status === 503)) {
+      // A 503 the service chose (readiness while draining) is no failure: the request line says it.
       this.logger.error(
         `${request.method} ${request.url} failed (request ${request.id})`,
         error instanceof Error ? error.stack : String(error),

@@ -1,7 +1,11 @@
 import { Writable } from 'node:stream';
 import request from 'supertest';
 import { shutDownGracefully } from '../../src/observability/graceful-shutdown';
-import { printAdminPasswordBanner } from '../../src/observability/logging';
+import {
+  createRootLogger,
+  NestPinoLogger,
+  printAdminPasswordBanner,
+} from '../../src/observability/logging';
 import { createCustomer, signIn } from '../support/factories';
 import { disableCustomer } from '../support/holds';
 import { startTestApp, TEST_ADMIN, TestApp } from '../support/test-app';
@@ -74,6 +78,14 @@ describe('operating the service: logs and metrics', () => {
     const all = log.text.join('');
     expect(all).not.toContain(customer.id);
     expect(all).not.toContain(staff.token);
+  });
+
+  it("starts with a handful of lines: Nest's route mapping is at debug, off at LOG_LEVEL=log", () => {
+    expect(
+      log.where({ context: 'NestApplication', msg: 'Nest application successfully started' }),
+    ).toHaveLength(1);
+    expect(log.where({ context: 'RouterExplorer' })).toEqual([]);
+    expect(log.where({ context: 'RoutesResolver' })).toEqual([]);
   });
 
   it('never writes a password or a body: a failed sign-in logs the request, not what was sent', async () => {
@@ -222,9 +234,39 @@ describe('graceful shutdown', () => {
         emails_handed_back: 0,
       });
       expect(log.where({ event: 'shutdown.draining' })).toHaveLength(1);
+      // The 503 it chose is no failure: no error line.
+      expect(log.where({ level: 'error' })).toEqual([]);
     } finally {
       await t.database.drop();
     }
+  });
+});
+
+describe('the Nest logger over pino', () => {
+  it('writes route mapping at debug, errors with their stack, and respects LOG_LEVEL', () => {
+    const atDebug = new CapturedLog();
+    const debug = new NestPinoLogger(
+      createRootLogger({ logLevel: 'debug', logFormat: 'json' }, { destination: atDebug }),
+    );
+    debug.log('Mapped {/api/v1/customers, GET} route', 'RouterExplorer');
+    debug.error('It failed', 'Error: It failed\n    at somewhere', 'Errors');
+    expect(atDebug.lines).toEqual([
+      expect.objectContaining({ level: 'debug', context: 'RouterExplorer' }),
+      expect.objectContaining({
+        level: 'error',
+        context: 'Errors',
+        msg: 'It failed',
+        stack: expect.stringContaining('at somewhere'),
+      }),
+    ]);
+
+    const atWarn = new CapturedLog();
+    const warn = new NestPinoLogger(
+      createRootLogger({ logLevel: 'warn', logFormat: 'json' }, { destination: atWarn }),
+    );
+    warn.log('Not written', 'Main');
+    warn.warn('Written', 'Main');
+    expect(atWarn.lines).toEqual([expect.objectContaining({ level: 'warn', msg: 'Written' })]);
   });
 });
 
