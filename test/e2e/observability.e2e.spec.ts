@@ -126,6 +126,32 @@ describe('operating the service: logs and metrics', () => {
     expect(log.text.join('')).not.toContain(reason);
   });
 
+  it('logs no status change that was rolled back', async () => {
+    const staff = await signIn(t, 'account_manager');
+    const customer = await createCustomer(t);
+    // The test's own database refuses this customer's events: the use case fails after its save.
+    await t.asOwner(`
+      CREATE FUNCTION test_refuse_event() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN RAISE EXCEPTION 'event insert refused by the test'; END $$`);
+    await t.asOwner(`
+      CREATE TRIGGER test_refuse_event BEFORE INSERT ON events FOR EACH ROW
+      WHEN (NEW.customer_id = '${customer.id}') EXECUTE FUNCTION test_refuse_event()`);
+    try {
+      await disableCustomer(t, customer.id, staff.header, { reason_code: 'dispute' }).expect(500);
+    } finally {
+      await t.asOwner('DROP TRIGGER test_refuse_event ON events');
+      await t.asOwner('DROP FUNCTION test_refuse_event()');
+    }
+    expect(
+      (await t.db.query('SELECT status FROM customers WHERE id = $1', [customer.id]))[0],
+    ).toEqual({ status: 'enabled' });
+    expect(log.where({ customer_id: customer.id })).toEqual([]);
+    // The failure itself is logged, as an error with the route.
+    expect(log.where({ level: 'error', context: 'Errors' }).map((line) => line.msg)).toContainEqual(
+      expect.stringContaining(`/customers/${customer.id}/disable failed`),
+    );
+  });
+
   it('answers GET /metrics only with the bearer token, compared whole', async () => {
     const none = await request(t.http).get('/metrics').expect(401);
     expect(none.headers['www-authenticate']).toMatch(/^Bearer/);
