@@ -64,9 +64,10 @@ export function setupApp(app: NestFastifyApplication, config: AppConfig): NestFa
 
   const fastify = app.getHttpAdapter().getInstance();
   installJsonBodyParser(fastify);
-  installClosingRefusal(fastify);
   const metrics = app.get(Metrics);
+  // Before the closing refusal: a request it refuses is counted in and out, and logged.
   trackRequests(app, installRequestObserver(fastify, app.get(OperationsLog), metrics));
+  installClosingRefusal(fastify);
   installMetricsRoute(fastify, metrics, config.metricsToken);
   // Before app.init(), which registers the routes: the lane wraps the limits route's handler.
   app.get(LimitsFastLane).install(fastify);

@@ -34,7 +34,9 @@ export function createRootLogger(
           ignore: 'pid,hostname,service,context',
           messageFormat: '{if context}[{context}] {end}{msg}',
         })
-      : pino.destination({ dest: 1, sync: true }));
+      : // Buffered: a line per request written synchronously cost /health about a quarter of its
+        // throughput, buffered about a fifth; pino flushes the buffer when the process exits.
+        pino.destination({ dest: 1, sync: false, minLength: 4096 }));
   return pino(
     {
       level: options.silent ? 'silent' : PINO_LEVELS[config.logLevel],
