@@ -34,8 +34,8 @@ export function createRootLogger(
           ignore: 'pid,hostname,service,context',
           messageFormat: '{if context}[{context}] {end}{msg}',
         })
-      : // Buffered: a line per request written synchronously cost /health about a quarter of its
-        // throughput, buffered about a fifth; pino flushes the buffer when the process exits.
+      : // Buffered, as a line per request is cheaper so (bench/RESULTS.md, "A log line per
+        // request"); pino flushes the buffer when the process exits.
         pino.destination({ dest: 1, sync: false, minLength: 4096 }));
   return pino(
     {
