@@ -20,6 +20,7 @@ import { createValidationPipe, installCanonicalUuidParams } from './common/valid
 import type { AppConfig } from './config/app-config';
 import { migrateDatabase } from './database/run-migrations';
 import { DatabaseAvailability } from './database/database-availability';
+import { CustomerChangeFeed } from './changes/customer-change-feed';
 import { LimitsFastLane } from './limits/limits-fast-lane';
 import { buildOpenApiDocument } from './openapi/openapi';
 import { trackRequests } from './observability/graceful-shutdown';
@@ -69,6 +70,9 @@ export function setupApp(app: NestFastifyApplication, config: AppConfig): NestFa
   trackRequests(app, installRequestObserver(fastify, app.get(OperationsLog), metrics));
   installClosingRefusal(fastify);
   installMetricsRoute(fastify, metrics, config.metricsToken);
+  // Read at scrape time from the feed's own state (its lag needs the feed's help: not yet).
+  const feed = app.get(CustomerChangeFeed);
+  metrics.onScrape(() => metrics.setChangeFeedState(feed.live));
   // Before app.init(), which registers the routes: the lane wraps the limits route's handler.
   app.get(LimitsFastLane).install(fastify);
   // After the lane, so that its wrapper runs first: both lanes see every uuid in lower case.

@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
 import request from 'supertest';
+import { CustomerChangeFeed } from '../../src/changes/customer-change-feed';
 import { shutDownGracefully } from '../../src/observability/graceful-shutdown';
 import {
   createRootLogger,
@@ -208,6 +209,7 @@ describe('operating the service: logs and metrics', () => {
     expect(text).toMatch(/^outbox_pending\{kind="webhook"\} \d+$/m);
     expect(text).toMatch(/^outbox_pending\{kind="email"\} \d+$/m);
     expect(text).toMatch(/^database_pool_connections\{state="idle"\} \d+$/m);
+    expect(sample(text, 'change_feed_live')).toBe(t.app.get(CustomerChangeFeed).live ? 1 : 0);
     // The scrape is no request of the histogram's routes to the API: it is its own route.
     expect(text).not.toContain(METRICS_TOKEN);
   });
