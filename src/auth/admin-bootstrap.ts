@@ -11,6 +11,7 @@ import { generatePassword } from './password-policy';
 import { UnitOfWork } from '../database/unit-of-work';
 import { systemOrigin } from './actor';
 import { UsersService } from './users.service';
+import { printAdminPasswordBanner } from '../observability/logging';
 
 /**
  * When no staff user exists, creates the first admin from ADMIN_EMAIL / ADMIN_PASSWORD. Without
@@ -61,10 +62,12 @@ export class AdminBootstrap implements OnApplicationBootstrap {
     );
     await this.usersService.recordCreated(admin, systemOrigin());
     if (generated) {
-      // Printed once, on purpose: the operator's only way in on a new installation.
+      // Printed once, on purpose: the operator's only way in on a new installation. Framed on
+      // standard error, apart from the log lines, so that no log shipper keeps it.
       this.logger.warn(
-        `Created the first admin ${email} with the generated password: ${password} (shown once; change it)`,
+        `Created the first admin ${email}; its generated password is printed on standard error, once`,
       );
+      printAdminPasswordBanner(email, password);
     } else {
       this.logger.log(`Created the first admin ${email} from ADMIN_EMAIL / ADMIN_PASSWORD`);
     }

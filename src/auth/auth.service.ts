@@ -17,6 +17,7 @@ import { assertStrongPassword } from './password-policy';
 import { UsersService } from './users.service';
 import { UnitOfWork } from '../database/unit-of-work';
 import type { Origin } from './actor';
+import { OperationsLog } from '../observability/operations-log';
 
 /** Where a sign-in comes from, before anybody is known: what its audit entry records. */
 export type SignInOrigin = Omit<Origin, 'actor'>;
@@ -39,6 +40,7 @@ export class AuthService {
     private readonly throttle: LoginThrottle,
     private readonly unitOfWork: UnitOfWork,
     private readonly audit: AuditWriter,
+    private readonly operationsLog: OperationsLog,
     @InjectConfig() private readonly config: AppConfig,
   ) {}
 
@@ -64,6 +66,11 @@ export class AuthService {
         { action: 'auth.login_failed', before: {}, after: {} },
         { ...from, actor: { type: 'anonymous', id: null, name: normalised } },
       );
+      this.operationsLog.loginFailed({
+        email: normalised,
+        ip: from.ip ?? undefined,
+        reason: 'invalid_credentials',
+      });
       throw new InvalidCredentialsError();
     }
     await this.record(

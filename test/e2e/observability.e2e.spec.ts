@@ -99,6 +99,10 @@ describe('operating the service: logs and metrics', () => {
     const [line] = log.where({ event: 'http.request', request_id: 'req-log-test-login' });
     expect(line).toMatchObject({ method: 'POST', route: '/api/v1/auth/login', status: 401 });
     expect(line.actor_id).toBeUndefined();
+    // And one line for the failed sign-in itself: who was tried and from where, not the password.
+    const failed = log.where({ event: 'auth.login_failed', email: TEST_ADMIN.email });
+    expect(failed).toHaveLength(1);
+    expect(failed[0]).toMatchObject({ reason: 'invalid_credentials', level: 'warn' });
     expect(log.text.join('')).not.toContain(password);
   });
 
