@@ -72,7 +72,7 @@ export class ApiKeysService {
       if (key.revokedAt !== null) return;
       key.revokedAt = new Date();
       await this.keys.save(key);
-      await this.changes.changed(key.customerId);
+      await this.changes.apiKeyRevoked(key.id, key.customerId);
     });
   }
 }

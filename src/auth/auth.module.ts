@@ -12,7 +12,6 @@ import { AuthenticationGuard } from './authentication.guard';
 import { JwtStrategy } from './jwt.strategy';
 import { LoginThrottle } from './login-throttle';
 import { PasswordHasher } from './password-hasher';
-import { RolesGuard } from './roles.guard';
 import { RouteAccessReader } from './route-access';
 import { UsersController } from './users.controller';
 import { UsersService } from './users.service';
@@ -38,8 +37,7 @@ import { UsersService } from './users.service';
     AdminBootstrap,
     RouteAccessReader,
     AuthenticationGuard,
-    RolesGuard,
-    // One global guard: who is calling (AuthenticationGuard), then whether they may (RolesGuard).
+    // One global guard: who is calling (AuthenticationGuard), then whether they may (admission).
     { provide: APP_GUARD, useClass: AccessGuard },
   ],
   exports: [UsersService, RouteAccessReader],

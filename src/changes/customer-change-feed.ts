@@ -11,10 +11,16 @@ import { DataSource } from 'typeorm';
 import type { AppConfig } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
 import { ChangeAwareCache } from './change-aware-cache';
-import { CUSTOMER_CHANGES_CHANNEL, CustomerChanges } from './customer-changes';
+import {
+  API_KEY_PAYLOAD_PREFIX,
+  CUSTOMER_CHANGES_CHANNEL,
+  CustomerChanges,
+} from './customer-changes';
 
 /** `customerId` null: anything may have changed, drop everything. */
 export type ChangeListener = (customerId: string | null) => void;
+/** `keyId` null: any key may have been revoked unheard (or everything changed), drop every key. */
+export type ApiKeyListener = (keyId: string | null) => void;
 
 const FIRST_RETRY_MS = 100;
 const MAX_RETRY_MS = 5000;
@@ -45,6 +51,7 @@ export class CustomerChangeFeed
 {
   private readonly logger = new Logger('CustomerChangeFeed');
   private readonly listeners = new Set<ChangeListener>();
+  private readonly keyListeners = new Set<ApiKeyListener>();
   private readonly heartbeatMs: number;
   private readonly staleMs: number;
   private client: Client | undefined;
@@ -55,6 +62,7 @@ export class CustomerChangeFeed
   private failures = 0;
   private stopped = false;
   private unsubscribeLocal: (() => void) | undefined;
+  private unsubscribeLocalKeys: (() => void) | undefined;
   private isLive = false;
   private readonly cachingOn: boolean;
 
@@ -108,14 +116,47 @@ export class CustomerChangeFeed
     return cache;
   }
 
+  /**
+   * A cache of API keys this feed keeps true: used only while the feed is live and caching is
+   * on, emptied on a change to everything (or an outage), and a revoked key drops the entries
+   * whose `keyIdOf` is its id. Customer changes leave it alone, and it leaves customers alone: a
+   * key's revoke, even a platform key's, drops no customer's limits.
+   */
+  apiKeyCache<V>(options: {
+    maxEntries: number;
+    keyIdOf: (value: V) => string | undefined;
+  }): ChangeAwareCache<V> {
+    const cache = new ChangeAwareCache<V>({
+      maxEntries: options.maxEntries,
+      usable: this.cachingOn ? () => this.live : () => false,
+    });
+    this.subscribeApiKeys((keyId) => {
+      if (keyId === null) cache.clear();
+      else cache.invalidateWhere((value) => options.keyIdOf(value) === keyId);
+    });
+    return cache;
+  }
+
   /** Calls `listener` on every change; returns the unsubscribe function. */
   subscribe(listener: ChangeListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
 
+  /**
+   * Calls `listener` on every revoked API key, and with null whenever customer listeners hear
+   * null (a change to everything, the connection lost or back); returns the unsubscribe function.
+   */
+  subscribeApiKeys(listener: ApiKeyListener): () => void {
+    this.keyListeners.add(listener);
+    return () => this.keyListeners.delete(listener);
+  }
+
   onModuleInit(): void {
     this.unsubscribeLocal = this.changes.onLocalChange((customerId) => this.emit(customerId));
+    this.unsubscribeLocalKeys = this.changes.onLocalApiKeyRevoked((keyId) =>
+      this.emitApiKey(keyId),
+    );
   }
 
   /** The first connection is awaited, so a started instance caches from its first request. */
@@ -139,6 +180,7 @@ export class CustomerChangeFeed
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
     this.unsubscribeLocal?.();
+    this.unsubscribeLocalKeys?.();
     clearTimeout(this.retry);
     clearInterval(this.heartbeat);
     clearTimeout(this.staleness);
@@ -154,6 +196,17 @@ export class CustomerChangeFeed
         listener(customerId);
       } catch (error) {
         this.logger.error('A change listener failed', (error as Error).stack);
+      }
+    }
+    if (customerId === null) this.emitApiKey(null);
+  }
+
+  private emitApiKey(keyId: string | null): void {
+    for (const listener of this.keyListeners) {
+      try {
+        listener(keyId);
+      } catch (error) {
+        this.logger.error('An API key listener failed', (error as Error).stack);
       }
     }
   }
@@ -175,7 +228,12 @@ export class CustomerChangeFeed
     client.on('end', () => this.lost(client, new Error('connection ended')));
     client.on('notification', (message: Notification) => {
       if (message.channel !== CUSTOMER_CHANGES_CHANNEL) return;
-      this.emit(!message.payload || message.payload === '*' ? null : message.payload);
+      const payload = message.payload;
+      if (payload?.startsWith(API_KEY_PAYLOAD_PREFIX)) {
+        this.emitApiKey(payload.slice(API_KEY_PAYLOAD_PREFIX.length));
+      } else {
+        this.emit(!payload || payload === '*' ? null : payload);
+      }
     });
     let listenSent: number;
     try {

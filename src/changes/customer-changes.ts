@@ -6,6 +6,8 @@ import { UnitOfWork } from '../database/unit-of-work';
 
 /** The PostgreSQL channel on which every instance hears of changes to a customer's access. */
 export const CUSTOMER_CHANGES_CHANNEL = 'customer_access_changes';
+/** On that channel, what marks a revoked API key (`api_key:<key id>`) rather than a customer. */
+export const API_KEY_PAYLOAD_PREFIX = 'api_key:';
 
 /**
  * Announces that what a customer may do has changed (status, subscriptions, plans, keys), so
@@ -36,9 +38,29 @@ export class CustomerChanges {
     this.unitOfWork.afterCommit(() => this.local.emit('change', customerId));
   }
 
+  /**
+   * A revoked API key, so that every instance drops it from its key cache, and nothing else:
+   * no customer's limits depend on a key. A customer key's revoke is also a change to that
+   * customer's access (what the access stream reports); a platform key's is no customer's.
+   */
+  async apiKeyRevoked(keyId: string, customerId: string | null): Promise<void> {
+    await this.txHost.tx.query('SELECT pg_notify($1, $2)', [
+      CUSTOMER_CHANGES_CHANNEL,
+      API_KEY_PAYLOAD_PREFIX + keyId,
+    ]);
+    this.unitOfWork.afterCommit(() => this.local.emit('api_key', keyId));
+    if (customerId !== null) await this.changed(customerId);
+  }
+
   /** Listens to this instance's own committed changes. Returns the unsubscribe function. */
   onLocalChange(listener: (customerId: string | null) => void): () => void {
     this.local.on('change', listener);
     return () => this.local.off('change', listener);
+  }
+
+  /** Listens to this instance's own committed key revokes. Returns the unsubscribe function. */
+  onLocalApiKeyRevoked(listener: (keyId: string) => void): () => void {
+    this.local.on('api_key', listener);
+    return () => this.local.off('api_key', listener);
   }
 }

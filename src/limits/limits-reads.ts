@@ -1,0 +1,130 @@
+import { Client, Pool, PoolClient, Query, QueryArrayConfig, QueryConfig } from 'pg';
+import type { PlanGrants } from './plan-sets';
+
+/**
+ * A customer's plans as a plan-set key (`plan_id*count,…` by plan id, null for none; see
+ * planSetKey) and its pending holds as `[[id, source, reason_code, starts_ms, ends_ms], …]` (null
+ * for none): the two things the limits answer needs of a customer besides the plans themselves.
+ */
+const PLANS_OF = (customer: string) => `
+  SELECT string_agg(g.plan_id::text || '*' || g.n, ',' ORDER BY g.plan_id)
+    FROM (SELECT s.plan_id, count(*) AS n FROM subscriptions s
+           WHERE s.customer_id = ${customer} AND s.status = 'active'
+           GROUP BY s.plan_id) g`;
+const HOLD_JSON = `json_agg(json_build_array(h.id, h.source, h.reason_code,
+    (extract(epoch FROM h.starts_at) * 1000)::bigint,
+    (extract(epoch FROM h.ends_at) * 1000)::bigint))::text`;
+/** Not lifted and not over at the instant given: the holds that may still count. */
+const PENDING = `h.lifted_at IS NULL AND (h.ends_at IS NULL OR h.ends_at > $TIME::timestamptz)`;
+
+/** One customer: no row when it does not exist. $1 the id, $2 the instant. */
+export const CUSTOMER_LIMITS_SQL = `
+  SELECT (${PLANS_OF('c.id')}) AS plans,
+         (SELECT ${HOLD_JSON} FROM holds h
+           WHERE h.customer_id = c.id AND ${PENDING.replace('$TIME', '$2')}) AS holds
+    FROM customers c
+   WHERE c.id = $1`;
+
+/** Every customer, in one statement (one snapshot): id, plans, holds. $1 the instant. */
+export const ALL_LIMITS_SQL = `
+  SELECT c.id, s.plans, p.holds
+    FROM customers c
+    LEFT JOIN (
+      SELECT g.customer_id, string_agg(g.plan_id::text || '*' || g.n, ',' ORDER BY g.plan_id) AS plans
+        FROM (SELECT customer_id, plan_id, count(*) AS n FROM subscriptions
+               WHERE status = 'active' GROUP BY customer_id, plan_id) g
+       GROUP BY g.customer_id
+    ) s ON s.customer_id = c.id
+    LEFT JOIN (
+      SELECT h.customer_id, ${HOLD_JSON} AS holds
+        FROM holds h WHERE ${PENDING.replace('$TIME', '$1')}
+       GROUP BY h.customer_id
+    ) p ON p.customer_id = c.id`;
+
+/** Plans with their grants, one row per plan and feature. $1 the ids, or null for all plans. */
+export const PLANS_SQL = `
+  SELECT p.id, p.user_count, f.code, pf."limit"
+    FROM plans p
+    LEFT JOIN plan_features pf ON pf.plan_id = p.id
+    LEFT JOIN features f ON f.id = pf.feature_id
+   WHERE $1::uuid[] IS NULL OR p.id = ANY($1::uuid[])`;
+
+export type CustomerRow = [plans: string | null, holds: string | null];
+
+/** Named, so that each pooled connection parses and plans them once. */
+const CUSTOMER_STATEMENT = 'limits_customer';
+const PLANS_STATEMENT = 'limits_plans';
+
+/** What the limits store reads, straight through `pg` (not the ORM): it runs on every miss. */
+export class LimitsReads {
+  constructor(private readonly pool: Pool) {}
+
+  /** The customer's plans and pending holds at `now`; undefined when it does not exist. */
+  async customer(customerId: string, now: number): Promise<CustomerRow | undefined> {
+    const result = await this.pool.query<CustomerRow>({
+      name: CUSTOMER_STATEMENT,
+      text: CUSTOMER_LIMITS_SQL,
+      values: [customerId, new Date(now).toISOString()],
+      rowMode: 'array',
+    });
+    return result.rows[0];
+  }
+
+  /** The plans with these ids (all plans for null). */
+  plans(ids: string[] | null): Promise<Map<string, PlanGrants>> {
+    return LimitsReads.plans(this.pool, ids);
+  }
+
+  static async plans(
+    on: Pool | Client | PoolClient,
+    ids: string[] | null,
+  ): Promise<Map<string, PlanGrants>> {
+    const result = await on.query<
+      [id: string, userCount: number, code: string | null, limit: number | null]
+    >({ name: PLANS_STATEMENT, text: PLANS_SQL, values: [ids], rowMode: 'array' });
+    const plans = new Map<string, { userCount: number; grants: Map<string, number | null> }>();
+    for (const [id, userCount, code, limit] of result.rows) {
+      let plan = plans.get(id);
+      if (!plan) {
+        plan = { userCount, grants: new Map() };
+        plans.set(id, plan);
+      }
+      if (code !== null) plan.grants.set(code, limit);
+    }
+    return plans;
+  }
+
+  /**
+   * Every customer at `now`, row by row as they arrive (never all in memory at once), in one
+   * statement on `client`. Resolves with the number of rows once all arrived.
+   */
+  static streamAll(
+    client: Client | PoolClient,
+    now: number,
+    onRow: (id: string, plans: string | null, holds: string | null) => void,
+  ): Promise<number> {
+    return new Promise((resolve, reject) => {
+      let rows = 0;
+      let failed: Error | undefined;
+      const config: QueryArrayConfig = {
+        text: ALL_LIMITS_SQL,
+        values: [new Date(now).toISOString()],
+        rowMode: 'array',
+      };
+      const query = new Query(config as QueryConfig);
+      query.on('row', (row: [string, string | null, string | null]) => {
+        if (failed !== undefined) return;
+        rows += 1;
+        try {
+          onRow(row[0], row[1], row[2]);
+        } catch (error) {
+          // Not thrown into pg's parser: the statement runs to its end, then this fails.
+          failed = error instanceof Error ? error : new Error('A row could not be kept');
+        }
+      });
+      query.on('error', reject);
+      query.on('end', () => (failed === undefined ? resolve(rows) : reject(failed)));
+      client.query(query);
+    });
+  }
+}
