@@ -14,8 +14,9 @@ import {
   pendingHoldsFromJson,
   Standing,
 } from './customer-limits';
-import { LimitsReads } from './limits-reads';
-import { PlanSet, PlanSets } from './plan-sets';
+import { LimitsReads, PACKED_LENGTH, RowKind } from './limits-reads';
+import { hexNumber, hexWords, IdTable, isCanonicalUuid, uuidWords } from './id-table';
+import { PlanSet, planSetKey, PlanSets } from './plan-sets';
 
 const MIN_CAPACITY = 1024;
 /** The loading statement may rightly run long: a million customers take seconds. */
@@ -24,13 +25,13 @@ const FIRST_RETRY_MS = 100;
 const MAX_RETRY_MS = 5000;
 
 /**
- * Every customer's limits in a few typed arrays, a slot per customer (about 100 bytes each with
- * the id and the map entry): its standing, a reference to its interned plan-set, when the answer
- * was computed and until when it holds by itself. Holds are kept only for the few customers
- * that have pending ones.
+ * Every customer's limits in a few typed arrays, a slot per customer (about 45 bytes each with
+ * its id): its standing, a reference to its interned plan-set, when the answer was computed and
+ * until when it holds by itself. Holds are kept only for the few customers that have pending
+ * ones. Nothing per customer is an object on the heap.
  */
 class Slots {
-  readonly index = new Map<string, number>();
+  readonly ids: IdTable;
   readonly holds = new Map<number, NonNullable<CustomerLimits['holds']>>();
   standing: Uint8Array;
   planSet: Int32Array;
@@ -38,6 +39,7 @@ class Slots {
   until: Float64Array;
 
   constructor(capacity: number) {
+    this.ids = new IdTable(capacity);
     this.standing = new Uint8Array(capacity);
     this.planSet = new Int32Array(capacity);
     this.asOf = new Float64Array(capacity);
@@ -45,17 +47,13 @@ class Slots {
   }
 
   get size(): number {
-    return this.index.size;
+    return this.ids.size;
   }
 
   /** The customer's slot, added (unknown) if it has none. */
   slotOf(customerId: string): number {
-    let slot = this.index.get(customerId);
-    if (slot === undefined) {
-      slot = this.index.size;
-      if (slot === this.standing.length) this.grow();
-      this.index.set(customerId, slot);
-    }
+    const slot = this.ids.slotOf(customerId);
+    if (slot === this.standing.length) this.grow();
     return slot;
   }
 
@@ -66,6 +64,13 @@ class Slots {
     this.until[slot] = limits.until;
     if (limits.holds === undefined) this.holds.delete(slot);
     else this.holds.set(slot, limits.holds);
+  }
+
+  /** The slot of the customer whose uuid words are given, added (unknown) if it has none. */
+  slotOfWords(words: Uint32Array): number {
+    const slot = this.ids.slotOfWords(words);
+    if (slot === this.standing.length) this.grow();
+    return slot;
   }
 
   /** The common case of the initial load: enabled, no hold pending. */
@@ -103,7 +108,7 @@ interface Flight {
 interface Build {
   epoch: number;
   /** Customers announced changed since it began: their rows from the load may be older. */
-  changed: Set<string>;
+  changed: IdTable;
   client: Client | undefined;
 }
 
@@ -213,7 +218,7 @@ export class LimitsStore implements OnApplicationBootstrap, OnApplicationShutdow
   inMemory(customerId: string): string | undefined {
     if (!this.feed.live) return undefined;
     const slots = this.slots;
-    const slot = slots.index.get(customerId);
+    const slot = slots.ids.get(customerId);
     if (slot === undefined) return undefined;
     const standing = slots.standing[slot] as Standing;
     if (standing === Standing.Unknown) return undefined;
@@ -257,7 +262,7 @@ export class LimitsStore implements OnApplicationBootstrap, OnApplicationShutdow
   private moveOn(customerId: string): string | undefined {
     if (!this.feed.live) return undefined;
     const slots = this.slots;
-    const slot = slots.index.get(customerId);
+    const slot = slots.ids.get(customerId);
     if (slot === undefined || slots.standing[slot] === Standing.Unknown) return undefined;
     const holds = slots.holds.get(slot);
     if (holds === undefined) return undefined;
@@ -281,8 +286,10 @@ export class LimitsStore implements OnApplicationBootstrap, OnApplicationShutdow
       flight.generation += 1;
       flight.shared = undefined;
     }
-    this.build?.changed.add(customerId);
-    const slot = this.slots.index.get(customerId);
+    if (this.build !== undefined && isCanonicalUuid(customerId)) {
+      this.build.changed.slotOf(customerId);
+    }
+    const slot = this.slots.ids.get(customerId);
     if (slot !== undefined) {
       this.slots.standing[slot] = Standing.Unknown;
       this.reload(customerId);
@@ -304,7 +311,7 @@ export class LimitsStore implements OnApplicationBootstrap, OnApplicationShutdow
       .finally(() => {
         const again = this.reloading.get(customerId);
         this.reloading.delete(customerId);
-        const slot = this.slots.index.get(customerId);
+        const slot = this.slots.ids.get(customerId);
         if (again && slot !== undefined && this.slots.standing[slot] === Standing.Unknown) {
           this.reload(customerId);
         }
@@ -401,7 +408,7 @@ export class LimitsStore implements OnApplicationBootstrap, OnApplicationShutdow
     if (epoch !== this.epoch || this.stopped || !this.feed.live || this.build?.epoch === epoch) {
       return Promise.resolve();
     }
-    const build: Build = { epoch, changed: new Set(), client: undefined };
+    const build: Build = { epoch, changed: new IdTable(), client: undefined };
     this.build = build;
     this.loads += 1;
     const started = performance.now();
@@ -409,24 +416,65 @@ export class LimitsStore implements OnApplicationBootstrap, OnApplicationShutdow
     const slots = this.slots;
     let snapshotTaken!: () => void;
     const snapshot = new Promise<void>((resolve) => (snapshotTaken = resolve));
-    const keep = (id: string, plans: string | null, holds: string | null, now: number) => {
-      if (epoch !== this.epoch || build.changed.has(id)) return;
+    const planIds: string[] = [];
+    const planSetByNumber: number[] = [];
+    const holders = new IdTable();
+    const holds: string[] = [];
+    const words = new Uint32Array(4);
+    let customers = 0;
+    /** Whether a row of the load may set the customer: not changed since, not read since. */
+    const fills = (): boolean => {
+      if (build.changed.size > 0 && build.changed.getWords(words) !== undefined) return false;
       // A customer read by a request since is kept as read: the row is no truer.
-      const known = slots.index.get(id);
-      if (known !== undefined && slots.standing[known] !== Standing.Unknown) return;
-      const planSet = planSets.intern(plans ?? '');
-      // The plans were read in the same snapshot: every plan a subscription names is known.
-      if (planSet === undefined) throw new Error(`Plans of ${plans} not found`);
-      if (holds === null) slots.setEnabled(slots.slotOf(id), planSet.index, now);
-      else slots.set(slots.slotOf(id), customerLimitsAt(planSet, pendingHoldsFromJson(holds), now));
+      const known = slots.ids.getWords(words);
+      return known === undefined || slots.standing[known] === Standing.Unknown;
+    };
+    const keep = (kind: number, part: number, data: string, now: number) => {
+      if (epoch !== this.epoch) return;
+      switch (kind) {
+        case RowKind.Plan:
+          planIds[part] = data;
+          break;
+        case RowKind.PlanSet: {
+          const ids = data === '' ? [] : data.split(',').map((no) => planIds[Number(no)]);
+          // The plans were read in the same snapshot: every plan named is known.
+          const planSet = planSets.intern(planSetKey(ids));
+          if (planSet === undefined) throw new Error(`A plan of ${data} is not known`);
+          planSetByNumber[part] = planSet.index;
+          break;
+        }
+        case RowKind.Holds: {
+          const space = data.indexOf(' ');
+          if (!uuidWords(data.slice(0, space), words)) throw new Error('Not a customer id');
+          holds[holders.slotOfWords(words)] = data.slice(space + 1);
+          break;
+        }
+        case RowKind.Customers:
+          for (let at = 0; at < data.length; at += PACKED_LENGTH) {
+            if (!hexWords(data, at, words)) throw new Error('Not a packed customer');
+            customers += 1;
+            if (!fills()) continue;
+            const planSet = planSetByNumber[hexNumber(data, at + 32, at + PACKED_LENGTH)];
+            const slot = slots.slotOfWords(words);
+            const held = holders.size > 0 ? holders.getWords(words) : undefined;
+            if (held === undefined) slots.setEnabled(slot, planSet, now);
+            else {
+              slots.set(
+                slot,
+                customerLimitsAt(planSets.at(planSet), pendingHoldsFromJson(holds[held]), now),
+              );
+            }
+          }
+          break;
+      }
     };
     this.streamAll(build, planSets, snapshotTaken, keep).then(
-      (rows) => {
+      () => {
         if (epoch !== this.epoch) return;
         this.build = undefined;
         this.loaded = true;
         this.logger.log(
-          `Limits of ${rows} customers in memory (${planSets.size} plan-sets): loaded in ` +
+          `Limits of ${customers} customers in memory (${planSets.size} plan-sets): loaded in ` +
             `${Math.round(performance.now() - started)} ms, ${process.uptime().toFixed(1)} s ` +
             'after the process started',
         );
@@ -456,7 +504,7 @@ export class LimitsStore implements OnApplicationBootstrap, OnApplicationShutdow
     build: Build,
     planSets: PlanSets,
     snapshotTaken: () => void,
-    keep: (id: string, plans: string | null, holds: string | null, now: number) => void,
+    keep: (kind: number, part: number, data: string, now: number) => void,
   ): Promise<number> {
     const pool = (this.dataSource.driver as unknown as { master: Pool }).master;
     let client: Client | PoolClient;
@@ -481,13 +529,17 @@ export class LimitsStore implements OnApplicationBootstrap, OnApplicationShutdow
     let done = false;
     try {
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+      // Hashes and sorts over every customer: in memory rather than in batches on disk; and no
+      // JIT, whose compiling costs more than it saves on these.
+      await client.query("SET LOCAL work_mem = '64MB'");
+      await client.query('SET LOCAL jit = off');
       // The transaction's first statement takes its snapshot: customers created from now on are
       // not in the load, and their changes are heard.
       planSets.addPlans(await LimitsReads.plans(client, null));
       snapshotTaken();
       const now = this.clock.now().getTime();
-      const rows = await LimitsReads.streamAll(client, now, (id, plans, holds) =>
-        keep(id, plans, holds, now),
+      const rows = await LimitsReads.streamAll(client, now, (kind, part, data) =>
+        keep(kind, part, data, now),
       );
       await client.query('COMMIT');
       done = true;
