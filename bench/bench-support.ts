@@ -224,15 +224,19 @@ export interface Service extends Server {
   allInMemory: Promise<number>;
 }
 
-/** The built service as in production, on `databaseUrl`; `env` adds or overrides variables. */
+/**
+ * The built service as in production, on `databaseUrl`; `env` adds or overrides variables,
+ * `nodeArgs` go to node (`--cpu-prof`).
+ */
 export async function startService(
   children: ChildProcess[],
   databaseUrl: string,
   env: Record<string, string> = {},
+  nodeArgs: string[] = [],
 ): Promise<Service> {
   const port = await freePort();
   const spawned = performance.now();
-  const child = spawn(process.execPath, [MAIN], {
+  const child = spawn(process.execPath, [...nodeArgs, MAIN], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: {
       ...process.env,

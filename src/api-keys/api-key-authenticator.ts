@@ -28,7 +28,10 @@ export class CachedApiKeyAuthenticator implements ApiKeyAuthenticator {
   ) {
     // Its own cache, dropping only the revoked key: a revoke leaves every customer's limits
     // (and every other key) in memory.
-    this.cache = feed.apiKeyCache({ maxEntries: MAX_CACHED_KEYS, keyIdOf: (actor) => actor?.id });
+    this.cache = feed.recordCache('api_key', {
+      maxEntries: MAX_CACHED_KEYS,
+      idOf: (actor) => actor?.id,
+    });
   }
 
   authenticate(key: string): ApiKeyActor | null | Promise<ApiKeyActor | null> {

@@ -4,6 +4,7 @@ import { JwtModule } from '@nestjs/jwt';
 import { PassportModule } from '@nestjs/passport';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
+import { ChangesModule } from '../changes/changes.module';
 import { AdminBootstrap } from './admin-bootstrap';
 import { AccessGuard } from './access.guard';
 import { AuthController } from './auth.controller';
@@ -13,11 +14,13 @@ import { JwtStrategy } from './jwt.strategy';
 import { LoginThrottle } from './login-throttle';
 import { PasswordHasher } from './password-hasher';
 import { RouteAccessReader } from './route-access';
+import { StaffMembers } from './staff-members';
 import { UsersController } from './users.controller';
 import { UsersService } from './users.service';
 
 @Module({
   imports: [
+    ChangesModule,
     PassportModule,
     JwtModule.registerAsync({
       inject: [APP_CONFIG],
@@ -36,6 +39,7 @@ import { UsersService } from './users.service';
     JwtStrategy,
     AdminBootstrap,
     RouteAccessReader,
+    StaffMembers,
     AuthenticationGuard,
     // One global guard: who is calling (AuthenticationGuard), then whether they may (admission).
     { provide: APP_GUARD, useClass: AccessGuard },

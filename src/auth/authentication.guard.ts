@@ -3,7 +3,7 @@ import { AuthGuard } from '@nestjs/passport';
 import { UnauthenticatedError } from '../common/errors';
 import type { Actor, ApiKeyActor, StaffActor } from './actor';
 import type { AccessTokenPayload } from './auth.service';
-import { UsersService } from './users.service';
+import { StaffMembers } from './staff-members';
 import type { AuthenticatedRequest } from './access.decorators';
 
 /** Resolves an `X-API-Key` header to its key; provided by the API keys module. */
@@ -24,7 +24,7 @@ export const API_KEY_AUTHENTICATOR = Symbol('API_KEY_AUTHENTICATOR');
 @Injectable()
 export class AuthenticationGuard extends AuthGuard('jwt') {
   constructor(
-    private readonly users: UsersService,
+    private readonly staff: StaffMembers,
     @Optional()
     @Inject(API_KEY_AUTHENTICATOR)
     private readonly apiKeys?: ApiKeyAuthenticator,
@@ -60,10 +60,11 @@ export class AuthenticationGuard extends AuthGuard('jwt') {
     request: AuthenticatedRequest,
   ): Promise<StaffActor> {
     await super.canActivate(context);
-    // The user is loaded on every request: a deactivated user's tokens stop working at once, and
-    // a role change applies to the next request, not the next login.
+    // The member is looked up for every request (in memory, kept true by the change feed): a
+    // deactivated member's tokens stop working at once, and a role change applies to the next
+    // request, not the next login.
     const payload = request.user as unknown as Required<AccessTokenPayload>;
-    const user = await this.users.findActiveById(payload.sub);
+    const user = await this.staff.activeMember(payload.sub);
     if (!user) throw new UnauthenticatedError('The user of this token is unknown or inactive.');
     // Logout, a password change and a deactivation bump the version: older tokens end here.
     if (user.tokenVersion !== payload.ver) {

@@ -1,4 +1,5 @@
 import type { DataSource } from 'typeorm';
+import { CUSTOMER_CHANGES_CHANNEL, recordPayload } from '../changes/customer-changes';
 import { StaffUser } from './entities/staff-user.entity';
 import { PasswordHasher } from './password-hasher';
 import { generatePassword } from './password-policy';
@@ -23,11 +24,18 @@ export async function resetStaffPassword(
   if (!user) throw new Error(`No staff user has the email ${normalised}.`);
   const password = generatePassword(user);
   const passwordHash = await new PasswordHasher().hash(password);
-  await users
-    .createQueryBuilder()
-    .update()
-    .set({ passwordHash, tokenVersion: () => 'token_version + 1' })
-    .where('id = :id', { id: user.id })
-    .execute();
+  await dataSource.transaction(async (manager) => {
+    await manager
+      .createQueryBuilder()
+      .update(StaffUser)
+      .set({ passwordHash, tokenVersion: () => 'token_version + 1' })
+      .where('id = :id', { id: user.id })
+      .execute();
+    // Running instances keep their staff members in memory: they drop this one on commit.
+    await manager.query('SELECT pg_notify($1, $2)', [
+      CUSTOMER_CHANGES_CHANNEL,
+      recordPayload('staff_user', user.id),
+    ]);
+  });
   return { email: user.email, password, active: user.active };
 }

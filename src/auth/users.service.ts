@@ -10,6 +10,7 @@ import { StaffUser } from './entities/staff-user.entity';
 import { PasswordHasher } from './password-hasher';
 import { assertStrongPassword } from './password-policy';
 import { UnitOfWork } from '../database/unit-of-work';
+import { CustomerChanges } from '../changes/customer-changes';
 
 @Injectable()
 export class UsersService {
@@ -17,6 +18,7 @@ export class UsersService {
     private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>,
     private readonly unitOfWork: UnitOfWork,
     private readonly hasher: PasswordHasher,
+    private readonly changes: CustomerChanges,
   ) {}
 
   private get users() {
@@ -94,13 +96,18 @@ export class UsersService {
       if (!user) throw new NotFoundError('User', id);
       user.passwordHash = passwordHash;
       user.tokenVersion += 1;
-      return this.users.save(user);
+      const saved = await this.users.save(user);
+      await this.changes.staffUserChanged(id);
+      return saved;
     });
   }
 
   /** Refuses every token issued to the user so far, on every instance (the guard compares). */
-  async revokeTokens(id: string): Promise<void> {
-    await this.users.increment({ id }, 'tokenVersion', 1);
+  revokeTokens(id: string): Promise<void> {
+    return this.unitOfWork.run(async () => {
+      await this.users.increment({ id }, 'tokenVersion', 1);
+      await this.changes.staffUserChanged(id);
+    });
   }
 
   private async applyUpdate(
@@ -123,7 +130,10 @@ export class UsersService {
     if (passwordHash !== undefined) user.passwordHash = passwordHash;
     // Reactivating a user must not bring back the tokens it had before.
     if (passwordHash !== undefined || input.active === false) user.tokenVersion += 1;
-    return StaffUserDto.from(await this.users.save(user));
+    const saved = await this.users.save(user);
+    // Cached by every instance for the authentication of its requests (StaffMembers).
+    await this.changes.staffUserChanged(id);
+    return StaffUserDto.from(saved);
   }
 
   /** Nobody may remove the last active admin: the service would have no way back. */

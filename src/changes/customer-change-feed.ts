@@ -12,15 +12,21 @@ import type { AppConfig } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
 import { ChangeAwareCache } from './change-aware-cache';
 import {
-  API_KEY_PAYLOAD_PREFIX,
   CUSTOMER_CHANGES_CHANNEL,
   CustomerChanges,
+  RECORD_KINDS,
+  RecordKind,
 } from './customer-changes';
 
-/** `customerId` null: anything may have changed, drop everything. */
-export type ChangeListener = (customerId: string | null) => void;
-/** `keyId` null: any key may have been revoked unheard (or everything changed), drop every key. */
-export type ApiKeyListener = (keyId: string | null) => void;
+/**
+ * `customerId` null: anything may have changed, drop everything. `origin`: `local` when this
+ * instance committed the change and says so itself (at once, after the commit), `database` when
+ * it came through LISTEN (any instance's, this one's too) or from the connection itself.
+ */
+export type ChangeListener = (customerId: string | null, origin: ChangeOrigin) => void;
+export type ChangeOrigin = 'local' | 'database';
+/** `id` null: any record of the kind may have changed unheard (or everything did): drop them all. */
+export type RecordListener = (id: string | null) => void;
 
 const FIRST_RETRY_MS = 100;
 const MAX_RETRY_MS = 5000;
@@ -51,7 +57,9 @@ export class CustomerChangeFeed
 {
   private readonly logger = new Logger('CustomerChangeFeed');
   private readonly listeners = new Set<ChangeListener>();
-  private readonly keyListeners = new Set<ApiKeyListener>();
+  private readonly recordListeners = new Map<RecordKind, Set<RecordListener>>(
+    RECORD_KINDS.map((kind) => [kind, new Set()]),
+  );
   private readonly heartbeatMs: number;
   private readonly staleMs: number;
   private client: Client | undefined;
@@ -62,8 +70,9 @@ export class CustomerChangeFeed
   private failures = 0;
   private stopped = false;
   private unsubscribeLocal: (() => void) | undefined;
-  private unsubscribeLocalKeys: (() => void) | undefined;
+  private unsubscribeLocalRecords: (() => void)[] = [];
   private isLive = false;
+  private listening = false;
   private readonly cachingOn: boolean;
 
   constructor(
@@ -82,6 +91,15 @@ export class CustomerChangeFeed
    */
   get live(): boolean {
     return this.isLive;
+  }
+
+  /**
+   * Whether this instance's own changes also come back through LISTEN (on PostgreSQL; not on
+   * the embedded engine): a listener may then leave the work a change calls for to that second
+   * hearing, having dropped what it holds at the first.
+   */
+  get hearsOwnChangesTwice(): boolean {
+    return this.listening;
   }
 
   /** The server process of the LISTEN connection (pg_stat_activity.pid), while connected. */
@@ -117,22 +135,23 @@ export class CustomerChangeFeed
   }
 
   /**
-   * A cache of API keys this feed keeps true: used only while the feed is live and caching is
-   * on, emptied on a change to everything (or an outage), and a revoked key drops the entries
-   * whose `keyIdOf` is its id. Customer changes leave it alone, and it leaves customers alone: a
-   * key's revoke, even a platform key's, drops no customer's limits.
+   * A cache of records of `kind` (API keys, staff members) this feed keeps true: used only while
+   * the feed is live and caching is on, emptied on a change to everything (or an outage), and a
+   * record's announced change drops the entries whose `idOf` is its id. Customer changes leave it
+   * alone, and it leaves customers alone: a key's revoke, even a platform key's, drops no
+   * customer's limits.
    */
-  apiKeyCache<V>(options: {
-    maxEntries: number;
-    keyIdOf: (value: V) => string | undefined;
-  }): ChangeAwareCache<V> {
+  recordCache<V>(
+    kind: RecordKind,
+    options: { maxEntries: number; idOf: (value: V) => string | undefined },
+  ): ChangeAwareCache<V> {
     const cache = new ChangeAwareCache<V>({
       maxEntries: options.maxEntries,
       usable: this.cachingOn ? () => this.live : () => false,
     });
-    this.subscribeApiKeys((keyId) => {
-      if (keyId === null) cache.clear();
-      else cache.invalidateWhere((value) => options.keyIdOf(value) === keyId);
+    this.subscribeRecords(kind, (id) => {
+      if (id === null) cache.clear();
+      else cache.invalidateWhere((value) => options.idOf(value) === id);
     });
     return cache;
   }
@@ -144,18 +163,22 @@ export class CustomerChangeFeed
   }
 
   /**
-   * Calls `listener` on every revoked API key, and with null whenever customer listeners hear
-   * null (a change to everything, the connection lost or back); returns the unsubscribe function.
+   * Calls `listener` on every announced change of a record of `kind`, and with null whenever
+   * customer listeners hear null (a change to everything, the connection lost or back); returns
+   * the unsubscribe function.
    */
-  subscribeApiKeys(listener: ApiKeyListener): () => void {
-    this.keyListeners.add(listener);
-    return () => this.keyListeners.delete(listener);
+  subscribeRecords(kind: RecordKind, listener: RecordListener): () => void {
+    const listeners = this.recordListeners.get(kind)!;
+    listeners.add(listener);
+    return () => listeners.delete(listener);
   }
 
   onModuleInit(): void {
-    this.unsubscribeLocal = this.changes.onLocalChange((customerId) => this.emit(customerId));
-    this.unsubscribeLocalKeys = this.changes.onLocalApiKeyRevoked((keyId) =>
-      this.emitApiKey(keyId),
+    this.unsubscribeLocal = this.changes.onLocalChange((customerId) =>
+      this.emit(customerId, 'local'),
+    );
+    this.unsubscribeLocalRecords = RECORD_KINDS.map((kind) =>
+      this.changes.onLocalRecordChange(kind, (id) => this.emitRecord(kind, id)),
     );
   }
 
@@ -169,6 +192,7 @@ export class CustomerChangeFeed
       this.logger.log("Embedded database: caches follow this instance's own changes");
       return;
     }
+    this.listening = true;
     await this.connect();
   }
 
@@ -180,7 +204,7 @@ export class CustomerChangeFeed
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
     this.unsubscribeLocal?.();
-    this.unsubscribeLocalKeys?.();
+    this.unsubscribeLocalRecords.forEach((unsubscribe) => unsubscribe());
     clearTimeout(this.retry);
     clearInterval(this.heartbeat);
     clearTimeout(this.staleness);
@@ -190,23 +214,23 @@ export class CustomerChangeFeed
     await client?.end().catch(() => undefined);
   }
 
-  private emit(customerId: string | null): void {
+  private emit(customerId: string | null, origin: ChangeOrigin = 'database'): void {
     for (const listener of this.listeners) {
       try {
-        listener(customerId);
+        listener(customerId, origin);
       } catch (error) {
         this.logger.error('A change listener failed', (error as Error).stack);
       }
     }
-    if (customerId === null) this.emitApiKey(null);
+    if (customerId === null) for (const kind of RECORD_KINDS) this.emitRecord(kind, null);
   }
 
-  private emitApiKey(keyId: string | null): void {
-    for (const listener of this.keyListeners) {
+  private emitRecord(kind: RecordKind, id: string | null): void {
+    for (const listener of this.recordListeners.get(kind)!) {
       try {
-        listener(keyId);
+        listener(id);
       } catch (error) {
-        this.logger.error('An API key listener failed', (error as Error).stack);
+        this.logger.error(`A ${kind} listener failed`, (error as Error).stack);
       }
     }
   }
@@ -229,9 +253,11 @@ export class CustomerChangeFeed
     client.on('notification', (message: Notification) => {
       if (message.channel !== CUSTOMER_CHANGES_CHANNEL) return;
       const payload = message.payload;
-      if (payload?.startsWith(API_KEY_PAYLOAD_PREFIX)) {
-        this.emitApiKey(payload.slice(API_KEY_PAYLOAD_PREFIX.length));
-      } else {
+      const colon = payload?.indexOf(':') ?? -1;
+      const kind = colon > 0 ? (payload!.slice(0, colon) as RecordKind) : undefined;
+      if (kind !== undefined && this.recordListeners.has(kind)) {
+        this.emitRecord(kind, payload!.slice(colon + 1));
+      } else if (colon === -1) {
         this.emit(!payload || payload === '*' ? null : payload);
       }
     });

@@ -6,8 +6,16 @@ import { UnitOfWork } from '../database/unit-of-work';
 
 /** The PostgreSQL channel on which every instance hears of changes to a customer's access. */
 export const CUSTOMER_CHANGES_CHANNEL = 'customer_access_changes';
-/** On that channel, what marks a revoked API key (`api_key:<key id>`) rather than a customer. */
-export const API_KEY_PAYLOAD_PREFIX = 'api_key:';
+/**
+ * Records other than customers that in-process caches keep, announced on the same channel as
+ * `<kind>:<id>`, so that a change to one drops only that record: a key's revoke or a staff
+ * member's logout is no change to any customer.
+ */
+export const RECORD_KINDS = ['api_key', 'staff_user'] as const;
+export type RecordKind = (typeof RECORD_KINDS)[number];
+
+/** The NOTIFY payload announcing a change to one record. */
+export const recordPayload = (kind: RecordKind, id: string): string => `${kind}:${id}`;
 
 /**
  * Announces that what a customer may do has changed (status, subscriptions, plans, keys), so
@@ -44,12 +52,24 @@ export class CustomerChanges {
    * customer's access (what the access stream reports); a platform key's is no customer's.
    */
   async apiKeyRevoked(keyId: string, customerId: string | null): Promise<void> {
+    await this.recordChanged('api_key', keyId);
+    if (customerId !== null) await this.changed(customerId);
+  }
+
+  /**
+   * A staff member changed (role, name, active, password, token version): every instance drops
+   * it from its cache of staff members, so that a revoked token is refused from the next request.
+   */
+  staffUserChanged(userId: string): Promise<void> {
+    return this.recordChanged('staff_user', userId);
+  }
+
+  private async recordChanged(kind: RecordKind, id: string): Promise<void> {
     await this.txHost.tx.query('SELECT pg_notify($1, $2)', [
       CUSTOMER_CHANGES_CHANNEL,
-      API_KEY_PAYLOAD_PREFIX + keyId,
+      recordPayload(kind, id),
     ]);
-    this.unitOfWork.afterCommit(() => this.local.emit('api_key', keyId));
-    if (customerId !== null) await this.changed(customerId);
+    this.unitOfWork.afterCommit(() => this.local.emit(kind, id));
   }
 
   /** Listens to this instance's own committed changes. Returns the unsubscribe function. */
@@ -58,9 +78,9 @@ export class CustomerChanges {
     return () => this.local.off('change', listener);
   }
 
-  /** Listens to this instance's own committed key revokes. Returns the unsubscribe function. */
-  onLocalApiKeyRevoked(listener: (keyId: string) => void): () => void {
-    this.local.on('api_key', listener);
-    return () => this.local.off('api_key', listener);
+  /** Listens to this instance's own committed changes of `kind`. Returns the unsubscribe function. */
+  onLocalRecordChange(kind: RecordKind, listener: (id: string) => void): () => void {
+    this.local.on(kind, listener);
+    return () => this.local.off(kind, listener);
   }
 }

@@ -22,7 +22,7 @@ export class CustomerAuditController {
   @ApiOkResponse({ type: AuditLogPageDto })
   @ApiProblemResponses(400, 404)
   async list(@UuidParam() id: string, @Query() page: PageQueryDto): Promise<Page<AuditLogDto>> {
-    await this.customers.findOrFail(id);
+    await this.customers.assertExists(id);
     return this.audit.list({ ...page, customer_id: id });
   }
 }

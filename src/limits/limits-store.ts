@@ -1,12 +1,13 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { Client, Pool, PoolClient } from 'pg';
+import { Client, PoolClient } from 'pg';
 import { DataSource } from 'typeorm';
 import { CustomerChangeFeed } from '../changes/customer-change-feed';
 import { Clock } from '../common/clock';
 import { NotFoundError } from '../common/errors';
 import type { AppConfig } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
+import { pgPoolOf } from '../database/pg-pool';
 import {
   CustomerLimits,
   customerLimitsAt,
@@ -175,14 +176,17 @@ export class LimitsStore implements OnApplicationBootstrap, OnApplicationShutdow
     this.keeping = config.limitsCache;
     this.connectTimeoutMs = config.databaseConnectTimeoutMs;
     if (this.keeping) {
-      feed.subscribe((customerId) =>
-        customerId === null ? this.everythingChanged() : this.customerChanged(customerId),
-      );
+      feed.subscribe((customerId, origin) => {
+        if (customerId === null) this.everythingChanged();
+        // This instance's own change comes back through LISTEN a moment later: dropped now,
+        // read again then, once (not twice: once for each hearing).
+        else this.customerChanged(customerId, origin === 'database' || !feed.hearsOwnChangesTwice);
+      });
     }
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    this.reads = new LimitsReads((this.dataSource.driver as unknown as { master: Pool }).master);
+    this.reads = new LimitsReads(pgPoolOf(this.dataSource));
     const [{ version }] = await this.dataSource.query<{ version: string }[]>('SELECT version()');
     this.embedded = version.includes('PGlite');
     if (!this.keeping) return;
@@ -280,7 +284,8 @@ export class LimitsStore implements OnApplicationBootstrap, OnApplicationShutdow
     return this.iso;
   }
 
-  private customerChanged(customerId: string): void {
+  /** Drops the customer's answer, and reads it again at once when `reload`. */
+  private customerChanged(customerId: string, reload: boolean): void {
     const flight = this.flights.get(customerId);
     if (flight !== undefined) {
       flight.generation += 1;
@@ -292,7 +297,7 @@ export class LimitsStore implements OnApplicationBootstrap, OnApplicationShutdow
     const slot = this.slots.ids.get(customerId);
     if (slot !== undefined) {
       this.slots.standing[slot] = Standing.Unknown;
-      this.reload(customerId);
+      if (reload) this.reload(customerId);
     }
   }
 
@@ -506,7 +511,7 @@ export class LimitsStore implements OnApplicationBootstrap, OnApplicationShutdow
     snapshotTaken: () => void,
     keep: (kind: number, part: number, data: string, now: number) => void,
   ): Promise<number> {
-    const pool = (this.dataSource.driver as unknown as { master: Pool }).master;
+    const pool = pgPoolOf(this.dataSource);
     let client: Client | PoolClient;
     let pooled: PoolClient | undefined;
     if (this.embedded) {
