@@ -98,20 +98,6 @@ export class CustomersService {
     return CustomerDto.from(customer, accessFrom(holds, this.clock.now()));
   }
 
-  /** 404 when the customer does not exist; one prepared query outside a transaction. */
-  async assertExists(id: string): Promise<void> {
-    if (this.txHost.isTransactionActive()) {
-      await this.findOrFail(id);
-      return;
-    }
-    const { rowCount } = await pgPoolOf(this.dataSource).query({
-      name: 'customer_exists',
-      text: 'SELECT 1 FROM customers WHERE id = $1',
-      values: [id],
-    });
-    if (rowCount === 0) throw new NotFoundError('Customer', id);
-  }
-
   /**
    * The customers as answered: status, reason and holds derived from their holds at the clock's
    * now (one query for all of them), so an answer is right at a hold's boundary even before the
