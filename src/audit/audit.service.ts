@@ -13,7 +13,7 @@ import {
   PageQueryDto,
 } from '../common/pagination';
 import { hydrate } from '../database/hydrate';
-import { pgPoolOf } from '../database/pg-pool';
+import { pgPoolOf, statementName } from '../database/pg-pool';
 import { AuditLogDto } from './dto/audit-log.dto';
 import type { ListAuditLogsQueryDto } from './dto/list-audit-logs-query.dto';
 import { AuditLog } from './entities/audit-log.entity';
@@ -68,7 +68,10 @@ export class AuditService {
       throw error;
     }
     const { rows } = await pgPoolOf(this.dataSource).query<Record<string, unknown>>({
-      name: after ? 'audit_customer_page_after' : 'audit_customer_page',
+      name: statementName(
+        this.dataSource,
+        after ? 'audit_customer_page_after' : 'audit_customer_page',
+      ),
       text: CUSTOMER_PAGE(after !== undefined),
       values: [customerId, limit + 1, ...(after ?? [])],
     });

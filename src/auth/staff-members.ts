@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { ChangeAwareCache } from '../changes/change-aware-cache';
 import { CustomerChangeFeed } from '../changes/customer-change-feed';
-import { pgPoolOf } from '../database/pg-pool';
+import { pgPoolOf, statementName } from '../database/pg-pool';
 import type { Role } from './roles';
 
 const MAX_CACHED_MEMBERS = 10_000;
@@ -27,7 +27,8 @@ const SQL = `SELECT id, name, email, role, token_version FROM staff_users WHERE 
  * by any instance (UsersService announces every change of role, name, activity, password and
  * token version, in its transaction), or to everything. Like every cache of the change feed it
  * is bypassed while the feed cannot hear other instances, so a logout or a deactivation is
- * refused from the next request on, here at once and elsewhere within CHANGE_FEED_STALE_MS.
+ * refused from the next request on, here at once and elsewhere within CHANGE_FEED_STALE_MS. Not
+ * on the embedded engine, where no other instance is heard.
  * Unknown and inactive members are not kept (a member created later must be found).
  */
 @Injectable()
@@ -36,7 +37,7 @@ export class StaffMembers {
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
-    feed: CustomerChangeFeed,
+    private readonly feed: CustomerChangeFeed,
   ) {
     this.cache = feed.recordCache<StaffMember | undefined>('staff_user', {
       maxEntries: MAX_CACHED_MEMBERS,
@@ -46,12 +47,15 @@ export class StaffMembers {
 
   /** The active member with this id; undefined when there is none. Synchronous when kept. */
   activeMember(id: string): StaffMember | undefined | Promise<StaffMember | undefined> {
+    // The embedded engine hears no other instance: should two share it, a logout through one
+    // would go unheard by the other. Staff requests are few: they read, as before this cache.
+    if (!this.feed.listening) return this.read(id);
     return this.cache.get(id, () => this.read(id));
   }
 
   private async read(id: string): Promise<StaffMember | undefined> {
     const { rows } = await pgPoolOf(this.dataSource).query<[string, string, string, Role, number]>({
-      name: BY_ID,
+      name: statementName(this.dataSource, BY_ID),
       text: SQL,
       values: [id],
       rowMode: 'array',

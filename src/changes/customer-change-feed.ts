@@ -72,7 +72,7 @@ export class CustomerChangeFeed
   private unsubscribeLocal: (() => void) | undefined;
   private unsubscribeLocalRecords: (() => void)[] = [];
   private isLive = false;
-  private listening = false;
+  private listensToDatabase = false;
   private readonly cachingOn: boolean;
 
   constructor(
@@ -94,12 +94,12 @@ export class CustomerChangeFeed
   }
 
   /**
-   * Whether this instance's own changes also come back through LISTEN (on PostgreSQL; not on
-   * the embedded engine): a listener may then leave the work a change calls for to that second
-   * hearing, having dropped what it holds at the first.
+   * Whether changes are heard through LISTEN: every instance's, this one's own too (a moment
+   * after it says so itself). False on the embedded engine, which serves one instance and hears
+   * only its own changes.
    */
-  get hearsOwnChangesTwice(): boolean {
-    return this.listening;
+  get listening(): boolean {
+    return this.listensToDatabase;
   }
 
   /** The server process of the LISTEN connection (pg_stat_activity.pid), while connected. */
@@ -192,7 +192,7 @@ export class CustomerChangeFeed
       this.logger.log("Embedded database: caches follow this instance's own changes");
       return;
     }
-    this.listening = true;
+    this.listensToDatabase = true;
     await this.connect();
   }
 

@@ -18,7 +18,7 @@ import { Hold } from './entities/hold.entity';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { hydrate } from '../database/hydrate';
-import { pgPoolOf } from '../database/pg-pool';
+import { pgPoolOf, statementName } from '../database/pg-pool';
 
 const NEWEST_FIRST: KeysetColumn<Customer>[] = [
   { expression: 'c.created_at', cast: 'timestamptz', value: (c) => c.createdAt.toISOString() },
@@ -85,7 +85,7 @@ export class CustomersService {
       return (await this.toDtos([await this.findOrFail(id)]))[0];
     }
     const { rows } = await pgPoolOf(this.dataSource).query<Record<string, unknown>>({
-      name: 'customer_with_holds',
+      name: statementName(this.dataSource, 'customer_with_holds'),
       text: CUSTOMER_WITH_HOLDS,
       values: [id],
     });

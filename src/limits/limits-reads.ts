@@ -1,4 +1,6 @@
 import { Client, Pool, PoolClient, Query, QueryArrayConfig, QueryConfig } from 'pg';
+import type { DataSource } from 'typeorm';
+import { pgPoolOf, statementName } from '../database/pg-pool';
 import type { PlanGrants } from './plan-sets';
 
 /**
@@ -90,12 +92,16 @@ const PLANS_STATEMENT = 'limits_plans';
 
 /** What the limits store reads, straight through `pg` (not the ORM): it runs on every miss. */
 export class LimitsReads {
-  constructor(private readonly pool: Pool) {}
+  private readonly pool: Pool;
+
+  constructor(private readonly dataSource: DataSource) {
+    this.pool = pgPoolOf(dataSource);
+  }
 
   /** The customer's plans and pending holds at `now`; undefined when it does not exist. */
   async customer(customerId: string, now: number): Promise<CustomerRow | undefined> {
     const result = await this.pool.query<CustomerRow>({
-      name: CUSTOMER_STATEMENT,
+      name: statementName(this.dataSource, CUSTOMER_STATEMENT),
       text: CUSTOMER_LIMITS_SQL,
       values: [customerId, new Date(now).toISOString()],
       rowMode: 'array',
@@ -104,17 +110,21 @@ export class LimitsReads {
   }
 
   /** The plans with these ids (all plans for null). */
-  plans(ids: string[] | null): Promise<Map<string, PlanGrants>> {
-    return LimitsReads.plans(this.pool, ids);
+  plans(
+    ids: string[] | null,
+    on: Pool | Client | PoolClient = this.pool,
+  ): Promise<Map<string, PlanGrants>> {
+    return LimitsReads.plans(on, ids, statementName(this.dataSource, PLANS_STATEMENT));
   }
 
-  static async plans(
+  private static async plans(
     on: Pool | Client | PoolClient,
     ids: string[] | null,
+    name: string | undefined,
   ): Promise<Map<string, PlanGrants>> {
     const result = await on.query<
       [id: string, userCount: number, code: string | null, limit: number | null]
-    >({ name: PLANS_STATEMENT, text: PLANS_SQL, values: [ids], rowMode: 'array' });
+    >({ name, text: PLANS_SQL, values: [ids], rowMode: 'array' });
     const plans = new Map<string, { userCount: number; grants: Map<string, number | null> }>();
     for (const [id, userCount, code, limit] of result.rows) {
       let plan = plans.get(id);

@@ -180,13 +180,13 @@ export class LimitsStore implements OnApplicationBootstrap, OnApplicationShutdow
         if (customerId === null) this.everythingChanged();
         // This instance's own change comes back through LISTEN a moment later: dropped now,
         // read again then, once (not twice: once for each hearing).
-        else this.customerChanged(customerId, origin === 'database' || !feed.hearsOwnChangesTwice);
+        else this.customerChanged(customerId, origin === 'database' || !feed.listening);
       });
     }
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    this.reads = new LimitsReads(pgPoolOf(this.dataSource));
+    this.reads = new LimitsReads(this.dataSource);
     const [{ version }] = await this.dataSource.query<{ version: string }[]>('SELECT version()');
     this.embedded = version.includes('PGlite');
     if (!this.keeping) return;
@@ -540,7 +540,7 @@ export class LimitsStore implements OnApplicationBootstrap, OnApplicationShutdow
       await client.query('SET LOCAL jit = off');
       // The transaction's first statement takes its snapshot: customers created from now on are
       // not in the load, and their changes are heard.
-      planSets.addPlans(await LimitsReads.plans(client, null));
+      planSets.addPlans(await this.reads!.plans(null, client));
       snapshotTaken();
       const now = this.clock.now().getTime();
       const rows = await LimitsReads.streamAll(client, now, (kind, part, data) =>
