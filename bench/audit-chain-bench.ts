@@ -41,7 +41,7 @@ import {
   uniqueDatabaseName,
   withDatabase,
 } from '../src/database/database-admin';
-import { freePort, stop } from './limits-bench';
+import { freePort, stop } from './bench-support';
 import { writeSection } from './results-file';
 
 const ENTRIES = Number(process.env.BENCH_AUDIT_ENTRIES ?? 1_000_000);

@@ -121,9 +121,10 @@ async function sqlOf(
   db: DataSource,
   query: Partial<ListAuditLogsQueryDto>,
 ): Promise<[string, unknown[]]> {
-  const service = new AuditService({ tx: db.manager } as unknown as ConstructorParameters<
-    typeof AuditService
-  >[0]);
+  const service = new AuditService(
+    { tx: db.manager } as unknown as ConstructorParameters<typeof AuditService>[0],
+    db,
+  );
   const prototype = SelectQueryBuilder.prototype as { getMany: () => Promise<unknown[]> };
   const original = prototype.getMany;
   let captured: [string, unknown[]] | undefined;

@@ -1,12 +1,16 @@
-// The part of autocannon's API the limits benchmark uses (the package ships no types).
+// The part of autocannon's API the benchmarks use (the package ships no types).
 declare module 'autocannon' {
-  function autocannon(options: autocannon.Options): Promise<autocannon.Result>;
+  function autocannon(
+    options: autocannon.Options,
+    callback: (error: Error | null, result: autocannon.Result) => void,
+  ): autocannon.Instance;
   namespace autocannon {
     interface Request {
       method?: string;
       path?: string;
       headers?: Record<string, string>;
-      setupRequest?: (request: Request) => Request;
+      body?: string;
+      setupRequest?: (request: Request, context: Record<string, unknown>) => Request;
     }
     interface Options {
       url: string;
@@ -27,6 +31,14 @@ declare module 'autocannon' {
       errors: number;
       timeouts: number;
       non2xx: number;
+      statusCodeStats: Record<string, { count: number }>;
+    }
+    interface Instance {
+      on(
+        event: 'response',
+        listener: (client: unknown, statusCode: number, bytes: number, ms: number) => void,
+      ): Instance;
+      stop(): void;
     }
   }
   export = autocannon;

@@ -36,7 +36,7 @@ import {
   withDatabase,
 } from '../src/database/database-admin';
 import { generateSecret } from '../src/webhooks/webhook-secrets';
-import { freePort, stop } from './limits-bench';
+import { freePort, stop } from './bench-support';
 import { writeSection } from './results-file';
 
 const LATENCY_EVENTS = Number(process.env.BENCH_LATENCY_EVENTS ?? 100);

@@ -74,7 +74,7 @@ export function setupApp(app: NestFastifyApplication, config: AppConfig): NestFa
   const feed = app.get(CustomerChangeFeed);
   metrics.onScrape(() => metrics.setChangeFeedState(feed.live));
   // Before app.init(), which registers the routes: the lane wraps the limits route's handler.
-  app.get(LimitsFastLane).install(fastify);
+  app.get(LimitsFastLane).install(app);
   // After the lane, so that its wrapper runs first: both lanes see every uuid in lower case.
   installCanonicalUuidParams(fastify);
   // A callback hook, not an async one: no promise per response on the hot path.

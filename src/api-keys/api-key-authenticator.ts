@@ -13,9 +13,8 @@ const MAX_CACHED_KEYS = 100_000;
 
 /**
  * Resolves `X-API-Key` for the authentication guard. On the hot path: a format check, one
- * SHA-256 and a map lookup, no query. Live keys are cached by hash, and dropped when a change to
- * their customer (for a platform key: any change) is committed by any instance, so a revoked key
- * is refused from the next request on. Unknown keys are not cached (nothing to invalidate when a
+ * SHA-256 and a map lookup, no query. Live keys are cached by hash, and a key is dropped when its
+ * revoke is committed by any instance, so a revoked key is refused from the next request on. Unknown keys are not cached (nothing to invalidate when a
  * key is created, and no memory for an attacker to fill).
  */
 @Injectable()
@@ -27,11 +26,11 @@ export class CachedApiKeyAuthenticator implements ApiKeyAuthenticator {
     feed: CustomerChangeFeed,
     private readonly access: CustomerAccessReader,
   ) {
-    // A customer's change drops that customer's keys; a platform key's revoke is announced as
-    // a change to anything.
-    this.cache = feed.cache({
+    // Its own cache, dropping only the revoked key: a revoke leaves every customer's limits
+    // (and every other key) in memory.
+    this.cache = feed.recordCache('api_key', {
       maxEntries: MAX_CACHED_KEYS,
-      forCustomer: (actor, customerId) => actor?.customerId === customerId,
+      idOf: (actor) => actor?.id,
     });
   }
 

@@ -97,7 +97,7 @@ export class ApiKeysService {
         },
         origin,
       );
-      await this.changes.changed(key.customerId);
+      await this.changes.apiKeyRevoked(key.id, key.customerId);
     });
   }
 }

@@ -5,6 +5,7 @@ import { PassportModule } from '@nestjs/passport';
 import { AuditModule } from '../audit/audit.module';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
+import { ChangesModule } from '../changes/changes.module';
 import { AdminBootstrap } from './admin-bootstrap';
 import { AccessGuard } from './access.guard';
 import { AuthController } from './auth.controller';
@@ -13,14 +14,15 @@ import { AuthenticationGuard } from './authentication.guard';
 import { JwtStrategy } from './jwt.strategy';
 import { LoginThrottle } from './login-throttle';
 import { PasswordHasher } from './password-hasher';
-import { RolesGuard } from './roles.guard';
 import { RouteAccessReader } from './route-access';
+import { StaffMembers } from './staff-members';
 import { UsersController } from './users.controller';
 import { UsersService } from './users.service';
 
 @Module({
   imports: [
     AuditModule,
+    ChangesModule,
     PassportModule,
     JwtModule.registerAsync({
       inject: [APP_CONFIG],
@@ -39,9 +41,9 @@ import { UsersService } from './users.service';
     JwtStrategy,
     AdminBootstrap,
     RouteAccessReader,
+    StaffMembers,
     AuthenticationGuard,
-    RolesGuard,
-    // One global guard: who is calling (AuthenticationGuard), then whether they may (RolesGuard).
+    // One global guard: who is calling (AuthenticationGuard), then whether they may (admission).
     { provide: APP_GUARD, useClass: AccessGuard },
   ],
   exports: [UsersService, RouteAccessReader],

@@ -1,11 +1,10 @@
 import { ExecutionContext, Inject, Injectable, Optional } from '@nestjs/common';
 import { AuthGuard } from '@nestjs/passport';
-import { CustomerDisabledError, UnauthenticatedError } from '../common/errors';
-import type { ApiKeyActor, StaffActor } from './actor';
+import { UnauthenticatedError } from '../common/errors';
+import type { Actor, ApiKeyActor, StaffActor } from './actor';
 import type { AccessTokenPayload } from './auth.service';
-import { UsersService } from './users.service';
+import { StaffMembers } from './staff-members';
 import type { AuthenticatedRequest } from './access.decorators';
-import { RouteAccess, RouteAccessReader } from './route-access';
 
 /** Resolves an `X-API-Key` header to its key; provided by the API keys module. */
 export interface ApiKeyAuthenticator {
@@ -17,16 +16,15 @@ export interface ApiKeyAuthenticator {
 export const API_KEY_AUTHENTICATOR = Symbol('API_KEY_AUTHENTICATOR');
 
 /**
- * Who is calling, for every route that is not `@Public()` (run by AccessGuard, the one global
- * guard). Staff send a bearer JWT (checked by the passport `jwt` strategy); API clients send
- * `X-API-Key`, resolved without passport and, for a key in memory, without a promise: this is
- * the hot path of the limits check.
+ * Who is calling, for every route that is not `@Public()` (AccessGuard, the one global guard,
+ * asks it, then decides with `admission`). Staff send a bearer JWT (checked by the passport `jwt`
+ * strategy); API clients send `X-API-Key`, resolved without passport and, for a key in memory,
+ * without a promise: this is the hot path of the limits check.
  */
 @Injectable()
 export class AuthenticationGuard extends AuthGuard('jwt') {
   constructor(
-    private readonly routes: RouteAccessReader,
-    private readonly users: UsersService,
+    private readonly staff: StaffMembers,
     @Optional()
     @Inject(API_KEY_AUTHENTICATOR)
     private readonly apiKeys?: ApiKeyAuthenticator,
@@ -34,10 +32,8 @@ export class AuthenticationGuard extends AuthGuard('jwt') {
     super();
   }
 
-  override canActivate(context: ExecutionContext): boolean | Promise<boolean> {
-    const access = this.routes.of(context);
-    if (access.isPublic) return true;
-    const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
+  /** The caller, or 401. */
+  authenticate(context: ExecutionContext, request: AuthenticatedRequest): Actor | Promise<Actor> {
     const key = request.headers['x-api-key'];
     if (key === undefined) return this.authenticateStaff(context, request);
     if (typeof key !== 'string' || !this.apiKeys) {
@@ -45,45 +41,30 @@ export class AuthenticationGuard extends AuthGuard('jwt') {
     }
     const actor = this.apiKeys.authenticate(key);
     return actor instanceof Promise
-      ? actor.then((found) => this.acceptKey(found, request, access))
-      : this.acceptKey(actor, request, access);
+      ? actor.then((found) => this.acceptKey(found))
+      : this.acceptKey(actor);
   }
 
-  private acceptKey(
-    actor: ApiKeyActor | null,
-    request: AuthenticatedRequest,
-    access: RouteAccess,
-  ): boolean | Promise<boolean> {
+  /** Whether a customer key's customer is disabled now. */
+  isCustomerDisabled(customerId: string): boolean | Promise<boolean> {
+    return this.apiKeys!.isCustomerDisabled(customerId);
+  }
+
+  private acceptKey(actor: ApiKeyActor | null): ApiKeyActor {
     if (!actor) throw new UnauthenticatedError('The API key is not valid or was revoked.');
-    // The one place where a disabled customer's own key is refused, on every route but those
-    // that allow it (its limits).
-    if (actor.customerId !== null && !access.allowDisabledCustomerKey) {
-      const customerId = actor.customerId;
-      const disabled = this.apiKeys!.isCustomerDisabled(customerId);
-      if (disabled instanceof Promise) {
-        return disabled.then((isDisabled) => this.admitKey(actor, request, isDisabled));
-      }
-      return this.admitKey(actor, request, disabled);
-    }
-    request.user = actor;
-    return true;
-  }
-
-  private admitKey(actor: ApiKeyActor, request: AuthenticatedRequest, disabled: boolean): true {
-    if (disabled) throw new CustomerDisabledError(actor.customerId!);
-    request.user = actor;
-    return true;
+    return actor;
   }
 
   private async authenticateStaff(
     context: ExecutionContext,
     request: AuthenticatedRequest,
-  ): Promise<boolean> {
+  ): Promise<StaffActor> {
     await super.canActivate(context);
-    // The user is loaded on every request: a deactivated user's tokens stop working at once, and
-    // a role change applies to the next request, not the next login.
+    // The member is looked up for every request (in memory, kept true by the change feed): a
+    // deactivated member's tokens stop working at once, and a role change applies to the next
+    // request, not the next login.
     const payload = request.user as unknown as Required<AccessTokenPayload>;
-    const user = await this.users.findActiveById(payload.sub);
+    const user = await this.staff.activeMember(payload.sub);
     if (!user) throw new UnauthenticatedError('The user of this token is unknown or inactive.');
     // Logout, a password change and a deactivation bump the version: older tokens end here.
     if (user.tokenVersion !== payload.ver) {
@@ -99,7 +80,7 @@ export class AuthenticationGuard extends AuthGuard('jwt') {
       role: user.role,
     };
     request.user = actor;
-    return true;
+    return actor;
   }
 
   override handleRequest<T>(error: unknown, user: T | false, info: unknown): T {

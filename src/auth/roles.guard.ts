@@ -1,32 +1,12 @@
-import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
-import { ForbiddenError } from '../common/errors';
 import type { Actor } from './actor';
-import type { AccessRule, AuthenticatedRequest } from './access.decorators';
+import type { AccessRule } from './access.decorators';
 import { ROLES, roleSatisfies } from './roles';
-import { RouteAccessReader } from './route-access';
 
 /**
- * After authentication: the caller must satisfy the route's `@Roles()` rule. A route with
- * neither `@Roles()` nor `@Public()` is refused to everyone, so forgetting a declaration closes
- * a route instead of opening it. A method's rule wins over its class's.
+ * Whether the route's `@Roles()` rule admits the caller (`admission` asks, after authentication).
+ * A route with neither `@Roles()` nor `@Public()` has no rule and is refused to everyone, so
+ * forgetting a declaration closes a route instead of opening it.
  */
-@Injectable()
-export class RolesGuard implements CanActivate {
-  constructor(private readonly routes: RouteAccessReader) {}
-
-  canActivate(context: ExecutionContext): boolean {
-    const { isPublic, rule } = this.routes.of(context);
-    if (isPublic) return true;
-    const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
-    const actor = request.user;
-    if (!rule || !actor) throw new ForbiddenError();
-    if (!isAllowed(rule, actor, request.params as Record<string, string>)) {
-      throw new ForbiddenError(refusalDetail(rule, actor));
-    }
-    return true;
-  }
-}
-
 export function isAllowed(rule: AccessRule, actor: Actor, params: Record<string, string>): boolean {
   if (actor.type === 'user') return rule.role !== null && roleSatisfies(actor.role, rule.role);
   if (actor.customerId === null) return rule.apiKeys !== 'none';

@@ -1,6 +1,7 @@
 import type { DataSource } from 'typeorm';
 import { appendAuditEntry } from '../audit/audit-writer';
 import { systemOrigin } from './actor';
+import { CUSTOMER_CHANGES_CHANNEL, recordPayload } from '../changes/customer-changes';
 import { StaffUser } from './entities/staff-user.entity';
 import { PasswordHasher } from './password-hasher';
 import { generatePassword } from './password-policy';
@@ -45,6 +46,11 @@ export async function resetStaffPassword(
       },
       systemOrigin(),
     );
+    // Running instances keep their staff members in memory: they drop this one on commit.
+    await manager.query('SELECT pg_notify($1, $2)', [
+      CUSTOMER_CHANGES_CHANNEL,
+      recordPayload('staff_user', user.id),
+    ]);
   });
   return { email: user.email, password, active: user.active };
 }

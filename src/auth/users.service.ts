@@ -12,6 +12,7 @@ import { StaffUser } from './entities/staff-user.entity';
 import { PasswordHasher } from './password-hasher';
 import { assertStrongPassword } from './password-policy';
 import { UnitOfWork } from '../database/unit-of-work';
+import { CustomerChanges } from '../changes/customer-changes';
 
 @Injectable()
 export class UsersService {
@@ -20,6 +21,7 @@ export class UsersService {
     private readonly unitOfWork: UnitOfWork,
     private readonly hasher: PasswordHasher,
     private readonly audit: AuditWriter,
+    private readonly changes: CustomerChanges,
   ) {}
 
   private get users() {
@@ -120,6 +122,7 @@ export class UsersService {
       user.tokenVersion += 1;
       const saved = await this.users.save(user);
       await this.recordPasswordChanged(saved, origin);
+      await this.changes.staffUserChanged(id);
       return saved;
     });
   }
@@ -138,8 +141,11 @@ export class UsersService {
   }
 
   /** Refuses every token issued to the user so far, on every instance (the guard compares). */
-  async revokeTokens(id: string): Promise<void> {
-    await this.users.increment({ id }, 'tokenVersion', 1);
+  revokeTokens(id: string): Promise<void> {
+    return this.unitOfWork.run(async () => {
+      await this.users.increment({ id }, 'tokenVersion', 1);
+      await this.changes.staffUserChanged(id);
+    });
   }
 
   private async applyUpdate(
@@ -186,6 +192,8 @@ export class UsersService {
       );
     }
     if (passwordHash !== undefined) await this.recordPasswordChanged(saved, origin);
+    // Cached by every instance for the authentication of its requests (StaffMembers).
+    await this.changes.staffUserChanged(id);
     return StaffUserDto.from(saved);
   }
 

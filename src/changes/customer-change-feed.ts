@@ -11,10 +11,22 @@ import { DataSource } from 'typeorm';
 import type { AppConfig } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
 import { ChangeAwareCache } from './change-aware-cache';
-import { CUSTOMER_CHANGES_CHANNEL, CustomerChanges } from './customer-changes';
+import {
+  CUSTOMER_CHANGES_CHANNEL,
+  CustomerChanges,
+  RECORD_KINDS,
+  RecordKind,
+} from './customer-changes';
 
-/** `customerId` null: anything may have changed, drop everything. */
-export type ChangeListener = (customerId: string | null) => void;
+/**
+ * `customerId` null: anything may have changed, drop everything. `origin`: `local` when this
+ * instance committed the change and says so itself (at once, after the commit), `database` when
+ * it came through LISTEN (any instance's, this one's too) or from the connection itself.
+ */
+export type ChangeListener = (customerId: string | null, origin: ChangeOrigin) => void;
+export type ChangeOrigin = 'local' | 'database';
+/** `id` null: any record of the kind may have changed unheard (or everything did): drop them all. */
+export type RecordListener = (id: string | null) => void;
 
 const FIRST_RETRY_MS = 100;
 const MAX_RETRY_MS = 5000;
@@ -45,6 +57,9 @@ export class CustomerChangeFeed
 {
   private readonly logger = new Logger('CustomerChangeFeed');
   private readonly listeners = new Set<ChangeListener>();
+  private readonly recordListeners = new Map<RecordKind, Set<RecordListener>>(
+    RECORD_KINDS.map((kind) => [kind, new Set()]),
+  );
   private readonly heartbeatMs: number;
   private readonly staleMs: number;
   private client: Client | undefined;
@@ -55,7 +70,9 @@ export class CustomerChangeFeed
   private failures = 0;
   private stopped = false;
   private unsubscribeLocal: (() => void) | undefined;
+  private unsubscribeLocalRecords: (() => void)[] = [];
   private isLive = false;
+  private listensToDatabase = false;
   private readonly cachingOn: boolean;
 
   constructor(
@@ -74,6 +91,15 @@ export class CustomerChangeFeed
    */
   get live(): boolean {
     return this.isLive;
+  }
+
+  /**
+   * Whether changes are heard through LISTEN: every instance's, this one's own too (a moment
+   * after it says so itself). False on the embedded engine, which serves one instance and hears
+   * only its own changes.
+   */
+  get listening(): boolean {
+    return this.listensToDatabase;
   }
 
   /** The server process of the LISTEN connection (pg_stat_activity.pid), while connected. */
@@ -108,14 +134,52 @@ export class CustomerChangeFeed
     return cache;
   }
 
+  /**
+   * A cache of records of `kind` (API keys, staff members) this feed keeps true: used only while
+   * the feed is live and caching is on, emptied on a change to everything (or an outage), and a
+   * record's announced change drops the entries whose `idOf` is its id. Customer changes leave it
+   * alone, and it leaves customers alone: a key's revoke, even a platform key's, drops no
+   * customer's limits.
+   */
+  recordCache<V>(
+    kind: RecordKind,
+    options: { maxEntries: number; idOf: (value: V) => string | undefined },
+  ): ChangeAwareCache<V> {
+    const cache = new ChangeAwareCache<V>({
+      maxEntries: options.maxEntries,
+      usable: this.cachingOn ? () => this.live : () => false,
+    });
+    this.subscribeRecords(kind, (id) => {
+      if (id === null) cache.clear();
+      else cache.invalidateWhere((value) => options.idOf(value) === id);
+    });
+    return cache;
+  }
+
   /** Calls `listener` on every change; returns the unsubscribe function. */
   subscribe(listener: ChangeListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
 
+  /**
+   * Calls `listener` on every announced change of a record of `kind`, and with null whenever
+   * customer listeners hear null (a change to everything, the connection lost or back); returns
+   * the unsubscribe function.
+   */
+  subscribeRecords(kind: RecordKind, listener: RecordListener): () => void {
+    const listeners = this.recordListeners.get(kind)!;
+    listeners.add(listener);
+    return () => listeners.delete(listener);
+  }
+
   onModuleInit(): void {
-    this.unsubscribeLocal = this.changes.onLocalChange((customerId) => this.emit(customerId));
+    this.unsubscribeLocal = this.changes.onLocalChange((customerId) =>
+      this.emit(customerId, 'local'),
+    );
+    this.unsubscribeLocalRecords = RECORD_KINDS.map((kind) =>
+      this.changes.onLocalRecordChange(kind, (id) => this.emitRecord(kind, id)),
+    );
   }
 
   /** The first connection is awaited, so a started instance caches from its first request. */
@@ -128,6 +192,7 @@ export class CustomerChangeFeed
       this.logger.log("Embedded database: caches follow this instance's own changes");
       return;
     }
+    this.listensToDatabase = true;
     await this.connect();
   }
 
@@ -139,6 +204,7 @@ export class CustomerChangeFeed
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
     this.unsubscribeLocal?.();
+    this.unsubscribeLocalRecords.forEach((unsubscribe) => unsubscribe());
     clearTimeout(this.retry);
     clearInterval(this.heartbeat);
     clearTimeout(this.staleness);
@@ -148,12 +214,23 @@ export class CustomerChangeFeed
     await client?.end().catch(() => undefined);
   }
 
-  private emit(customerId: string | null): void {
+  private emit(customerId: string | null, origin: ChangeOrigin = 'database'): void {
     for (const listener of this.listeners) {
       try {
-        listener(customerId);
+        listener(customerId, origin);
       } catch (error) {
         this.logger.error('A change listener failed', (error as Error).stack);
+      }
+    }
+    if (customerId === null) for (const kind of RECORD_KINDS) this.emitRecord(kind, null);
+  }
+
+  private emitRecord(kind: RecordKind, id: string | null): void {
+    for (const listener of this.recordListeners.get(kind)!) {
+      try {
+        listener(id);
+      } catch (error) {
+        this.logger.error(`A ${kind} listener failed`, (error as Error).stack);
       }
     }
   }
@@ -175,7 +252,14 @@ export class CustomerChangeFeed
     client.on('end', () => this.lost(client, new Error('connection ended')));
     client.on('notification', (message: Notification) => {
       if (message.channel !== CUSTOMER_CHANGES_CHANNEL) return;
-      this.emit(!message.payload || message.payload === '*' ? null : message.payload);
+      const payload = message.payload;
+      const colon = payload?.indexOf(':') ?? -1;
+      const kind = colon > 0 ? (payload!.slice(0, colon) as RecordKind) : undefined;
+      if (kind !== undefined && this.recordListeners.has(kind)) {
+        this.emitRecord(kind, payload!.slice(colon + 1));
+      } else if (colon === -1) {
+        this.emit(!payload || payload === '*' ? null : payload);
+      }
     });
     let listenSent: number;
     try {

@@ -6,6 +6,16 @@ import { UnitOfWork } from '../database/unit-of-work';
 
 /** The PostgreSQL channel on which every instance hears of changes to a customer's access. */
 export const CUSTOMER_CHANGES_CHANNEL = 'customer_access_changes';
+/**
+ * Records other than customers that in-process caches keep, announced on the same channel as
+ * `<kind>:<id>`, so that a change to one drops only that record: a key's revoke or a staff
+ * member's logout is no change to any customer.
+ */
+export const RECORD_KINDS = ['api_key', 'staff_user'] as const;
+export type RecordKind = (typeof RECORD_KINDS)[number];
+
+/** The NOTIFY payload announcing a change to one record. */
+export const recordPayload = (kind: RecordKind, id: string): string => `${kind}:${id}`;
 
 /**
  * Announces that what a customer may do has changed (status, subscriptions, plans, keys), so
@@ -36,9 +46,41 @@ export class CustomerChanges {
     this.unitOfWork.afterCommit(() => this.local.emit('change', customerId));
   }
 
+  /**
+   * A revoked API key, so that every instance drops it from its key cache, and nothing else:
+   * no customer's limits depend on a key. A customer key's revoke is also a change to that
+   * customer's access (what the access stream reports); a platform key's is no customer's.
+   */
+  async apiKeyRevoked(keyId: string, customerId: string | null): Promise<void> {
+    await this.recordChanged('api_key', keyId);
+    if (customerId !== null) await this.changed(customerId);
+  }
+
+  /**
+   * A staff member changed (role, name, active, password, token version): every instance drops
+   * it from its cache of staff members, so that a revoked token is refused from the next request.
+   */
+  staffUserChanged(userId: string): Promise<void> {
+    return this.recordChanged('staff_user', userId);
+  }
+
+  private async recordChanged(kind: RecordKind, id: string): Promise<void> {
+    await this.txHost.tx.query('SELECT pg_notify($1, $2)', [
+      CUSTOMER_CHANGES_CHANNEL,
+      recordPayload(kind, id),
+    ]);
+    this.unitOfWork.afterCommit(() => this.local.emit(kind, id));
+  }
+
   /** Listens to this instance's own committed changes. Returns the unsubscribe function. */
   onLocalChange(listener: (customerId: string | null) => void): () => void {
     this.local.on('change', listener);
     return () => this.local.off('change', listener);
+  }
+
+  /** Listens to this instance's own committed changes of `kind`. Returns the unsubscribe function. */
+  onLocalRecordChange(kind: RecordKind, listener: (id: string) => void): () => void {
+    this.local.on(kind, listener);
+    return () => this.local.off(kind, listener);
   }
 }

@@ -96,7 +96,8 @@ function fitsColumn(value: unknown, cast: string): boolean {
   return typeof value === 'string' && value.length <= 500 && !value.includes('\0');
 }
 
-function decodeCursor<E>(cursor: string, columns: KeysetColumn<E>[]): (string | number)[] {
+/** The values of a `next_cursor`, each checked against its column; 400 when it is not one. */
+export function decodeCursor<E>(cursor: string, columns: KeysetColumn<E>[]): (string | number)[] {
   try {
     const values: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
     if (

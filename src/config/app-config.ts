@@ -232,7 +232,9 @@ export const CONFIG_VARIABLES: readonly VariableSpec[] = [
   },
   {
     name: 'LIMITS_CACHE',
-    description: 'Cache limits and API keys in memory (default `true`); `false` reads the database',
+    description:
+      'Keep every customer’s limits, API keys and staff members in memory (default `true`); ' +
+      '`false` reads the database',
   },
   {
     name: 'CHANGE_FEED_HEARTBEAT_MS',

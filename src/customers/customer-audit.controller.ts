@@ -6,15 +6,12 @@ import { Roles } from '../auth/access.decorators';
 import { ApiProblemResponses } from '../common/api-problem-responses';
 import { Page, PageQueryDto } from '../common/pagination';
 import { UuidParam } from '../common/validation';
-import { CustomersService } from './customers.service';
+import { NotFoundError } from '../common/errors';
 
 @ApiTags('customers')
 @Controller('customers/:id/audit-logs')
 export class CustomerAuditController {
-  constructor(
-    private readonly customers: CustomersService,
-    private readonly audit: AuditService,
-  ) {}
+  constructor(private readonly audit: AuditService) {}
 
   @Get()
   @Roles('user')
@@ -22,7 +19,8 @@ export class CustomerAuditController {
   @ApiOkResponse({ type: AuditLogPageDto })
   @ApiProblemResponses(400, 404)
   async list(@UuidParam() id: string, @Query() page: PageQueryDto): Promise<Page<AuditLogDto>> {
-    await this.customers.findOrFail(id);
-    return this.audit.list({ ...page, customer_id: id });
+    const found = await this.audit.customerPage(id, page);
+    if (!found) throw new NotFoundError('Customer', id);
+    return found;
   }
 }

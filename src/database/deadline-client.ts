@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import { Client } from 'pg';
 
 /** What `pg` rejects a query with when `query_timeout` passes without an answer. */
@@ -12,6 +13,11 @@ const READ_TIMEOUT = 'Query read timeout';
  * client that is ending when it is released) and the next request opens a fresh one.
  */
 export class DeadlineClient extends Client {
+  constructor(config?: ConstructorParameters<typeof Client>[0]) {
+    super(config);
+    batchWrites(this);
+  }
+
   // Every overload of Client.query goes through here; only the outcome is looked at.
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   override query(...args: any[]): any {
@@ -34,4 +40,30 @@ export class DeadlineClient extends Client {
     // With a query still active, end() destroys the socket rather than waiting for the server.
     this.end().catch(() => undefined);
   }
+}
+
+/**
+ * `pg` writes each message of a query (Parse, Bind, Describe, Execute, Sync) to the socket by
+ * itself: four or five system calls per query, the largest part of a query's CPU cost in this
+ * process. Corked on the first message of a tick and uncorked on the next tick, they leave in one.
+ * Leaves the client as it is if `pg`'s connection no longer looks as expected.
+ */
+function batchWrites(client: Client): void {
+  const connection = (client as unknown as { connection?: { _send?: unknown; stream?: unknown } })
+    .connection;
+  if (typeof connection?._send !== 'function') return;
+  let corked = false;
+  connection._send = function send(buffer: Buffer): boolean {
+    const stream = connection.stream as Socket;
+    if (!stream.writable) return false;
+    if (!corked) {
+      corked = true;
+      stream.cork();
+      process.nextTick(() => {
+        corked = false;
+        stream.uncork();
+      });
+    }
+    return stream.write(buffer);
+  };
 }

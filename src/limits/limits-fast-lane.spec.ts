@@ -1,4 +1,11 @@
-import { GUARDS_METADATA, INTERCEPTORS_METADATA } from '@nestjs/common/constants';
+import { ValidationPipe } from '@nestjs/common';
+import {
+  GUARDS_METADATA,
+  INTERCEPTORS_METADATA,
+  ROUTE_ARGS_METADATA,
+} from '@nestjs/common/constants';
+import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum';
+import { AccessGuard } from '../auth/access.guard';
 import { assertNothingToSkip } from './limits-fast-lane';
 import { LimitsController } from './limits.controller';
 
@@ -24,4 +31,58 @@ describe('the limits fast lane', () => {
       }
     },
   );
+});
+
+describe('the limits fast lane’s start-up check of what Nest runs around every route', () => {
+  const accessGuard = Object.create(AccessGuard.prototype) as AccessGuard;
+
+  it('accepts AccessGuard as the one global guard, with global pipes (they skip @Req)', () => {
+    expect(() =>
+      assertNothingToSkip({
+        guards: [accessGuard],
+        interceptors: [],
+        pipes: [new ValidationPipe()],
+      }),
+    ).not.toThrow();
+  });
+
+  it.each([
+    [
+      'another global guard',
+      { guards: [accessGuard, new (class RateLimit {})()] },
+      /global guard \(RateLimit\)/,
+    ],
+    [
+      'a global interceptor',
+      { interceptors: [new (class Metrics {})()] },
+      /global interceptor \(Metrics\)/,
+    ],
+  ])('refuses to start with %s, which the lane would skip', (_, globals, message) => {
+    expect(() =>
+      assertNothingToSkip({ guards: [accessGuard], interceptors: [], pipes: [], ...globals }),
+    ).toThrow(message);
+  });
+
+  it('refuses to start when the route gains a parameter that pipes transform', () => {
+    const before = Reflect.getMetadata(ROUTE_ARGS_METADATA, LimitsController, 'get') as object;
+    Reflect.defineMetadata(
+      ROUTE_ARGS_METADATA,
+      { ...before, [`${RouteParamtypes.PARAM}:1`]: { index: 1, data: 'id', pipes: [] } },
+      LimitsController,
+      'get',
+    );
+    try {
+      expect(() =>
+        assertNothingToSkip({
+          guards: [accessGuard],
+          interceptors: [],
+          pipes: [new ValidationPipe()],
+        }),
+      ).toThrow(
+        `a parameter (${RouteParamtypes.PARAM}:1) that pipes transform (global: ValidationPipe)`,
+      );
+    } finally {
+      Reflect.defineMetadata(ROUTE_ARGS_METADATA, before, LimitsController, 'get');
+    }
+  });
 });

@@ -1,15 +1,14 @@
 import { Module } from '@nestjs/common';
 import { AuthModule } from '../auth/auth.module';
 import { ChangesModule } from '../changes/changes.module';
-import { CustomersModule } from '../customers/customers.module';
 import { LimitsFastLane } from './limits-fast-lane';
 import { LimitsController } from './limits.controller';
-import { LimitsService } from './limits.service';
+import { LimitsStore } from './limits-store';
 
 @Module({
-  imports: [ChangesModule, AuthModule, CustomersModule],
+  imports: [ChangesModule, AuthModule],
   controllers: [LimitsController],
-  providers: [LimitsService, LimitsFastLane],
-  exports: [LimitsService, LimitsFastLane],
+  providers: [LimitsStore, LimitsFastLane],
+  exports: [LimitsStore, LimitsFastLane],
 })
 export class LimitsModule {}

@@ -19,6 +19,8 @@ export class DatabaseProxy {
   private readonly connectionsSeen: Connection[] = [];
   private readonly held: { connection: Connection; to: Socket; chunk: Buffer }[] = [];
   private frozen = false;
+  /** New connections whose application_name ends in this are frozen from their first byte. */
+  private freezingNew: string | undefined;
   private port = 0;
 
   private constructor(
@@ -64,6 +66,19 @@ export class DatabaseProxy {
     const latest = this.connectionsSeen.filter((c) => endsIn(c, suffix)).at(-1);
     if (!latest) throw new Error(`No connection named *${suffix} through the proxy`);
     latest.frozen = true;
+  }
+
+  /**
+   * Freezes every connection opened from now on whose `application_name` ends in `suffix`, from
+   * its startup message on: it never gets through (a server that does not answer it), until
+   * `stopFreezingNew()`; connections frozen meanwhile stay frozen.
+   */
+  freezeNewEndingIn(suffix: string): void {
+    this.freezingNew = suffix;
+  }
+
+  stopFreezingNew(): void {
+    this.freezingNew = undefined;
   }
 
   /** Delivers what was held, in order, and lets bytes flow again. */
@@ -114,7 +129,12 @@ export class DatabaseProxy {
     }
     const connection: Connection = { startup: undefined, frozen: false };
     this.connectionsSeen.push(connection);
-    client.once('data', (chunk: Buffer) => (connection.startup = chunk));
+    client.once('data', (chunk: Buffer) => {
+      connection.startup = chunk;
+      if (this.freezingNew !== undefined && endsIn(connection, this.freezingNew)) {
+        connection.frozen = true;
+      }
+    });
     this.forward(connection, client, upstream);
     this.forward(connection, upstream, client);
   }

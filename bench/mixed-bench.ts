@@ -1,0 +1,174 @@
+/**
+ * `npm run bench:mixed`: the service under a mixed load, as a business runs it. 500 customers,
+ * 32 connections, 3 minutes (BENCH_DURATION seconds for a shorter run), each request drawn at
+ * random:
+ *   - 80% limits checks (GET /customers/{id}/limits, a platform key: the customers' backends);
+ *   - 6% disables and enables (POST /customers/{id}/disable or /enable, a customer_support
+ *     member);
+ *   - 8% customer reads by staff (GET /customers/{id}, a `user`);
+ *   - 6% audit pages (GET /customers/{id}/audit-logs, a `user`).
+ * It prints req/s, latencies, non-2xx and 5xx answers, the service's CPU time per request and its
+ * RSS every 10 s, and writes them into bench/RESULTS.md (its own section). BENCH_CPU_PROF=<dir>
+ * runs the service under `node --cpu-prof` and leaves the profile there.
+ */
+import { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import autocannon from 'autocannon';
+import {
+  createDatabase,
+  DEFAULT_SERVER_URL,
+  dropDatabase,
+  uniqueDatabaseName,
+  withDatabase,
+} from '../src/database/database-admin';
+import {
+  adminToken,
+  cpuMicros,
+  loadAverage,
+  machine,
+  pick,
+  rssMb,
+  run,
+  seed,
+  startService,
+  stop,
+  writeResultsSection,
+} from './bench-support';
+
+const CUSTOMERS = 500;
+const CONNECTIONS = 32;
+const DURATION_S = Number(process.env.BENCH_DURATION ?? 180);
+const WARMUP_S = Math.min(10, Math.max(2, Math.round(DURATION_S / 10)));
+const TARGETS = { reqPerSec: 5000, p99Ms: 25 };
+const MIX = { limits: 0.8, statusChanges: 0.06, customerReads: 0.08, auditPages: 0.06 };
+
+async function main(): Promise<void> {
+  const serverUrl = process.env.DATABASE_URL ?? DEFAULT_SERVER_URL;
+  const name = uniqueDatabaseName('ca_bench_mixed');
+  const started = new Date();
+  const loadBefore = loadAverage();
+  const children: ChildProcess[] = [];
+  await createDatabase(serverUrl, name);
+  try {
+    const url = withDatabase(serverUrl, name);
+    const seeded = await seed(url, CUSTOMERS);
+    const profileDir = process.env.BENCH_CPU_PROF;
+    const service = await startService(
+      children,
+      url,
+      {},
+      profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
+    );
+    await service.allInMemory;
+    const admin = await adminToken(service.url);
+    const support = await staff(service.url, admin, 'customer_support');
+    const reader = await staff(service.url, admin, 'user');
+
+    const requests: autocannon.Request[] = [
+      {
+        setupRequest: (request): autocannon.Request => {
+          const id = pick(seeded.customerIds);
+          const draw = Math.random();
+          if (draw < MIX.limits) {
+            return {
+              ...request,
+              method: 'GET',
+              path: `/api/v1/customers/${id}/limits`,
+              headers: { 'x-api-key': seeded.key },
+            };
+          }
+          if (draw < MIX.limits + MIX.statusChanges) {
+            return {
+              ...request,
+              method: 'POST',
+              path: `/api/v1/customers/${id}/${Math.random() < 0.5 ? 'disable' : 'enable'}`,
+              headers: { authorization: `Bearer ${support}`, 'content-type': 'application/json' },
+              body: '{}',
+            };
+          }
+          return {
+            ...request,
+            method: 'GET',
+            body: undefined,
+            path:
+              draw < MIX.limits + MIX.statusChanges + MIX.customerReads
+                ? `/api/v1/customers/${id}`
+                : `/api/v1/customers/${id}/audit-logs`,
+            headers: { authorization: `Bearer ${reader}` },
+          };
+        },
+      },
+    ];
+    const load = { url: service.url, connections: CONNECTIONS, requests };
+    console.log(`Warming up for ${WARMUP_S} s...`);
+    await run({ ...load, duration: WARMUP_S });
+
+    const pid = service.process.pid!;
+    const rss: number[] = [rssMb(pid)];
+    const sampler = setInterval(() => rss.push(rssMb(pid)), 10_000);
+    const cpuBefore = cpuMicros(pid);
+    console.log(`Measuring for ${DURATION_S} s...`);
+    const result = await run({ ...load, duration: DURATION_S });
+    const cpuUs = (cpuMicros(pid) - cpuBefore) / result.requests.total;
+    clearInterval(sampler);
+    rss.push(rssMb(pid));
+
+    const byStatus = Object.entries(result.statusCodeStats ?? {}).map(
+      ([code, { count }]) => `${code}: ${count}`,
+    );
+    const serverErrors = Object.entries(result.statusCodeStats ?? {})
+      .filter(([code]) => Number(code) >= 500)
+      .reduce((sum, [, { count }]) => sum + count, 0);
+    const command = `${process.env.BENCH_DURATION ? `BENCH_DURATION=${DURATION_S} ` : ''}npm run bench:mixed`;
+    const verdict = (ok: boolean) => (ok ? 'met' : '**NOT met**');
+    const text = `Measured by \`${command}\` on ${started.toISOString()}.
+
+- Machine: ${machine()}; ${seeded.postgres} on the same machine
+- Data: ${CUSTOMERS} customers (${seeded.subscriptions} subscriptions, ${seeded.holds} holds at the start)
+- Load: autocannon, ${CONNECTIONS} connections, ${DURATION_S} s after a ${WARMUP_S} s warm-up, each request drawn at random: ${MIX.limits * 100}% limits checks (a platform key), ${MIX.statusChanges * 100}% disables and enables (half each, a customer_support member), ${MIX.customerReads * 100}% customer reads (a \`user\`), ${MIX.auditPages * 100}% the customer's audit page (a \`user\`); a customer chosen uniformly at random per request
+- Load average (1/5/15 min) before: ${loadBefore}, after: ${loadAverage()}
+
+| figure | measured | target |
+| --- | --- | --- |
+| requests per second | ${Math.round(result.requests.average)} | >= ${TARGETS.reqPerSec}: ${verdict(result.requests.average >= TARGETS.reqPerSec)} |
+| latency p50 / p99 | ${result.latency.p50} / ${result.latency.p99} ms | p99 <= ${TARGETS.p99Ms} ms: ${verdict(result.latency.p99 <= TARGETS.p99Ms)} |
+| 5xx answers | ${serverErrors} | none: ${verdict(serverErrors === 0)} |
+| errors and timeouts | ${result.errors + result.timeouts} | |
+| answers by status | ${byStatus.join(', ')} | |
+| server CPU per request | ${cpuUs.toFixed(1)} µs | |
+| server RSS, every 10 s | ${rss.map((mb) => mb.toFixed(0)).join(', ')} MB | stable |
+
+Latencies are autocannon's, in whole milliseconds, over all kinds of requests.`;
+    await writeResultsSection('Mixed load (`npm run bench:mixed`)', text);
+    console.log(`\n${text}\nWritten to bench/RESULTS.md`);
+  } finally {
+    for (const child of children) await stop(child);
+    await dropDatabase(serverUrl, name).catch(() => undefined);
+  }
+}
+
+/** A staff member of `role`, created by the admin, signed in: their bearer token. */
+async function staff(base: string, adminToken: string, role: string): Promise<string> {
+  const email = `bench-${role}-${randomBytes(4).toString('hex')}@example.com`;
+  const password = randomBytes(24).toString('base64url');
+  const created = await fetch(`${base}/api/v1/users`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ email, name: `Bench ${role}`, password, role }),
+  });
+  if (!created.ok) throw new Error(`Creating a ${role}: ${created.status} ${await created.text()}`);
+  const login = await fetch(`${base}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email, password }),
+  });
+  if (!login.ok) throw new Error(`Signing in a ${role}: ${login.status}`);
+  return ((await login.json()) as { access_token: string }).access_token;
+}
+
+if (require.main === module) {
+  main().catch((error: unknown) => {
+    console.error(error);
+    process.exitCode = 1;
+  });
+}
