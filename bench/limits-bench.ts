@@ -25,6 +25,7 @@ import * as prettier from 'prettier';
 import { DataSource } from 'typeorm';
 import { displayPrefix, generateApiKey, hashApiKey } from '../src/api-keys/api-key-format';
 import { dataSourceOptions } from '../src/database/data-source-options';
+import { entities } from '../src/entities';
 import {
   createDatabase,
   DEFAULT_SERVER_URL,
@@ -113,7 +114,10 @@ export async function seed(url: string): Promise<{
   postgres: string;
   subscriptions: number;
 }> {
-  const dataSource = new DataSource({ ...dataSourceOptions({ url, poolSize: 2 }), logging: false });
+  const dataSource = new DataSource({
+    ...dataSourceOptions({ entities, url, poolSize: 2 }),
+    logging: false,
+  });
   await dataSource.initialize();
   try {
     await dataSource.runMigrations({ transaction: 'each' });

@@ -13,6 +13,7 @@ import type { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { CustomersModule } from './customers/customers.module';
 import { dataSourceOptions } from './database/data-source-options';
+import { entities } from './entities';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
 import { HoldsModule } from './holds/holds.module';
@@ -39,6 +40,7 @@ export class AppModule {
         TypeOrmModule.forRoot({
           // Migrations ran before (createApp), possibly as another role: never on this pool.
           ...dataSourceOptions({
+            entities,
             url: config.databaseUrl,
             poolSize: config.databasePoolSize,
             timeouts: {

@@ -1,52 +1,6 @@
-import type { Role } from './roles';
-
-/** A signed-in staff member. */
-export interface StaffActor {
-  type: 'user';
-  id: string;
-  name: string;
-  email: string;
-  role: Role;
-}
-
-/** An API client: a platform key (customerId null) or a key bound to one customer. */
-export interface ApiKeyActor {
-  type: 'api_key';
-  id: string;
-  name: string;
-  customerId: string | null;
-}
-
-/** Whoever makes a request; what the audit log records as `actor`. */
-export type Actor = StaffActor | ApiKeyActor;
-
-/** The service itself: the boundary scheduler, the dunning rules. It has no id. */
-export interface SystemActor {
-  type: 'system';
-  id: null;
-  name: 'system';
-}
-
-export const SYSTEM_ACTOR: SystemActor = Object.freeze({
-  type: 'system',
-  id: null,
-  name: 'system',
-});
-
-/** Whoever changes something, as the audit log records it. */
-export type AnyActor = Actor | SystemActor;
-
 /**
- * Who made a change and from where: HTTP supplies the request's (see `@RequestOrigin()`), the
- * scheduler and the rules `systemOrigin()`. Use cases take it as a plain argument.
+ * @deprecated Actors live in access/actor (audit and every module use them, and auth sits above
+ * audit). Kept only for auth/authentication.guard.ts and api-keys/api-key-authenticator.ts, which
+ * another change rewrites; remove it when they import from '../access/actor'.
  */
-export interface Origin {
-  actor: AnyActor;
-  requestId: string | null;
-  ip: string | null;
-  userAgent: string | null;
-}
-
-export function systemOrigin(): Origin {
-  return { actor: SYSTEM_ACTOR, requestId: null, ip: null, userAgent: null };
-}
+export type { ApiKeyActor, StaffActor } from '../access/actor';

@@ -1,8 +1,8 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { ForbiddenError } from '../common/errors';
-import type { Actor } from './actor';
-import type { AccessRule, AuthenticatedRequest } from './access.decorators';
-import { ROLES, roleSatisfies } from './roles';
+import type { Actor } from '../access/actor';
+import type { AccessRule, AuthenticatedRequest } from '../access/access.decorators';
+import { ROLES, roleSatisfies } from '../access/roles';
 import { RouteAccessReader } from './route-access';
 
 /**

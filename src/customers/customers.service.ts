@@ -3,7 +3,7 @@ import { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-t
 import { Injectable } from '@nestjs/common';
 import { ConflictError, NotFoundError } from '../common/errors';
 import { KeysetColumn, keysetPage, Page } from '../common/pagination';
-import { isUniqueViolation } from '../database/postgres-errors';
+import { isUniqueViolation } from '../common/postgres-errors';
 import { CustomerDto } from './dto/customer.dto';
 import {
   CreateCustomerDto,

@@ -5,7 +5,7 @@ import { In } from 'typeorm';
 import { AuditOrigin, AuditWriter } from '../audit/audit-writer';
 import { ConflictError, NotFoundError, ValidationFailedError } from '../common/errors';
 import { KeysetColumn, keysetPage, Page, PageQueryDto } from '../common/pagination';
-import { isUniqueViolation } from '../database/postgres-errors';
+import { isUniqueViolation } from '../common/postgres-errors';
 import { UnitOfWork } from '../database/unit-of-work';
 import { CreateFeatureDto, FeatureDto } from './dto/feature.dto';
 import { CreatePlanDto, PlanDto } from './dto/plan.dto';

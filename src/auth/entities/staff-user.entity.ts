@@ -7,7 +7,7 @@ import {
   Unique,
   UpdateDateColumn,
 } from 'typeorm';
-import type { Role } from '../roles';
+import type { Role } from '../../access/roles';
 
 @Entity({ name: 'staff_users' })
 @Unique('uq_staff_users_email', ['email'])
