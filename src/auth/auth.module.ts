@@ -1,25 +1,23 @@
 import { Module } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
+import { DatabaseModule } from '../database/database.module';
 import { JwtModule } from '@nestjs/jwt';
 import { PassportModule } from '@nestjs/passport';
 import { AuditModule } from '../audit/audit.module';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { AdminBootstrap } from './admin-bootstrap';
-import { AccessGuard } from './access.guard';
 import { AuthController } from './auth.controller';
 import { AuthService } from './auth.service';
-import { AuthenticationGuard } from './authentication.guard';
 import { JwtStrategy } from './jwt.strategy';
 import { LoginThrottle } from './login-throttle';
 import { PasswordHasher } from './password-hasher';
-import { RolesGuard } from './roles.guard';
 import { RouteAccessReader } from './route-access';
 import { UsersController } from './users.controller';
 import { UsersService } from './users.service';
 
 @Module({
   imports: [
+    DatabaseModule,
     AuditModule,
     PassportModule,
     JwtModule.registerAsync({
@@ -39,10 +37,6 @@ import { UsersService } from './users.service';
     JwtStrategy,
     AdminBootstrap,
     RouteAccessReader,
-    AuthenticationGuard,
-    RolesGuard,
-    // One global guard: who is calling (AuthenticationGuard), then whether they may (RolesGuard).
-    { provide: APP_GUARD, useClass: AccessGuard },
   ],
   exports: [UsersService, RouteAccessReader],
 })
