@@ -15,6 +15,8 @@ const SERVER_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0
 const SERIAL = [
   'test/e2e/holds-boundar', // holds-boundaries*, holds-boundary-race: "within 1000 ms"
   'test/e2e/multi-instance',
+  'test/e2e/canonical-ids', // two instances: "disabled at once on both", within 100 ms
+  'test/e2e/holds-race', // 60-way races between instances
   'test/e2e/change-feed-staleness',
   'test/e2e/database-outage',
   'test/e2e/login-throttle',
