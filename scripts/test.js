@@ -17,6 +17,7 @@ const SERIAL = [
   'test/e2e/multi-instance',
   'test/e2e/canonical-ids', // two instances: "disabled at once on both", within 100 ms
   'test/e2e/holds-race', // 60-way races between instances
+  'test/e2e/holds-semantics', // boundaries a few hundred ms away, run by the scheduler
   'test/e2e/change-feed-staleness',
   'test/e2e/database-outage',
   'test/e2e/login-throttle',
