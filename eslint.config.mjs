@@ -15,6 +15,7 @@ export default tseslint.config(
       'packages/client/src/generated/',
       '*.js',
       '*.mjs',
+      '*.cjs',
       'scripts/*.js',
       'scripts/*.mjs',
     ],

@@ -34,6 +34,7 @@ import {
   microsecondTime,
 } from '../src/audit/audit-chain-encoding';
 import { dataSourceOptions } from '../src/database/data-source-options';
+import { entities } from '../src/entities';
 import {
   createDatabase,
   DEFAULT_SERVER_URL,
@@ -361,7 +362,7 @@ async function main(): Promise<void> {
   console.log(`Preparing ${database} on ${new URL(serverUrl).host}...`);
   await createDatabase(serverUrl, database);
   const db = new DataSource({
-    ...dataSourceOptions({ url: databaseUrl, poolSize: 2 }),
+    ...dataSourceOptions({ entities, url: databaseUrl, poolSize: 2 }),
     logging: false,
   });
   let child: ChildProcess | undefined;

@@ -17,6 +17,7 @@ import { AuditService } from '../src/audit/audit.service';
 import { ListAuditLogsQueryDto } from '../src/audit/dto/list-audit-logs-query.dto';
 import { encodeCursor } from '../src/common/pagination';
 import { dataSourceOptions } from '../src/database/data-source-options';
+import { entities } from '../src/entities';
 import {
   createDatabase,
   DEFAULT_SERVER_URL,
@@ -50,7 +51,7 @@ async function main(): Promise<void> {
   const name = uniqueDatabaseName('ca_bench_audit');
   await createDatabase(serverUrl, name);
   const dataSource = new DataSource({
-    ...dataSourceOptions({ url: withDatabase(serverUrl, name), poolSize: 2 }),
+    ...dataSourceOptions({ entities, url: withDatabase(serverUrl, name), poolSize: 2 }),
     logging: false,
   });
   try {

@@ -18,6 +18,7 @@ import { DataSource } from 'typeorm';
 import { displayPrefix, generateApiKey, hashApiKey } from '../src/api-keys/api-key-format';
 import { dataSourceOptions } from '../src/database/data-source-options';
 import { writeSection } from './results-file';
+import { entities } from '../src/entities';
 
 export const ROOT = join(__dirname, '..', '..'); // dist/bench -> the repository
 const MAIN = join(__dirname, '..', 'src', 'main.js');
@@ -44,7 +45,10 @@ export interface Seeded {
  * customers take seconds, not minutes.
  */
 export async function seed(url: string, customers: number): Promise<Seeded> {
-  const dataSource = new DataSource({ ...dataSourceOptions({ url, poolSize: 2 }), logging: false });
+  const dataSource = new DataSource({
+    ...dataSourceOptions({ entities, url, poolSize: 2 }),
+    logging: false,
+  });
   await dataSource.initialize();
   try {
     await dataSource.runMigrations({ transaction: 'each' });

@@ -26,6 +26,7 @@ import { DataSource } from 'typeorm';
 import { AccessClient } from '../packages/client/src';
 import { displayPrefix, generateApiKey, hashApiKey } from '../src/api-keys/api-key-format';
 import { dataSourceOptions } from '../src/database/data-source-options';
+import { entities } from '../src/entities';
 import {
   createDatabase,
   DEFAULT_SERVER_URL,
@@ -103,7 +104,10 @@ async function main(): Promise<void> {
 async function seed(
   url: string,
 ): Promise<{ customerIds: string[]; key: string; postgres: string }> {
-  const dataSource = new DataSource({ ...dataSourceOptions({ url, poolSize: 2 }), logging: false });
+  const dataSource = new DataSource({
+    ...dataSourceOptions({ entities, url, poolSize: 2 }),
+    logging: false,
+  });
   await dataSource.initialize();
   try {
     await dataSource.runMigrations({ transaction: 'each' });

@@ -16,6 +16,7 @@ import * as prettier from 'prettier';
 import { DataSource } from 'typeorm';
 import { loadConfig } from '../src/config/app-config';
 import { dataSourceOptions } from '../src/database/data-source-options';
+import { entities } from '../src/entities';
 import {
   createDatabase,
   DEFAULT_SERVER_URL,
@@ -100,7 +101,10 @@ async function timed(run: () => Promise<DunningRunDto>): Promise<Timed> {
 
 /** Customers, one subscription and one open invoice each; every tenth 31 to 60 days past due. */
 async function seed(url: string): Promise<{ seedMs: number; postgres: string; late: number }> {
-  const dataSource = new DataSource({ ...dataSourceOptions({ url, poolSize: 2 }), logging: false });
+  const dataSource = new DataSource({
+    ...dataSourceOptions({ entities, url, poolSize: 2 }),
+    logging: false,
+  });
   await dataSource.initialize();
   try {
     await dataSource.runMigrations({ transaction: 'each' });

@@ -54,6 +54,7 @@ import {
   summarise,
   writeResultsSection,
 } from './bench-support';
+import { entities } from '../src/entities';
 
 const SMALL = 10_000;
 const LARGE = Number(process.env.BENCH_LARGE ?? 1_000_000);
@@ -177,7 +178,10 @@ async function main(): Promise<void> {
 }
 
 async function withDataSource<T>(url: string, work: (db: DataSource) => Promise<T>): Promise<T> {
-  const db = new DataSource({ ...dataSourceOptions({ url, poolSize: 1 }), logging: false });
+  const db = new DataSource({
+    ...dataSourceOptions({ entities, url, poolSize: 1 }),
+    logging: false,
+  });
   await db.initialize();
   try {
     return await work(db);

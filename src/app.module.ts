@@ -1,18 +1,22 @@
 import { ClsPluginTransactional } from '@nestjs-cls/transactional';
 import { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
 import { DynamicModule, Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
 import { ScheduleModule } from '@nestjs/schedule';
 import { getDataSourceToken, TypeOrmModule } from '@nestjs/typeorm';
 import { ClsModule } from 'nestjs-cls';
 import { AccessStreamModule } from './access-stream/access-stream.module';
 import { AuditModule } from './audit/audit.module';
 import { ApiKeysModule } from './api-keys/api-keys.module';
+import { AccessGuard } from './auth/access.guard';
 import { AuthModule } from './auth/auth.module';
+import { AuthenticationGuard } from './auth/authentication.guard';
 import { BillingModule } from './billing/billing.module';
 import type { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { CustomersModule } from './customers/customers.module';
 import { dataSourceOptions } from './database/data-source-options';
+import { entities } from './entities';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
 import { HoldsModule } from './holds/holds.module';
@@ -46,6 +50,7 @@ export class AppModule {
         TypeOrmModule.forRoot({
           // Migrations ran before (createApp), possibly as another role: never on this pool.
           ...dataSourceOptions({
+            entities,
             url: config.databaseUrl,
             poolSize: config.databasePoolSize,
             timeouts: {
@@ -94,6 +99,10 @@ export class AppModule {
         DunningModule,
         AccessStreamModule,
       ],
+      // One global guard: who is calling (AuthenticationGuard), then whether the route admits them (admission).
+      // Wired here, where both halves are in view: AuthModule gives the users and the route
+      // reader, ApiKeysModule the API_KEY_AUTHENTICATOR (api-keys depends on auth, not back).
+      providers: [AuthenticationGuard, { provide: APP_GUARD, useClass: AccessGuard }],
     };
   }
 }

@@ -1,7 +1,7 @@
 import { Controller, Get, Req, Res } from '@nestjs/common';
 import { ApiHeader, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { PlatformKeyOnly } from '../auth/access.decorators';
+import { PlatformKeyOnly } from '../access/access.decorators';
 import { DomainError } from '../common/errors';
 import { SECURITY_HEADERS } from '../common/security-headers';
 import { AccessStream, MAX_UNREAD_BYTES, REPLAY_EVENTS, STALLED_PERIODS } from './access-stream';

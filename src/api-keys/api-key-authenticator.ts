@@ -1,7 +1,7 @@
 import { TransactionHost } from '@nestjs-cls/transactional';
 import { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
 import { Injectable } from '@nestjs/common';
-import type { ApiKeyActor } from '../auth/actor';
+import type { ApiKeyActor } from '../access/actor';
 import type { ApiKeyAuthenticator } from '../auth/authentication.guard';
 import { ChangeAwareCache } from '../changes/change-aware-cache';
 import { CustomerChangeFeed } from '../changes/customer-change-feed';

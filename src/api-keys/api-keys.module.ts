@@ -1,4 +1,5 @@
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
+import { DatabaseModule } from '../database/database.module';
 import { AuditModule } from '../audit/audit.module';
 import { API_KEY_AUTHENTICATOR } from '../auth/authentication.guard';
 import { ChangesModule } from '../changes/changes.module';
@@ -7,10 +8,12 @@ import { CachedApiKeyAuthenticator } from './api-key-authenticator';
 import { ApiKeysController } from './api-keys.controller';
 import { ApiKeysService } from './api-keys.service';
 
-/** API keys, and the `X-API-Key` authenticator the global authentication guard uses. */
-@Global()
+/**
+ * API keys, and the `X-API-Key` authenticator the global authentication guard (wired in
+ * app.module) and the limits fast lane use: both import this module.
+ */
 @Module({
-  imports: [CustomersModule, ChangesModule, AuditModule],
+  imports: [DatabaseModule, CustomersModule, ChangesModule, AuditModule],
   controllers: [ApiKeysController],
   providers: [
     ApiKeysService,

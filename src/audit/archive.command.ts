@@ -9,9 +9,10 @@
 import { DataSource } from 'typeorm';
 import { loadConfig } from '../config/app-config';
 import { dataSourceOptions } from '../database/data-source-options';
+import { entities } from '../entities';
 import { startEmbeddedPostgres } from '../database/embedded-postgres';
 import { archiveAuditLog } from './audit-archive';
-import { parseSigningKey } from './audit-signing-key';
+import { parseSigningKey } from '../common/signing-key';
 
 const USAGE = 'Usage: npm run audit:archive -- --out <file.ndjson> [--limit <entries>]';
 
@@ -54,7 +55,12 @@ async function main(): Promise<void> {
     : await startEmbeddedPostgres({ dataDir: `${config.dataDir}/pglite`, maxConnections: 2 });
   const url = config.migrationDatabaseUrl ?? config.databaseUrl ?? embedded!.url;
   const dataSource = new DataSource(
-    dataSourceOptions({ url, poolSize: 1, applicationName: 'customer-access-audit-archive' }),
+    dataSourceOptions({
+      entities,
+      url,
+      poolSize: 1,
+      applicationName: 'customer-access-audit-archive',
+    }),
   );
   try {
     await dataSource.initialize();

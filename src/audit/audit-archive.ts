@@ -4,11 +4,11 @@ import { open } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import type { DataSource } from 'typeorm';
-import { SYSTEM_ACTOR } from '../auth/actor';
+import { SYSTEM_ACTOR } from '../access/actor';
 import type { Query } from './audit-chain-rows';
 import { AuditChainVerifier } from './audit-chain-verifier';
 import { auditBatches, ndjsonLines } from './audit-export';
-import { checkpointMessage, publicKeyFacts, signMessage } from './audit-signing-key';
+import { checkpointMessage, publicKeyFacts, signMessage } from '../common/signing-key';
 import { appendAuditEntry } from './audit-writer';
 
 export interface ArchiveOptions {

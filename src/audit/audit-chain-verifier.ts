@@ -1,6 +1,6 @@
 import { entryHash, GENESIS_HASH } from './audit-chain-encoding';
 import { CHAIN_COLUMNS, ChainRow, hashedFields, Query } from './audit-chain-rows';
-import { checkpointMessage, publicKeyFromRaw, verifyMessage } from './audit-signing-key';
+import { checkpointMessage, publicKeyFromRaw, verifyMessage } from '../common/signing-key';
 
 /** Entries read per query: bounded memory whatever the range. */
 export const VERIFY_BATCH = 5000;

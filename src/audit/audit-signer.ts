@@ -9,7 +9,7 @@ import {
   PublicKeyFacts,
   publicKeyFacts,
   signMessage,
-} from './audit-signing-key';
+} from '../common/signing-key';
 
 /**
  * Holds the key of AUDIT_SIGNING_KEY and signs checkpoints with it. Outside production, without

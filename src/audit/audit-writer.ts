@@ -1,7 +1,7 @@
 import { TransactionHost } from '@nestjs-cls/transactional';
 import { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
 import { Injectable } from '@nestjs/common';
-import type { AnyActor, Origin } from '../auth/actor';
+import type { AnyActor, Origin } from '../access/actor';
 import type { AuditAction, AuditTargetType, StatusSnapshot } from './entities/audit-log.entity';
 
 /** Somebody not signed in, named by what they claimed to be (the email of a failed sign-in). */

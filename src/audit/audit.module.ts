@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { DatabaseModule } from '../database/database.module';
 import { AuditChainService } from './audit-chain.service';
 import { AuditCheckpointScheduler } from './audit-checkpoint-scheduler';
 import { AuditExportService } from './audit-export.service';
@@ -12,6 +13,7 @@ import { AuditWriter } from './audit-writer';
  * GET /audit-logs, verified, signed (checkpoints) and exported.
  */
 @Module({
+  imports: [DatabaseModule],
   controllers: [AuditLogsController],
   providers: [
     AuditService,

@@ -1,7 +1,7 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { CustomerDisabledError, ForbiddenError } from '../common/errors';
-import type { AuthenticatedRequest } from './access.decorators';
-import type { Actor } from './actor';
+import type { AuthenticatedRequest } from '../access/access.decorators';
+import type { Actor } from '../access/actor';
 import { admission } from './admission';
 import { AuthenticationGuard } from './authentication.guard';
 import { refusalDetail } from './roles.guard';

@@ -7,9 +7,9 @@ import { ConfigError } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
 import { StaffUser } from './entities/staff-user.entity';
 import { PasswordHasher } from './password-hasher';
-import { generatePassword } from './password-policy';
+import { generatePassword } from '../common/password-policy';
 import { UnitOfWork } from '../database/unit-of-work';
-import { systemOrigin } from './actor';
+import { systemOrigin } from '../access/actor';
 import { UsersService } from './users.service';
 import { printAdminPasswordBanner } from '../observability/logging';
 

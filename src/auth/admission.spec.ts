@@ -1,4 +1,4 @@
-import type { Actor } from './actor';
+import type { Actor } from '../access/actor';
 import { admission } from './admission';
 import type { RouteAccess } from './route-access';
 

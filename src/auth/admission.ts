@@ -1,4 +1,4 @@
-import type { Actor } from './actor';
+import type { Actor } from '../access/actor';
 import { isAllowed } from './roles.guard';
 import type { RouteAccess } from './route-access';
 

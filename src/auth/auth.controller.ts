@@ -2,8 +2,14 @@ import { Body, Controller, Get, HttpCode, Post, Req } from '@nestjs/common';
 import { ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { ApiProblemResponses } from '../common/api-problem-responses';
-import type { Actor, Origin } from './actor';
-import { CurrentActor, Public, RequestOrigin, Roles, signInOrigin } from './access.decorators';
+import type { Actor, Origin } from '../access/actor';
+import {
+  CurrentActor,
+  Public,
+  RequestOrigin,
+  Roles,
+  signInOrigin,
+} from '../access/access.decorators';
 import { AuthService } from './auth.service';
 import { ChangePasswordDto, LoginDto, LoginResponseDto } from './dto/login.dto';
 import { StaffUserDto } from './dto/staff-user.dto';

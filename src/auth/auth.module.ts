@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
+import { DatabaseModule } from '../database/database.module';
 import { JwtModule } from '@nestjs/jwt';
 import { PassportModule } from '@nestjs/passport';
 import { AuditModule } from '../audit/audit.module';
@@ -7,10 +7,8 @@ import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { ChangesModule } from '../changes/changes.module';
 import { AdminBootstrap } from './admin-bootstrap';
-import { AccessGuard } from './access.guard';
 import { AuthController } from './auth.controller';
 import { AuthService } from './auth.service';
-import { AuthenticationGuard } from './authentication.guard';
 import { JwtStrategy } from './jwt.strategy';
 import { LoginThrottle } from './login-throttle';
 import { PasswordHasher } from './password-hasher';
@@ -21,6 +19,7 @@ import { UsersService } from './users.service';
 
 @Module({
   imports: [
+    DatabaseModule,
     AuditModule,
     ChangesModule,
     PassportModule,
@@ -42,10 +41,7 @@ import { UsersService } from './users.service';
     AdminBootstrap,
     RouteAccessReader,
     StaffMembers,
-    AuthenticationGuard,
-    // One global guard: who is calling (AuthenticationGuard), then whether they may (admission).
-    { provide: APP_GUARD, useClass: AccessGuard },
   ],
-  exports: [UsersService, RouteAccessReader],
+  exports: [UsersService, RouteAccessReader, StaffMembers],
 })
 export class AuthModule {}

@@ -13,10 +13,10 @@ import { StaffUserDto } from './dto/staff-user.dto';
 import { StaffUser } from './entities/staff-user.entity';
 import { LoginAttempt, LoginThrottle } from './login-throttle';
 import { HasherBusyError, PasswordHasher } from './password-hasher';
-import { assertStrongPassword } from './password-policy';
+import { assertStrongPassword } from '../common/password-policy';
 import { UsersService } from './users.service';
 import { UnitOfWork } from '../database/unit-of-work';
-import type { Origin } from './actor';
+import type { Origin } from '../access/actor';
 import { OperationsLog } from '../observability/operations-log';
 
 /** Where a sign-in comes from, before anybody is known: what its audit entry records. */

@@ -1,10 +1,10 @@
 import { ExecutionContext, Inject, Injectable, Optional } from '@nestjs/common';
 import { AuthGuard } from '@nestjs/passport';
 import { UnauthenticatedError } from '../common/errors';
-import type { Actor, ApiKeyActor, StaffActor } from './actor';
+import type { Actor, ApiKeyActor, StaffActor } from '../access/actor';
 import type { AccessTokenPayload } from './auth.service';
 import { StaffMembers } from './staff-members';
-import type { AuthenticatedRequest } from './access.decorators';
+import type { AuthenticatedRequest } from '../access/access.decorators';
 
 /** Resolves an `X-API-Key` header to its key; provided by the API keys module. */
 export interface ApiKeyAuthenticator {

@@ -7,6 +7,7 @@
 import { DataSource } from 'typeorm';
 import { loadConfig } from '../config/app-config';
 import { dataSourceOptions } from '../database/data-source-options';
+import { entities } from '../entities';
 import { startEmbeddedPostgres } from '../database/embedded-postgres';
 import { resetStaffPassword } from './staff-password-reset';
 
@@ -23,7 +24,12 @@ async function main(): Promise<void> {
     : await startEmbeddedPostgres({ dataDir: `${config.dataDir}/pglite`, maxConnections: 2 });
   const url = config.databaseUrl ?? embedded!.url;
   const dataSource = new DataSource(
-    dataSourceOptions({ url, poolSize: 1, applicationName: 'customer-access-reset-password' }),
+    dataSourceOptions({
+      entities,
+      url,
+      poolSize: 1,
+      applicationName: 'customer-access-reset-password',
+    }),
   );
   try {
     await dataSource.initialize();

@@ -1,6 +1,6 @@
-import type { Actor } from './actor';
-import type { AccessRule } from './access.decorators';
-import { ROLES, roleSatisfies } from './roles';
+import type { Actor } from '../access/actor';
+import type { AccessRule } from '../access/access.decorators';
+import { ROLES, roleSatisfies } from '../access/roles';
 
 /**
  * Whether the route's `@Roles()` rule admits the caller (`admission` asks, after authentication).

@@ -1,7 +1,7 @@
-import type { Actor } from './actor';
-import type { AccessRule } from './access.decorators';
+import type { Actor } from '../access/actor';
+import type { AccessRule } from '../access/access.decorators';
 import { isAllowed } from './roles.guard';
-import { isRole, Role, roleSatisfies, ROLES } from './roles';
+import { isRole, Role, roleSatisfies, ROLES } from '../access/roles';
 
 describe('role hierarchy', () => {
   it('orders the five roles from least to most privileged', () => {

@@ -5,7 +5,7 @@ import {
   AccessRule,
   ALLOW_DISABLED_CUSTOMER_KEY,
   IS_PUBLIC_KEY,
-} from './access.decorators';
+} from '../access/access.decorators';
 
 /** What a route declares about its callers, read from its `@Public/@Roles` metadata. */
 export interface RouteAccess {

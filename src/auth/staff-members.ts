@@ -4,7 +4,7 @@ import { DataSource } from 'typeorm';
 import { ChangeAwareCache } from '../changes/change-aware-cache';
 import { CustomerChangeFeed } from '../changes/customer-change-feed';
 import { pgPoolOf, statementName } from '../database/pg-pool';
-import type { Role } from './roles';
+import type { Role } from '../access/roles';
 
 const MAX_CACHED_MEMBERS = 10_000;
 

@@ -1,10 +1,10 @@
 import type { DataSource } from 'typeorm';
 import { appendAuditEntry } from '../audit/audit-writer';
-import { systemOrigin } from './actor';
+import { systemOrigin } from '../access/actor';
 import { CUSTOMER_CHANGES_CHANNEL, recordPayload } from '../changes/customer-changes';
 import { StaffUser } from './entities/staff-user.entity';
 import { PasswordHasher } from './password-hasher';
-import { generatePassword } from './password-policy';
+import { generatePassword } from '../common/password-policy';
 
 export interface PasswordReset {
   email: string;

@@ -3,8 +3,8 @@ import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestj
 import { ApiProblemResponses } from '../common/api-problem-responses';
 import { Page, PageQueryDto } from '../common/pagination';
 import { UuidParam } from '../common/validation';
-import { RequestOrigin, Roles } from './access.decorators';
-import type { Origin } from './actor';
+import { RequestOrigin, Roles } from '../access/access.decorators';
+import type { Origin } from '../access/actor';
 import { StaffUserDto, StaffUserPageDto } from './dto/staff-user.dto';
 import { CreateUserDto, UpdateUserDto } from './dto/user-input.dto';
 import { UsersService } from './users.service';

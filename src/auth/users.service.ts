@@ -5,12 +5,12 @@ import { AuditOrigin, AuditWriter } from '../audit/audit-writer';
 import type { StatusSnapshot } from '../audit/entities/audit-log.entity';
 import { ConflictError, NotFoundError } from '../common/errors';
 import { keysetPage, Page, PageQueryDto } from '../common/pagination';
-import { isUniqueViolation } from '../database/postgres-errors';
+import { isUniqueViolation } from '../common/postgres-errors';
 import { CreateUserDto, UpdateUserDto } from './dto/user-input.dto';
 import { StaffUserDto } from './dto/staff-user.dto';
 import { StaffUser } from './entities/staff-user.entity';
 import { PasswordHasher } from './password-hasher';
-import { assertStrongPassword } from './password-policy';
+import { assertStrongPassword } from '../common/password-policy';
 import { UnitOfWork } from '../database/unit-of-work';
 import { CustomerChanges } from '../changes/customer-changes';
 

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { DatabaseModule } from '../database/database.module';
 import { AuditModule } from '../audit/audit.module';
 import { CustomersModule } from '../customers/customers.module';
 import { EventsModule } from '../events/events.module';
@@ -9,7 +10,7 @@ import { InvoicesController } from './invoices.controller';
 import { InvoicesService } from './invoices.service';
 
 @Module({
-  imports: [AuditModule, CustomersModule, EventsModule],
+  imports: [DatabaseModule, AuditModule, CustomersModule, EventsModule],
   controllers: [BillingController, InvoicesController],
   providers: [BillingService, BillingScheduler, InvoicesService],
   exports: [InvoicesService],

@@ -1,7 +1,7 @@
 import { Body, Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { RequestOrigin, Roles } from '../auth/access.decorators';
-import type { Origin } from '../auth/actor';
+import { RequestOrigin, Roles } from '../access/access.decorators';
+import type { Origin } from '../access/actor';
 import { ApiProblemResponses } from '../common/api-problem-responses';
 import type { Page } from '../common/pagination';
 import { UuidParam } from '../common/validation';

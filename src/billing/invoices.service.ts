@@ -2,7 +2,7 @@ import { TransactionHost } from '@nestjs-cls/transactional';
 import { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
 import { Injectable } from '@nestjs/common';
 import { AuditWriter } from '../audit/audit-writer';
-import type { Origin } from '../auth/actor';
+import type { Origin } from '../access/actor';
 import { Clock } from '../common/clock';
 import { ConflictError, NotFoundError } from '../common/errors';
 import { KeysetColumn, keysetPage, Page } from '../common/pagination';

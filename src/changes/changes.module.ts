@@ -1,9 +1,15 @@
 import { Module } from '@nestjs/common';
+import { DatabaseModule } from '../database/database.module';
 import { CustomerChangeFeed } from './customer-change-feed';
+import { CustomerChanges } from './customer-changes';
 
-/** The feed of committed customer changes that every cache of customer access listens to. */
+/**
+ * Customer changes for the caches of customer access: `CustomerChanges` announces them inside a
+ * use case's transaction, `CustomerChangeFeed` hears the committed ones.
+ */
 @Module({
-  providers: [CustomerChangeFeed],
-  exports: [CustomerChangeFeed],
+  imports: [DatabaseModule],
+  providers: [CustomerChanges, CustomerChangeFeed],
+  exports: [CustomerChanges, CustomerChangeFeed],
 })
 export class ChangesModule {}

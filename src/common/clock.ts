@@ -14,6 +14,7 @@ export class SystemClock extends Clock {
   }
 }
 
+/** Global on purpose: see ConfigModule (the environment every module runs in). */
 @Module({})
 export class ClockModule {
   static forRoot(clock: Clock = new SystemClock()): DynamicModule {

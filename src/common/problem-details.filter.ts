@@ -1,7 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { DatabaseAvailability } from '../database/database-availability';
-import { isDatabaseUnavailable } from '../database/postgres-errors';
+import { isDatabaseUnavailable } from '../common/postgres-errors';
 import { DatabaseUnavailableError, DomainError, ErrorCode, FieldError } from './errors';
 
 export interface ProblemDetails {
@@ -119,12 +118,20 @@ function problem(
   };
 }
 
+/**
+ * Where refusals for an unavailable database are logged (database/DatabaseAvailability keeps it
+ * to one line per outage). Declared here, not imported, so that common stays below database.
+ */
+export interface OutageLog {
+  refused(error: unknown, what: string): void;
+}
+
 @Catch()
 export class ProblemDetailsFilter implements ExceptionFilter {
   private readonly logger = new Logger('Errors');
 
   /** `availability` keeps the log of database outages to one line per outage. */
-  constructor(private readonly availability?: DatabaseAvailability) {}
+  constructor(private readonly availability?: OutageLog) {}
 
   catch(error: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();

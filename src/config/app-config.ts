@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { CronTime } from 'cron';
-import { parseSigningKey } from '../audit/audit-signing-key';
-import { passwordWeakness } from '../auth/password-policy';
+import { parseSigningKey } from '../common/signing-key';
+import { passwordWeakness } from '../common/password-policy';
 
 /** The first admin, created when no staff user exists, unless ADMIN_EMAIL says otherwise. */
 export const DEFAULT_ADMIN_EMAIL = 'admin@example.com';

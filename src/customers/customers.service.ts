@@ -1,9 +1,9 @@
 import { TransactionHost } from '@nestjs-cls/transactional';
 import { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
 import { Injectable } from '@nestjs/common';
-import { ConflictError, NotFoundError } from '../common/errors';
+import { NotFoundError } from '../common/errors';
 import { KeysetColumn, keysetPage, Page } from '../common/pagination';
-import { isUniqueViolation } from '../database/postgres-errors';
+import { asConflict } from '../common/postgres-errors';
 import { CustomerDto } from './dto/customer.dto';
 import {
   CreateCustomerDto,
@@ -208,9 +208,11 @@ export class CustomersService {
   }
 
   private translate(error: unknown, email: string): unknown {
-    if (isUniqueViolation(error, 'uq_customers_email')) {
-      return new ConflictError('customer_exists', `A customer with email ${email} already exists.`);
-    }
-    return error;
+    return asConflict(
+      error,
+      'uq_customers_email',
+      'customer_exists',
+      `A customer with email ${email} already exists.`,
+    );
   }
 }

@@ -2,7 +2,6 @@ import { Logger } from '@nestjs/common';
 import { DataSourceOptions } from 'typeorm';
 import { migrations } from '../../migrations';
 import { DeadlineClient } from './deadline-client';
-import { entities } from './entities';
 
 /** How much longer than statement_timeout the client waits before it gives a query up. */
 export const CLIENT_DEADLINE_GRACE_MS = 1000;
@@ -18,6 +17,12 @@ export interface DatabaseTimeouts {
 
 export interface DatabaseSettings {
   url: string;
+  /**
+   * The mapped entities. The caller (a composition root: app.module, a command, a tool) passes
+   * src/entities.ts, so that database/ does not import every module that imports it back; running
+   * migrations needs none.
+   */
+  entities: DataSourceOptions['entities'];
   poolSize?: number;
   /** Name the pool in pg_stat_activity, to tell instances and tools apart. */
   applicationName?: string;
@@ -38,7 +43,7 @@ export function dataSourceOptions(settings: DatabaseSettings): DataSourceOptions
   return {
     type: 'postgres',
     url: settings.url,
-    entities,
+    entities: settings.entities,
     migrations,
     migrationsTableName: 'migrations',
     migrationsTransactionMode: 'each',

@@ -2,7 +2,7 @@ import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { DatabaseUnavailableError } from '../common/errors';
-import { describeDatabaseError } from './postgres-errors';
+import { describeDatabaseError } from '../common/postgres-errors';
 
 /** The readiness check's own deadline: a frozen database must not hold `/health/ready`. */
 export const PING_TIMEOUT_MS = 800;

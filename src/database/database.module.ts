@@ -1,12 +1,13 @@
-import { Global, Module } from '@nestjs/common';
-import { CustomerChanges } from '../changes/customer-changes';
+import { Module } from '@nestjs/common';
 import { DatabaseAvailability } from './database-availability';
 import { UnitOfWork } from './unit-of-work';
 
-/** Shared database services: the unit of work, the change announcements, the outage log. */
-@Global()
+/**
+ * Shared database services: the unit of work and the outage log. Not global: a module that writes
+ * through the unit of work imports it, so its dependency shows.
+ */
 @Module({
-  providers: [UnitOfWork, CustomerChanges, DatabaseAvailability],
-  exports: [UnitOfWork, CustomerChanges, DatabaseAvailability],
+  providers: [UnitOfWork, DatabaseAvailability],
+  exports: [UnitOfWork, DatabaseAvailability],
 })
 export class DatabaseModule {}

@@ -10,6 +10,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { dataSourceOptions } from './data-source-options';
+import { entities } from '../entities';
 import {
   createDatabase,
   DEFAULT_SERVER_URL,
@@ -46,7 +47,10 @@ async function schemaDifference(): Promise<Difference> {
 }
 
 async function diff(url: string): Promise<Difference> {
-  const dataSource = new DataSource({ ...dataSourceOptions({ url, poolSize: 2 }), logging: false });
+  const dataSource = new DataSource({
+    ...dataSourceOptions({ entities, url, poolSize: 2 }),
+    logging: false,
+  });
   await dataSource.initialize();
   try {
     await dataSource.runMigrations({ transaction: 'each' });

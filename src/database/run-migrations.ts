@@ -20,7 +20,9 @@ export async function migrateDatabase(
   logger: LoggerService = new Logger('Migrations'),
 ): Promise<string[]> {
   const ownerUrl = target.migrationDatabaseUrl ?? target.databaseUrl;
-  const dataSource = new DataSource(dataSourceOptions({ url: ownerUrl, poolSize: 1 }));
+  const dataSource = new DataSource(
+    dataSourceOptions({ entities: [], url: ownerUrl, poolSize: 1 }),
+  );
   let applied: string[];
   try {
     await dataSource.initialize();

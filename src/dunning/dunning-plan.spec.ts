@@ -1,6 +1,5 @@
+import { DAY_MS, daysOverdue } from '../billing/overdue';
 import {
-  DAY_MS,
-  daysOverdue,
   DunningState,
   holdReason,
   isEmptyPlan,

@@ -5,7 +5,7 @@
  * under the customer's row lock, where its answer is applied.
  */
 
-export const DAY_MS = 86_400_000;
+import { daysOverdue } from '../billing/overdue';
 
 export interface DunningRules {
   /** Days past due of each warning step, ascending. */
@@ -61,12 +61,6 @@ export interface DunningPlan {
 }
 
 export const warnedKey = (invoiceId: string, step: number): string => `${invoiceId}:${step}`;
-
-/** Whole days since `dueAt`; 0 before it. */
-export function daysOverdue(dueAt: Date, now: Date): number {
-  const ms = now.getTime() - dueAt.getTime();
-  return ms <= 0 ? 0 : Math.floor(ms / DAY_MS);
-}
 
 export function isEmptyPlan(plan: DunningPlan): boolean {
   return plan.warnings.length === 0 && !plan.place && !plan.cover && !plan.lift;

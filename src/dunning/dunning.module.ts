@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { DatabaseModule } from '../database/database.module';
 import { BillingModule } from '../billing/billing.module';
 import { CustomersModule } from '../customers/customers.module';
 import { EventsModule } from '../events/events.module';
@@ -13,7 +14,7 @@ import { JobLeases } from './job-leases';
  * Payments and voids (billing's InvoicesService) tell it in their own transactions.
  */
 @Module({
-  imports: [BillingModule, CustomersModule, HoldsModule, EventsModule],
+  imports: [DatabaseModule, BillingModule, CustomersModule, HoldsModule, EventsModule],
   controllers: [DunningController],
   providers: [DunningService, DunningScheduler, JobLeases],
   exports: [DunningService],

@@ -2,7 +2,7 @@ import { TransactionHost } from '@nestjs-cls/transactional';
 import { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { In } from 'typeorm';
-import { systemOrigin } from '../auth/actor';
+import { systemOrigin } from '../access/actor';
 import { InvoiceDto } from '../billing/dto/billing.dto';
 import { formatInvoiceNumber, Invoice } from '../billing/entities/invoice.entity';
 import { InvoicesService } from '../billing/invoices.service';
@@ -14,9 +14,9 @@ import { UnitOfWork } from '../database/unit-of-work';
 import { EventOutbox } from '../events/event-outbox';
 import { HoldsService } from '../holds/holds.service';
 import { Metrics } from '../observability/metrics';
+import { DAY_MS } from '../billing/overdue';
 import { DunningRunDto } from './dto/dunning.dto';
 import {
-  DAY_MS,
   DunningPlan,
   DunningRules,
   DunningState,

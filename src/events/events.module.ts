@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { DatabaseModule } from '../database/database.module';
 import { EventOutbox } from './event-outbox';
 import { EventRetention } from './event-retention';
 
@@ -8,6 +9,7 @@ import { EventRetention } from './event-retention';
  * publishes them (GET /events) is src/event-feed.
  */
 @Module({
+  imports: [DatabaseModule],
   providers: [EventOutbox, EventRetention],
   exports: [EventOutbox],
 })

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { isDatabaseUnavailable } from '../database/postgres-errors';
+import { isDatabaseUnavailable } from '../common/postgres-errors';
 
 /**
  * The loop of a background worker on every instance: a pass every `intervalMs` (through the

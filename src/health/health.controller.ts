@@ -1,6 +1,6 @@
 import { Controller, Get, HttpCode } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { Public } from '../auth/access.decorators';
+import { Public } from '../access/access.decorators';
 import { ApiProblemResponses } from '../common/api-problem-responses';
 import { DatabaseAvailability } from '../database/database-availability';
 import { Readiness } from '../observability/readiness';

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AuditWriter } from '../audit/audit-writer';
-import { Origin, systemOrigin } from '../auth/actor';
+import { Origin, systemOrigin } from '../access/actor';
 import { accessAt } from '../customers/access/customer-access';
 import type { Customer, CustomerStatus } from '../customers/entities/customer.entity';
 import type { Hold } from '../customers/entities/hold.entity';

@@ -1,7 +1,7 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { RequestOrigin, Roles } from '../auth/access.decorators';
-import type { Origin } from '../auth/actor';
+import { RequestOrigin, Roles } from '../access/access.decorators';
+import type { Origin } from '../access/actor';
 import { ApiProblemResponses } from '../common/api-problem-responses';
 import { UuidParam } from '../common/validation';
 import { CustomerDto } from '../customers/dto/customer.dto';

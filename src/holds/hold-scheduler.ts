@@ -1,7 +1,7 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import type { AppConfig } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
-import { isDatabaseUnavailable } from '../database/postgres-errors';
+import { isDatabaseUnavailable } from '../common/postgres-errors';
 import { HoldsService } from './holds.service';
 
 const BATCH = 100;

@@ -1,3 +1,5 @@
+import { ChangesModule } from '../changes/changes.module';
+import { DatabaseModule } from '../database/database.module';
 import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module';
 import { CustomersModule } from '../customers/customers.module';
@@ -11,7 +13,7 @@ import { HoldsService } from './holds.service';
 
 /** Holds, the disable/enable flow on top of them, and the boundary scheduler. */
 @Module({
-  imports: [CustomersModule, NotesModule, AuditModule, EventsModule],
+  imports: [DatabaseModule, ChangesModule, CustomersModule, NotesModule, AuditModule, EventsModule],
   controllers: [HoldsController, CustomerStatusController],
   providers: [HoldsService, CustomerProjection, HoldScheduler],
   exports: [HoldsService],

@@ -2,8 +2,8 @@ import { TransactionHost } from '@nestjs-cls/transactional';
 import { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
 import { Injectable } from '@nestjs/common';
 import { AuditWriter } from '../audit/audit-writer';
-import type { Origin } from '../auth/actor';
-import { roleSatisfies } from '../auth/roles';
+import type { Origin } from '../access/actor';
+import { roleSatisfies } from '../access/roles';
 import { CustomerChanges } from '../changes/customer-changes';
 import { Clock } from '../common/clock';
 import {

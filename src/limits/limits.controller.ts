@@ -2,7 +2,7 @@ import { Controller, Get, Header, Req } from '@nestjs/common';
 import { RouteConfig } from '@nestjs/platform-fastify';
 import { ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
-import { AllowDisabledCustomerKey, Roles } from '../auth/access.decorators';
+import { AllowDisabledCustomerKey, Roles } from '../access/access.decorators';
 import { ApiProblemResponses } from '../common/api-problem-responses';
 import { parseUuid } from '../common/validation';
 import { LimitsDto } from './dto/limits.dto';

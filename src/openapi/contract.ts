@@ -9,7 +9,7 @@ import type {
   ReferenceObject,
   ResponseObject,
 } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
-import type { ApiKeyAccess } from '../auth/access.decorators';
+import type { ApiKeyAccess } from '../access/access.decorators';
 import { RouteAccess, RouteAccessReader } from '../auth/route-access';
 import {
   addProblemReason,

@@ -3,9 +3,9 @@ import { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-t
 import { Injectable } from '@nestjs/common';
 import { In } from 'typeorm';
 import { AuditOrigin, AuditWriter } from '../audit/audit-writer';
-import { ConflictError, NotFoundError, ValidationFailedError } from '../common/errors';
+import { NotFoundError, ValidationFailedError } from '../common/errors';
 import { KeysetColumn, keysetPage, Page, PageQueryDto } from '../common/pagination';
-import { isUniqueViolation } from '../database/postgres-errors';
+import { asConflict } from '../common/postgres-errors';
 import { UnitOfWork } from '../database/unit-of-work';
 import { CreateFeatureDto, FeatureDto } from './dto/feature.dto';
 import { CreatePlanDto, PlanDto } from './dto/plan.dto';
@@ -59,10 +59,12 @@ export class PlansService {
         return FeatureDto.from(feature);
       });
     } catch (error) {
-      if (isUniqueViolation(error, 'uq_features_code')) {
-        throw new ConflictError('feature_exists', `A feature with code ${input.code} exists.`);
-      }
-      throw error;
+      throw asConflict(
+        error,
+        'uq_features_code',
+        'feature_exists',
+        `A feature with code ${input.code} exists.`,
+      );
     }
   }
 
@@ -106,10 +108,12 @@ export class PlansService {
           }),
         );
       } catch (error) {
-        if (isUniqueViolation(error, 'uq_plans_code')) {
-          throw new ConflictError('plan_exists', `A plan with code ${input.code} exists.`);
-        }
-        throw error;
+        throw asConflict(
+          error,
+          'uq_plans_code',
+          'plan_exists',
+          `A plan with code ${input.code} exists.`,
+        );
       }
       plan.grants = await this.txHost.tx.getRepository(PlanFeature).save(
         features.map((feature) => ({

@@ -1,3 +1,5 @@
+import { ChangesModule } from '../changes/changes.module';
+import { DatabaseModule } from '../database/database.module';
 import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module';
 import { CustomersModule } from '../customers/customers.module';
@@ -6,7 +8,7 @@ import { SubscriptionsController } from './subscriptions.controller';
 import { SubscriptionsService } from './subscriptions.service';
 
 @Module({
-  imports: [CustomersModule, PlansModule, AuditModule],
+  imports: [DatabaseModule, ChangesModule, CustomersModule, PlansModule, AuditModule],
   controllers: [SubscriptionsController],
   providers: [SubscriptionsService],
 })

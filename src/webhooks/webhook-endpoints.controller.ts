@@ -7,8 +7,8 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
-import { RequestOrigin, Roles } from '../auth/access.decorators';
-import type { Origin } from '../auth/actor';
+import { RequestOrigin, Roles } from '../access/access.decorators';
+import type { Origin } from '../access/actor';
 import { ApiProblemResponses } from '../common/api-problem-responses';
 import { Page, PageQueryDto } from '../common/pagination';
 import { UuidParam } from '../common/validation';

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { DatabaseModule } from '../database/database.module';
 import { EventFeedModule } from '../event-feed/event-feed.module';
 import { AuditModule } from '../audit/audit.module';
 import { EventsModule } from '../events/events.module';
@@ -15,7 +16,7 @@ import { WebhookSink } from './webhook-sink';
  * subscribed endpoint, and the dispatcher that sends them (signed as Standard Webhooks says).
  */
 @Module({
-  imports: [EventsModule, EventFeedModule, AuditModule],
+  imports: [DatabaseModule, EventsModule, EventFeedModule, AuditModule],
   controllers: [WebhookEndpointsController, EventRedeliveryController],
   providers: [WebhookEndpointsService, WebhookSink, WebhookDispatcher],
 })

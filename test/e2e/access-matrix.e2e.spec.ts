@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import request from 'supertest';
-import type { ApiKeyAccess } from '../../src/auth/access.decorators';
-import { Role, roleSatisfies, ROLES } from '../../src/auth/roles';
+import type { ApiKeyAccess } from '../../src/access/access.decorators';
+import { Role, roleSatisfies, ROLES } from '../../src/access/roles';
 import {
   createCustomer,
   createStaff,

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import request from 'supertest';
 import { StaffUser } from '../../src/auth/entities/staff-user.entity';
-import { passwordWeakness } from '../../src/auth/password-policy';
+import { passwordWeakness } from '../../src/common/password-policy';
 import { resetStaffPassword } from '../../src/auth/staff-password-reset';
 import { createStaff, signIn, STAFF_PASSWORD, StaffSession } from '../support/factories';
 import { startTestApp, TestApp } from '../support/test-app';

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { StaffUser } from '../../src/auth/entities/staff-user.entity';
 import { PasswordHasher } from '../../src/auth/password-hasher';
-import type { Role } from '../../src/auth/roles';
-import { ROLES } from '../../src/auth/roles';
+import type { Role } from '../../src/access/roles';
+import { ROLES } from '../../src/access/roles';
 import type { DataSource } from 'typeorm';
 import { Customer } from '../../src/customers/entities/customer.entity';
 import { Hold } from '../../src/customers/entities/hold.entity';

@@ -1,5 +1,6 @@
 import { DataSource } from 'typeorm';
 import { dataSourceOptions } from '../../src/database/data-source-options';
+import { entities } from '../../src/entities';
 import {
   createDatabase,
   createLoginRole,
@@ -55,7 +56,10 @@ export default async function globalSetup(): Promise<void> {
 }
 
 async function migrate(url: string): Promise<void> {
-  const dataSource = new DataSource({ ...dataSourceOptions({ url, poolSize: 2 }), logging: false });
+  const dataSource = new DataSource({
+    ...dataSourceOptions({ entities, url, poolSize: 2 }),
+    logging: false,
+  });
   await dataSource.initialize();
   try {
     await dataSource.runMigrations({ transaction: 'each' });

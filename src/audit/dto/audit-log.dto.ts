@@ -6,6 +6,8 @@ import type {
   AuditLog,
   AuditTargetType,
 } from '../entities/audit-log.entity';
+import { ACTOR_TYPES } from '../../access/actor';
+import { CUSTOMER_STATUSES } from '../../access/customer-status';
 
 /**
  * Who acted: a staff user, an API key, the service itself (`system`, no id), or somebody not
@@ -13,7 +15,7 @@ import type {
  * the time.
  */
 export class ActorRefDto {
-  @ApiProperty({ enum: ['user', 'api_key', 'system', 'anonymous'] })
+  @ApiProperty({ enum: ACTOR_TYPES })
   type: AuditActorType;
 
   @ApiProperty({ type: String, format: 'uuid', nullable: true })
@@ -39,7 +41,7 @@ export class AuditTargetDto {
  */
 export class StatusSnapshotDto {
   @ApiPropertyOptional({
-    enum: ['enabled', 'disabled'],
+    enum: CUSTOMER_STATUSES,
     description: 'The customer’s status (customer.* entries)',
   })
   status?: string;

@@ -1,4 +1,6 @@
 import { Check, Column, Entity, Index, PrimaryGeneratedColumn, Unique } from 'typeorm';
+import { ACTOR_TYPES, type ActorType } from '../../access/actor';
+import { sqlList } from '../../common/sql';
 
 export const AUDIT_ACTIONS = [
   'customer.disabled',
@@ -43,7 +45,7 @@ export function auditActionsMatching(filter: string): AuditAction[] {
 }
 
 /** `anonymous`: somebody not signed in, such as a failed sign-in (named by the email tried). */
-export type AuditActorType = 'user' | 'api_key' | 'system' | 'anonymous';
+export type AuditActorType = ActorType;
 
 /** What an entry's `target` can be, besides its customer. */
 export const AUDIT_TARGET_TYPES = [
@@ -76,7 +78,7 @@ export interface StatusSnapshot {
  * database's own (the audit_logs_chain trigger): whatever an INSERT says of them is replaced.
  */
 @Entity({ name: 'audit_logs' })
-@Check('ck_audit_logs_actor_type', `actor_type IN ('user', 'api_key', 'system', 'anonymous')`)
+@Check('ck_audit_logs_actor_type', `actor_type IN (${sqlList(ACTOR_TYPES)})`)
 @Check('ck_audit_logs_target', `(target_type IS NULL) = (target_id IS NULL)`)
 @Unique('uq_audit_logs_seq', ['seq'])
 @Unique('uq_audit_logs_prev_hash', ['prevHash'])

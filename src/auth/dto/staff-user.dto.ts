@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { ROLES } from '../roles';
-import type { Role } from '../roles';
+import { ROLES } from '../../access/roles';
+import type { Role } from '../../access/roles';
 import type { StaffUser } from '../entities/staff-user.entity';
 
 export class StaffUserDto {

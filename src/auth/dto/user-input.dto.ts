@@ -8,8 +8,8 @@ import {
   MaxLength,
   MinLength,
 } from 'class-validator';
-import { ROLES } from '../roles';
-import type { Role } from '../roles';
+import { ROLES } from '../../access/roles';
+import type { Role } from '../../access/roles';
 import { NormaliseEmail, Trim } from '../../common/transforms';
 
 export class CreateUserDto {

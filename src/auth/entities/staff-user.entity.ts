@@ -7,14 +7,12 @@ import {
   Unique,
   UpdateDateColumn,
 } from 'typeorm';
-import type { Role } from '../roles';
+import { ROLES, type Role } from '../../access/roles';
+import { sqlList } from '../../common/sql';
 
 @Entity({ name: 'staff_users' })
 @Unique('uq_staff_users_email', ['email'])
-@Check(
-  'ck_staff_users_role',
-  `role IN ('user', 'customer_support', 'account_manager', 'developer', 'admin')`,
-)
+@Check('ck_staff_users_role', `role IN (${sqlList(ROLES)})`)
 export class StaffUser {
   @PrimaryGeneratedColumn('uuid')
   id: string;

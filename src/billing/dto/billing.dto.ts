@@ -14,7 +14,7 @@ import {
 import { ActorRefDto } from '../../audit/dto/audit-log.dto';
 import { PageQueryDto } from '../../common/pagination';
 import { CanonicalUuid, QueryBoolean, Trim } from '../../common/transforms';
-import { daysOverdue } from '../../dunning/dunning-plan';
+import { daysOverdue } from '../overdue';
 import type { InvoicePayment } from '../entities/invoice-payment.entity';
 import { formatInvoiceNumber, INVOICE_STATUSES } from '../entities/invoice.entity';
 import type { Invoice, InvoiceStatus } from '../entities/invoice.entity';

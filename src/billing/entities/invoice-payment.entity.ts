@@ -7,8 +7,9 @@ import {
   ManyToOne,
   PrimaryGeneratedColumn,
 } from 'typeorm';
-import type { HoldActorType } from '../../customers/entities/hold.entity';
 import { Invoice } from './invoice.entity';
+import { ACTING_TYPES, type ActingType } from '../../access/actor';
+import { sqlList } from '../../common/sql';
 
 /**
  * One payment recorded against an invoice, by whoever recorded it. Payments add up to the
@@ -16,7 +17,7 @@ import { Invoice } from './invoice.entity';
  */
 @Entity({ name: 'invoice_payments' })
 @Check('ck_invoice_payments_amount', `amount > 0`)
-@Check('ck_invoice_payments_recorded_by_type', `recorded_by_type IN ('user', 'api_key', 'system')`)
+@Check('ck_invoice_payments_recorded_by_type', `recorded_by_type IN (${sqlList(ACTING_TYPES)})`)
 @Index('ix_invoice_payments_invoice_id_created_at', ['invoiceId', 'createdAt'])
 export class InvoicePayment {
   @PrimaryGeneratedColumn('uuid', { primaryKeyConstraintName: 'pk_invoice_payments' })
@@ -38,7 +39,7 @@ export class InvoicePayment {
   reference: string | null;
 
   @Column({ name: 'recorded_by_type', type: 'text' })
-  recordedByType: HoldActorType;
+  recordedByType: ActingType;
 
   @Column({ name: 'recorded_by_id', type: 'uuid', nullable: true })
   recordedById: string | null;

@@ -13,6 +13,8 @@ import { Customer } from '../../customers/entities/customer.entity';
 import { Plan } from '../../plans/entities/plan.entity';
 import { Subscription } from '../../subscriptions/entities/subscription.entity';
 import { BillingRun } from './billing-run.entity';
+import type { ActingType } from '../../access/actor';
+import { sqlList } from '../../common/sql';
 
 export const INVOICE_STATUSES = ['open', 'paid', 'void'] as const;
 export type InvoiceStatus = (typeof INVOICE_STATUSES)[number];
@@ -32,7 +34,7 @@ export type InvoiceStatus = (typeof INVOICE_STATUSES)[number];
 @Index('ix_invoices_open_customer_id_due_at', ['customerId', 'dueAt'], {
   where: `status = 'open'`,
 })
-@Check('ck_invoices_status', `status IN ('open', 'paid', 'void')`)
+@Check('ck_invoices_status', `status IN (${sqlList(INVOICE_STATUSES)})`)
 // No credit balance: payments never add up to more than is due.
 @Check('ck_invoices_amount_paid', `amount_paid >= 0 AND amount_paid <= amount_due`)
 @Check('ck_invoices_paid_at', `(status = 'paid') = (paid_at IS NOT NULL)`)
@@ -114,7 +116,7 @@ export class Invoice {
   voidReason: string | null;
 
   @Column({ name: 'voided_by_type', type: 'text', nullable: true })
-  voidedByType: 'user' | 'api_key' | 'system' | null;
+  voidedByType: ActingType | null;
 
   @Column({ name: 'voided_by_id', type: 'uuid', nullable: true })
   voidedById: string | null;

@@ -13,6 +13,7 @@ import { PageQueryDto } from '../../common/pagination';
 import { IsTimestamp } from '../../common/validation';
 import type { CustomerStatus } from '../entities/customer.entity';
 import { NormaliseEmail, QueryBoolean, Trim } from '../../common/transforms';
+import { CUSTOMER_STATUSES } from '../../access/customer-status';
 
 export class CreateCustomerDto {
   @ApiProperty({ example: 'billing@acme.test' })
@@ -89,9 +90,9 @@ export class UpdateCustomerDto {
 }
 
 export class ListCustomersQueryDto extends PageQueryDto {
-  @ApiPropertyOptional({ enum: ['enabled', 'disabled'] })
+  @ApiPropertyOptional({ enum: CUSTOMER_STATUSES })
   @IsOptional()
-  @IsIn(['enabled', 'disabled'])
+  @IsIn(CUSTOMER_STATUSES)
   status?: CustomerStatus;
 
   @ApiPropertyOptional({ description: 'Exact email, case-insensitive' })

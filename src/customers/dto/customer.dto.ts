@@ -3,6 +3,7 @@ import type { Access } from '../access/customer-access';
 import type { Customer, CustomerStatus } from '../entities/customer.entity';
 import { HOLD_SOURCES } from '../entities/hold.entity';
 import type { Hold, HoldSource } from '../entities/hold.entity';
+import { CUSTOMER_STATUSES } from '../../access/customer-status';
 
 /** One of the customer's active or scheduled holds, in short. */
 export class HoldRefDto {
@@ -38,7 +39,7 @@ export class CustomerDto {
   @ApiProperty({ type: String, nullable: true, example: 'crm-4711' })
   external_reference: string | null;
 
-  @ApiProperty({ enum: ['enabled', 'disabled'] })
+  @ApiProperty({ enum: CUSTOMER_STATUSES })
   status: CustomerStatus;
 
   @ApiProperty({

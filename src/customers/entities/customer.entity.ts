@@ -9,8 +9,10 @@ import {
   UpdateDateColumn,
   VersionColumn,
 } from 'typeorm';
+import { CUSTOMER_STATUSES, type CustomerStatus } from '../../access/customer-status';
+import { sqlList } from '../../common/sql';
 
-export type CustomerStatus = 'enabled' | 'disabled';
+export type { CustomerStatus };
 
 /**
  * `status`, `disabled_at`, `disabled_reason` and `billing_paused` are a projection of the
@@ -20,7 +22,7 @@ export type CustomerStatus = 'enabled' | 'disabled';
  */
 @Entity({ name: 'customers' })
 @Unique('uq_customers_email', ['email'])
-@Check('ck_customers_status', `status IN ('enabled', 'disabled')`)
+@Check('ck_customers_status', `status IN (${sqlList(CUSTOMER_STATUSES)})`)
 // Keyset pages walk (created_at, id); review of disabled customers walks (disabled_at, id).
 @Index('ix_customers_created_at_id', ['createdAt', 'id'])
 @Index('ix_customers_disabled_at_id', ['disabledAt', 'id'], { where: `status = 'disabled'` })

@@ -10,6 +10,8 @@ import {
   UpdateDateColumn,
 } from 'typeorm';
 import { Customer } from './customer.entity';
+import type { ActingType } from '../../access/actor';
+import { sqlList } from '../../common/sql';
 
 export const HOLD_SOURCES = ['manual', 'overdue'] as const;
 export type HoldSource = (typeof HOLD_SOURCES)[number];
@@ -17,7 +19,7 @@ export type HoldSource = (typeof HOLD_SOURCES)[number];
 export const HOLD_STATES = ['scheduled', 'active', 'lifted', 'expired'] as const;
 export type HoldState = (typeof HOLD_STATES)[number];
 
-export type HoldActorType = 'user' | 'api_key' | 'system';
+export type HoldActorType = ActingType;
 
 /**
  * One reason a customer is disabled, from `starts_at` until `ends_at` (none: until lifted). The
@@ -25,7 +27,7 @@ export type HoldActorType = 'user' | 'api_key' | 'system';
  * the times, never stored. Rows are never deleted: a lift stamps `lifted_*`.
  */
 @Entity({ name: 'holds' })
-@Check('ck_holds_source', `source IN ('manual', 'overdue')`)
+@Check('ck_holds_source', `source IN (${sqlList(HOLD_SOURCES)})`)
 @Check('ck_holds_ends_after_starts', `ends_at IS NULL OR ends_at > starts_at`)
 @Index('ix_holds_customer_id_placed_at_id', ['customerId', 'placedAt', 'id'])
 @Index('ix_holds_placed_at_id', ['placedAt', 'id'])

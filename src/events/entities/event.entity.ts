@@ -1,4 +1,5 @@
 import { Check, Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+import { sqlList } from '../../common/sql';
 
 /** Every kind of event the service publishes (webhooks, the event feed). */
 export const EVENT_TYPES = [
@@ -14,7 +15,7 @@ export const EVENT_TYPES = [
 export type EventType = (typeof EVENT_TYPES)[number];
 
 /** The SQL list of EVENT_TYPES, for the check constraint. */
-export const EVENT_TYPES_SQL = EVENT_TYPES.map((type) => `'${type}'`).join(', ');
+export const EVENT_TYPES_SQL = sqlList(EVENT_TYPES);
 
 /**
  * One published event: written in the same transaction as the change that caused it (the

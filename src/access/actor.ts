@@ -1,5 +1,16 @@
 import type { Role } from './roles';
 
+/**
+ * Who can act, as recorded beside a change: a staff user, an API key, the service itself, or an
+ * anonymous caller (a failed sign-in). The one list behind the actor-type check constraints, the
+ * types below and the DTOs.
+ */
+export const ACTOR_TYPES = ['user', 'api_key', 'system', 'anonymous'] as const;
+export type ActorType = (typeof ACTOR_TYPES)[number];
+/** Who can change a row (a hold, a payment): an anonymous caller never does. */
+export const ACTING_TYPES = ['user', 'api_key', 'system'] as const satisfies readonly ActorType[];
+export type ActingType = (typeof ACTING_TYPES)[number];
+
 /** A signed-in staff member. */
 export interface StaffActor {
   type: 'user';

@@ -1,4 +1,4 @@
-import { DatabaseUnavailableError } from '../common/errors';
+import { ConflictError, DatabaseUnavailableError, ErrorCode } from './errors';
 
 /** True when `error` is PostgreSQL's unique violation, optionally of the named constraint. */
 export function isUniqueViolation(error: unknown, constraint?: string): boolean {
@@ -6,6 +6,19 @@ export function isUniqueViolation(error: unknown, constraint?: string): boolean 
     ?.driverError;
   const pg = driverError ?? (error as { code?: string; constraint?: string });
   return pg?.code === '23505' && (constraint === undefined || pg.constraint === constraint);
+}
+
+/**
+ * The unique constraint's answer in the contract: a 409 `code` when `error` violates `constraint`,
+ * else `error` itself. Callers `throw asConflict(error, ...)` in their catch.
+ */
+export function asConflict(
+  error: unknown,
+  constraint: string,
+  code: ErrorCode,
+  message: string,
+): unknown {
+  return isUniqueViolation(error, constraint) ? new ConflictError(code, message) : error;
 }
 
 /**

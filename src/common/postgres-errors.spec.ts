@@ -1,5 +1,5 @@
 import { QueryFailedError } from 'typeorm';
-import { DatabaseUnavailableError } from '../common/errors';
+import { DatabaseUnavailableError } from './errors';
 import { describeDatabaseError, isDatabaseUnavailable, isUniqueViolation } from './postgres-errors';
 
 /** An error as `pg` raises it for a server's ErrorResponse, wrapped as TypeORM wraps it. */

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { ZxcvbnFactory } from '@zxcvbn-ts/core';
 import { adjacencyGraphs, dictionary as commonDictionary } from '@zxcvbn-ts/language-common';
 import { dictionary as englishDictionary, translations } from '@zxcvbn-ts/language-en';
-import { ValidationFailedError } from '../common/errors';
+import { ValidationFailedError } from './errors';
 
 /**
  * zxcvbn's score runs from 0 to 4; 3 means "safely unguessable: moderate protection from an

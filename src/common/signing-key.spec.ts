@@ -6,7 +6,7 @@ import {
   publicKeyFromRaw,
   signMessage,
   verifyMessage,
-} from './audit-signing-key';
+} from './signing-key';
 
 describe('the audit signing key', () => {
   it('reads a base64 seed and the PKCS#8 PEM of the same key as one key', () => {
