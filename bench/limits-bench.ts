@@ -168,6 +168,7 @@ async function main(): Promise<void> {
       seedLargeS,
       rows: { ...rows, large: largeRow, bareAgain },
       startToMemoryMs,
+      loadMs: largeService.loadMs ?? NaN,
       rssLoaded,
       rssAfter,
       rssPeak,
@@ -328,6 +329,7 @@ function render(run: {
     Measure
   >;
   startToMemoryMs: number;
+  loadMs: number;
   rssLoaded: number;
   rssAfter: number;
   rssPeak: number;
@@ -375,7 +377,7 @@ Fastify's routing and hooks, the key's SHA-256 and the lookups to it.
 | limits CPU per request at ${SMALL.toLocaleString('en')} customers <= ${TARGETS.cpuVersusBare}x bare | ${smallRatio.toFixed(2)}x (${rows.small.cpuUs.toFixed(1)} vs ${rows.bare.cpuUs.toFixed(1)} µs) | ${verdict(smallRatio <= TARGETS.cpuVersusBare)} |
 | limits CPU per request at ${LARGE.toLocaleString('en')} customers <= ${TARGETS.cpuVersusBare}x bare | ${largeRatio.toFixed(2)}x (${rows.large.cpuUs.toFixed(1)} vs ${rows.bareAgain.cpuUs.toFixed(1)} µs) | ${verdict(largeRatio <= TARGETS.cpuVersusBare)} |
 | RSS at ${LARGE.toLocaleString('en')} customers <= ${TARGETS.rssMb} MB | ${run.rssLoaded.toFixed(0)} MB loaded, ${run.rssAfter.toFixed(0)} MB after the runs (peak ${run.rssPeak.toFixed(0)} MB) | ${verdict(Math.max(run.rssLoaded, run.rssAfter) <= TARGETS.rssMb)} |
-| process start to all ${LARGE.toLocaleString('en')} in memory <= ${TARGETS.startToMemoryS} s | ${(run.startToMemoryMs / 1000).toFixed(1)} s | ${verdict(run.startToMemoryMs / 1000 <= TARGETS.startToMemoryS)} |
+| process start to all ${LARGE.toLocaleString('en')} in memory <= ${TARGETS.startToMemoryS} s | ${(run.startToMemoryMs / 1000).toFixed(1)} s (the load itself ${(run.loadMs / 1000).toFixed(1)} s of it) | ${verdict(run.startToMemoryMs / 1000 <= TARGETS.startToMemoryS)} |
 | a platform key revoked under load changes limits throughput by < ${TARGETS.revokeChange * 100}% | ${(revoke.change * 100).toFixed(1)} points: the throughput the service's CPU allows changed ${pct(revoke.revokedChange)} between the halves of the run with the revoke (CPU ${revoke.before.cpuUs.toFixed(1)} -> ${revoke.after.cpuUs.toFixed(1)} µs/request; measured ${Math.round(revoke.before.reqPerSec)} -> ${Math.round(revoke.after.reqPerSec)} req/s), ${pct(revoke.controlChange)} in the run without it; the revoked key then got ${revoke.refusedAfter} | ${verdict(Math.abs(revoke.change) < TARGETS.revokeChange)} |
 
 Latencies are autocannon's, in whole milliseconds. Compare figures within one run only: this
