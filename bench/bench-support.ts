@@ -227,6 +227,8 @@ export async function startBareLimits(children: ChildProcess[], answer: string):
 export interface Service extends Server {
   /** Resolves with the ms from the spawn to the log line saying every customer is in memory. */
   allInMemory: Promise<number>;
+  /** The ms the load itself took, as that line says (set once it is logged). */
+  loadMs?: number;
 }
 
 /**
@@ -260,18 +262,25 @@ export async function startService(
     },
   });
   children.push(child);
-  const allInMemory = new Promise<number>((resolve, reject) => {
+  const service: Service = {
+    url: `http://127.0.0.1:${port}`,
+    process: child,
+    allInMemory: undefined as unknown as Promise<number>,
+  };
+  service.allInMemory = new Promise<number>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout });
     lines.on('line', (line) => {
-      if (/customers in memory/.test(line)) resolve(performance.now() - spawned);
+      if (/customers in memory/.test(line)) {
+        service.loadMs = Number(/loaded in (\d+) ms/.exec(line)?.[1] ?? NaN);
+        resolve(performance.now() - spawned);
+      }
       if (/\b(WARN|ERROR)\b/.test(line)) console.error(line);
     });
     child.once('exit', () => reject(new Error('The service exited')));
   });
-  allInMemory.catch(() => undefined);
-  const url = `http://127.0.0.1:${port}`;
-  await waitFor(`${url}/health`, child);
-  return { url, process: child, allInMemory };
+  service.allInMemory.catch(() => undefined);
+  await waitFor(`${service.url}/health`, child);
+  return service;
 }
 
 export function stop(child: ChildProcess): Promise<void> {
