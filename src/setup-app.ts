@@ -70,9 +70,12 @@ export function setupApp(app: NestFastifyApplication, config: AppConfig): NestFa
   trackRequests(app, installRequestObserver(fastify, app.get(OperationsLog), metrics));
   installClosingRefusal(fastify);
   installMetricsRoute(fastify, metrics, config.metricsToken);
-  // Read at scrape time from the feed's own state (its lag needs the feed's help: not yet).
+  // Read at scrape time from the feed's own state.
   const feed = app.get(CustomerChangeFeed);
-  metrics.onScrape(() => metrics.setChangeFeedState(feed.live));
+  metrics.onScrape(() => {
+    const lagMs = feed.lagMs;
+    metrics.setChangeFeedState(feed.live, lagMs === null ? undefined : lagMs / 1000);
+  });
   // Before app.init(), which registers the routes: the lane wraps the limits route's handler.
   app.get(LimitsFastLane).install(app);
   // After the lane, so that its wrapper runs first: both lanes see every uuid in lower case.

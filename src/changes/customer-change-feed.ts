@@ -64,6 +64,8 @@ export class CustomerChangeFeed
   private readonly staleMs: number;
   private client: Client | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
+  /** When the newest answered heartbeat (or the LISTEN itself) was sent (performance.now()). */
+  private lastAnsweredSent: number | null = null;
   /** Fires when the last answered heartbeat gets older than the bound. */
   private staleness: NodeJS.Timeout | undefined;
   private retry: NodeJS.Timeout | undefined;
@@ -91,6 +93,14 @@ export class CustomerChangeFeed
    */
   get live(): boolean {
     return this.isLive;
+  }
+
+  /**
+   * How far behind the feed may be, in ms: the age of the newest answered heartbeat's sending
+   * (every change committed before it has been heard). Null while nothing was answered.
+   */
+  get lagMs(): number | null {
+    return this.lastAnsweredSent === null ? null : performance.now() - this.lastAnsweredSent;
   }
 
   /**
@@ -299,6 +309,9 @@ export class CustomerChangeFeed
    */
   private answered(client: Client, sent: number): void {
     if (this.client !== client) return;
+    if (this.lastAnsweredSent === null || sent > this.lastAnsweredSent) {
+      this.lastAnsweredSent = sent;
+    }
     const left = sent + this.staleMs - performance.now();
     if (left <= 0) return; // too late to vouch for anything: the timer has fired or will
     clearTimeout(this.staleness);

@@ -1,4 +1,10 @@
-import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import {
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+  OnApplicationShutdown,
+  Optional,
+} from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Client, PoolClient } from 'pg';
 import { DataSource } from 'typeorm';
@@ -8,6 +14,7 @@ import { NotFoundError } from '../common/errors';
 import type { AppConfig } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
 import { pgPoolOf } from '../database/pg-pool';
+import { Metrics } from '../observability/metrics';
 import {
   CustomerLimits,
   customerLimitsAt,
@@ -167,13 +174,20 @@ export class LimitsStore implements OnApplicationBootstrap, OnApplicationShutdow
   private loads = 0;
   private isoOf = NaN;
   private iso = '';
+  private readonly countHit: { inc(): void } | undefined;
+  private readonly countMiss: { inc(): void } | undefined;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly feed: CustomerChangeFeed,
     private readonly clock: Clock,
     @InjectConfig() config: AppConfig,
+    @Optional() metrics?: Metrics,
   ) {
+    // Children bound once: counting a look-up costs the hot path one increment, no label lookup.
+    const lookups = metrics?.limitsLookups;
+    this.countHit = lookups ? lookups.labels('hit') : undefined;
+    this.countMiss = lookups ? lookups.labels('miss') : undefined;
     this.keeping = config.limitsCache;
     this.connectTimeoutMs = config.databaseConnectTimeoutMs;
     if (this.keeping) {
@@ -229,6 +243,7 @@ export class LimitsStore implements OnApplicationBootstrap, OnApplicationShutdow
     if (standing === Standing.Unknown) return undefined;
     const until = slots.until[slot];
     if (until !== Infinity && this.clock.now().getTime() >= until) return undefined;
+    this.countHit?.inc();
     return limitsJson(
       customerId,
       standing,
@@ -242,6 +257,7 @@ export class LimitsStore implements OnApplicationBootstrap, OnApplicationShutdow
   limitsOf(customerId: string): string | Promise<string> {
     const hit = this.inMemory(customerId) ?? this.moveOn(customerId);
     if (hit !== undefined) return hit;
+    this.countMiss?.inc();
     return this.load(customerId).then((limits) => {
       if (limits === undefined) throw new NotFoundError('Customer', customerId);
       const now = this.clock.now().getTime();

@@ -10,6 +10,8 @@ import {
 import { createCustomer, signIn } from '../support/factories';
 import { disableCustomer } from '../support/holds';
 import { startTestApp, TEST_ADMIN, TestApp } from '../support/test-app';
+import { createApiKey } from '../support/api-keys';
+import { onEmbeddedDatabase } from '../support/test-env';
 
 const METRICS_TOKEN = 'metrics-token-for-the-tests-0123';
 
@@ -169,6 +171,48 @@ describe('operating the service: logs and metrics', () => {
     // Not a staff credential either.
     const staff = await signIn(t, 'admin');
     await request(t.http).get('/metrics').set(staff.header).expect(401);
+  });
+
+  it('counts limits look-ups: a miss read from the database, then hits from memory', async () => {
+    const scrape = async () =>
+      (
+        await request(t.http)
+          .get('/metrics')
+          .set('Authorization', `Bearer ${METRICS_TOKEN}`)
+          .expect(200)
+      ).text;
+    const key = await createApiKey(t);
+    const customer = await createCustomer(t);
+    const before = await scrape();
+    const ask = () =>
+      request(t.http).get(`/api/v1/customers/${customer.id}/limits`).set(key.header).expect(200);
+    await ask();
+    // Cached once its own change announcements are past: ask until an answer comes from memory.
+    const hits = 'limits_cache_lookups_total{result="hit"}';
+    for (let i = 0; i < 50 && sample(await scrape(), hits) === sample(before, hits); i += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      await ask();
+    }
+    const after = await scrape();
+    expect(sample(after, hits)).toBeGreaterThan(sample(before, hits));
+    expect(sample(after, 'limits_cache_lookups_total{result="miss"}')).toBeGreaterThan(
+      sample(before, 'limits_cache_lookups_total{result="miss"}'),
+    );
+  });
+
+  it('gives the change feed state and its lag: live, and behind by less than its staleness bound', async () => {
+    const text = (
+      await request(t.http)
+        .get('/metrics')
+        .set('Authorization', `Bearer ${METRICS_TOKEN}`)
+        .expect(200)
+    ).text;
+    // The embedded engine has no LISTEN connection: nothing to be behind on.
+    if (onEmbeddedDatabase()) return;
+    expect(sample(text, 'change_feed_live')).toBe(1);
+    const lag = sample(text, 'change_feed_lag_seconds');
+    expect(lag).toBeGreaterThan(0);
+    expect(lag).toBeLessThan(t.config.changeFeedStaleMs / 1000);
   });
 
   it('exposes every metric by name, and a request moves the duration histogram', async () => {
