@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import request from 'supertest';
 import { buildOpenApiDocument } from '../../src/openapi/openapi';
-import { createCustomer, createStaff, STAFF_PASSWORD } from '../support/factories';
+import { createCustomer, createStaff, signIn, STAFF_PASSWORD } from '../support/factories';
 import { createPlan, createSubscription } from '../support/plans';
 import { launchChromium } from '../support/chromium';
 import { startSmtpServer, TestSmtpServer } from '../support/smtp';
@@ -478,7 +478,13 @@ describe('the admin page, in Chromium', () => {
     await page.getByRole('heading', { name: 'Errors Inc', level: 1 }).waitFor();
 
     // Roles apply to the next request: the page still offers the button, the service refuses.
-    await t.db.query(`UPDATE staff_users SET role = 'user' WHERE id = $1`, [support.id]);
+    // Changed by an admin, as the service announces it to every instance's staff cache.
+    const admin = await signIn(t, 'admin');
+    await request(t.http)
+      .patch(`/api/v1/users/${support.id}`)
+      .set(admin.header)
+      .send({ role: 'user' })
+      .expect(200);
     await page.getByRole('button', { name: 'Disable', exact: true }).click();
     await page.getByRole('button', { name: 'Disable customer' }).click();
     expect(await alertText(page)).toMatch(/^Could not disable the customer\. Forbidden \(403/);

@@ -320,6 +320,9 @@ describeOnPostgres('every customer’s limits in memory (LimitsStore)', () => {
       expect(await limits(b, id)).toMatchObject({ fast: true });
       const { loads } = store.stats();
 
+      // A change nobody announces (written while connections are still allowed: A's pool may
+      // need a new one): only an answer read from the database shows it.
+      await insertHold(a.db, id);
       // B keeps its pooled connections (opened now, by reads at once), but cannot open a new
       // LISTEN connection for a while.
       await Promise.all(Array.from({ length: 4 }, () => limits(b, UNKNOWN_ID)));
@@ -327,8 +330,6 @@ describeOnPostgres('every customer’s limits in memory (LimitsStore)', () => {
       await admin.query('SELECT pg_terminate_backend($1)', [feed.backendPid]);
       await eventually(() => Promise.resolve(feed.live ? undefined : true), 5000, 'feed down');
 
-      // A change nobody announces: only an answer read from the database shows it.
-      await insertHold(a.db, id);
       for (let i = 0; i < 3; i += 1) {
         const answer = await limits(b, id);
         expect({ fast: answer.fast, status: JSON.parse(answer.text).status }).toEqual({
