@@ -14,6 +14,7 @@ import { NotFoundError } from '../common/errors';
 import type { AppConfig } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
 import { pgPoolOf } from '../database/pg-pool';
+import { isDatabaseUnavailable } from '../common/postgres-errors';
 import { Metrics } from '../observability/metrics';
 import {
   CustomerLimits,
@@ -506,10 +507,13 @@ export class LimitsStore implements OnApplicationBootstrap, OnApplicationShutdow
         if (epoch !== this.epoch || this.stopped) return;
         this.build = undefined;
         const delay = Math.min(FIRST_RETRY_MS * 2 ** failures, MAX_RETRY_MS);
-        this.logger.warn(
+        // An outage is logged once by the requests it refuses (DatabaseAvailability), not again
+        // here; any other failure is worth a warning.
+        const message =
           `Loading the limits of every customer failed (${error.message}); answering from ` +
-            `the database, trying again in ${delay} ms`,
-        );
+          `the database, trying again in ${delay} ms`;
+        if (isDatabaseUnavailable(error)) this.logger.debug(message);
+        else this.logger.warn(message);
         setTimeout(() => void this.loadAll(epoch, failures + 1), delay).unref();
       },
     );
