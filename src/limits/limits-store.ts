@@ -31,6 +31,8 @@ const MIN_CAPACITY = 1024;
 /** The loading statement may rightly run long: a million customers take seconds. */
 const LOAD_TIMEOUT_MS = 10 * 60_000;
 const FIRST_RETRY_MS = 100;
+/** Attempts at the first load's snapshot before the start goes on without it. */
+const START_ATTEMPTS = 4;
 const MAX_RETRY_MS = 5000;
 
 /**
@@ -119,6 +121,8 @@ interface Build {
   /** Customers announced changed since it began: their rows from the load may be older. */
   changed: IdTable;
   client: Client | undefined;
+  /** Settles once its snapshot is taken (true) or it failed (false). */
+  snapshot: Promise<boolean>;
 }
 
 export interface LimitsStoreStats {
@@ -159,8 +163,8 @@ export class LimitsStore implements OnApplicationBootstrap, OnApplicationShutdow
   private readonly logger = new Logger('LimitsStore');
   private readonly keeping: boolean;
   private readonly connectTimeoutMs: number;
-  private reads: LimitsReads | undefined;
-  private embedded = false;
+  private readonly reads: LimitsReads;
+  private embedded: Promise<boolean> | undefined;
   private slots = new Slots(MIN_CAPACITY);
   private planSets = new PlanSets();
   /** Bumped by a change to everything: what was read before is not kept. */
@@ -191,6 +195,7 @@ export class LimitsStore implements OnApplicationBootstrap, OnApplicationShutdow
     this.countMiss = lookups ? lookups.labels('miss') : undefined;
     this.keeping = config.limitsCache;
     this.connectTimeoutMs = config.databaseConnectTimeoutMs;
+    this.reads = new LimitsReads(dataSource);
     if (this.keeping) {
       feed.subscribe((customerId, origin) => {
         if (customerId === null) this.everythingChanged();
@@ -202,16 +207,17 @@ export class LimitsStore implements OnApplicationBootstrap, OnApplicationShutdow
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    this.reads = new LimitsReads(this.dataSource);
-    const [{ version }] = await this.dataSource.query<{ version: string }[]>('SELECT version()');
-    this.embedded = version.includes('PGlite');
     if (!this.keeping) return;
     // The feed announces "everything changed" once it listens (already done, unless it starts
     // after this), which starts a load; on the embedded engine it announces nothing.
     if (this.epoch === 0) this.epoch = 1;
     // The start waits for the load's snapshot (one round trip), not for its rows: customers
-    // written from then on are heard, not loaded, whatever they are written with.
-    await this.loadAll(this.epoch, 0);
+    // written from then on are heard, not loaded, whatever they are written with. A first
+    // attempt that fails (no connection to be had) is tried again a few times first.
+    for (let attempt = 0; attempt < START_ATTEMPTS; attempt += 1) {
+      if (await this.loadAll(this.epoch, attempt)) return;
+      await new Promise((resolve) => setTimeout(resolve, FIRST_RETRY_MS * 2 ** attempt));
+    }
   }
 
   onApplicationShutdown(): void {
@@ -385,7 +391,7 @@ export class LimitsStore implements OnApplicationBootstrap, OnApplicationShutdow
   private async read(customerId: string): Promise<CustomerLimits | undefined> {
     this.customerReads += 1;
     const now = this.clock.now().getTime();
-    const row = await this.reads!.customer(customerId, now);
+    const row = await this.reads.customer(customerId, now);
     if (row === undefined) return undefined;
     const planSet = await this.planSetOf(row[0] ?? '');
     return customerLimitsAt(planSet, pendingHoldsFromJson(row[1]), now);
@@ -396,7 +402,7 @@ export class LimitsStore implements OnApplicationBootstrap, OnApplicationShutdow
     const planSets = this.keeping ? this.planSets : new PlanSets();
     const known = planSets.intern(key);
     if (known !== undefined) return known;
-    planSets.addPlans(await this.reads!.plans(planSets.unknownPlans(key)));
+    planSets.addPlans(await this.reads.plans(planSets.unknownPlans(key)));
     const planSet = planSets.intern(key);
     // A subscription's plan exists (a foreign key), and plans are never deleted.
     if (planSet === undefined) throw new Error(`Plans of ${key} not found`);
@@ -424,21 +430,21 @@ export class LimitsStore implements OnApplicationBootstrap, OnApplicationShutdow
 
   /**
    * Loads every customer of `epoch`, unless a later change to everything comes first. Resolves
-   * once the load's snapshot is taken (or it failed: it is tried again later); the rows then
-   * arrive in the background.
+   * once the load's snapshot is taken (true), or it failed (false: it is tried again later), or
+   * there is nothing to load now (true); the rows then arrive in the background.
    */
-  private loadAll(epoch: number, failures: number): Promise<void> {
-    if (epoch !== this.epoch || this.stopped || !this.feed.live || this.build?.epoch === epoch) {
-      return Promise.resolve();
-    }
-    const build: Build = { epoch, changed: new IdTable(), client: undefined };
+  private loadAll(epoch: number, failures: number): Promise<boolean> {
+    if (this.build?.epoch === epoch) return this.build.snapshot;
+    if (epoch !== this.epoch || this.stopped || !this.feed.live) return Promise.resolve(true);
+    let settle!: (taken: boolean) => void;
+    const snapshot = new Promise<boolean>((resolve) => (settle = resolve));
+    const snapshotTaken = () => settle(true);
+    const build: Build = { epoch, changed: new IdTable(), client: undefined, snapshot };
     this.build = build;
     this.loads += 1;
     const started = performance.now();
     const planSets = this.planSets;
     const slots = this.slots;
-    let snapshotTaken!: () => void;
-    const snapshot = new Promise<void>((resolve) => (snapshotTaken = resolve));
     const planIds: string[] = [];
     const planSetByNumber: number[] = [];
     const holders = new IdTable();
@@ -503,7 +509,7 @@ export class LimitsStore implements OnApplicationBootstrap, OnApplicationShutdow
         );
       },
       (error: Error) => {
-        snapshotTaken();
+        settle(false);
         if (epoch !== this.epoch || this.stopped) return;
         this.build = undefined;
         const delay = Math.min(FIRST_RETRY_MS * 2 ** failures, MAX_RETRY_MS);
@@ -518,6 +524,18 @@ export class LimitsStore implements OnApplicationBootstrap, OnApplicationShutdow
       },
     );
     return snapshot;
+  }
+
+  /** Whether the database is the embedded engine (asked once). */
+  private onEmbeddedEngine(): Promise<boolean> {
+    this.embedded ??= this.dataSource
+      .query<{ version: string }[]>('SELECT version()')
+      .then(([{ version }]) => version.includes('PGlite'))
+      .catch((error: unknown) => {
+        this.embedded = undefined; // asked again next time
+        throw error;
+      });
+    return this.embedded;
   }
 
   /**
@@ -535,7 +553,7 @@ export class LimitsStore implements OnApplicationBootstrap, OnApplicationShutdow
     const pool = pgPoolOf(this.dataSource);
     let client: Client | PoolClient;
     let pooled: PoolClient | undefined;
-    if (this.embedded) {
+    if (await this.onEmbeddedEngine()) {
       pooled = await pool.connect();
       client = pooled;
     } else {
@@ -561,7 +579,7 @@ export class LimitsStore implements OnApplicationBootstrap, OnApplicationShutdow
       await client.query('SET LOCAL jit = off');
       // The transaction's first statement takes its snapshot: customers created from now on are
       // not in the load, and their changes are heard.
-      planSets.addPlans(await this.reads!.plans(null, client));
+      planSets.addPlans(await this.reads.plans(null, client));
       snapshotTaken();
       const now = this.clock.now().getTime();
       const rows = await LimitsReads.streamAll(client, now, (kind, part, data) =>
