@@ -3,7 +3,8 @@ import { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-t
 import { Injectable } from '@nestjs/common';
 import { AuditOrigin, AuditWriter } from '../audit/audit-writer';
 import type { StatusSnapshot } from '../audit/entities/audit-log.entity';
-import { ConflictError, NotFoundError } from '../common/errors';
+import { NotFoundError } from '../common/errors';
+import { LastAdminError, UserExistsError } from './auth.errors';
 import { keysetPage, Page, PageQueryDto } from '../common/pagination';
 import { isUniqueViolation } from '../common/postgres-errors';
 import { CreateUserDto, UpdateUserDto } from './dto/user-input.dto';
@@ -77,7 +78,7 @@ export class UsersService {
       });
     } catch (error) {
       if (isUniqueViolation(error, 'uq_staff_users_email')) {
-        throw new ConflictError('user_exists', `A user with email ${input.email} already exists.`);
+        throw new UserExistsError(input.email);
       }
       throw error;
     }
@@ -206,10 +207,7 @@ export class UsersService {
       .where(`u.role = 'admin' AND u.active AND u.id <> :exceptId`, { exceptId })
       .getMany();
     if (admins.length === 0) {
-      throw new ConflictError(
-        'last_admin',
-        'The last active admin cannot be demoted or deactivated.',
-      );
+      throw new LastAdminError();
     }
   }
 }

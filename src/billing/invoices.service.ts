@@ -4,7 +4,8 @@ import { Injectable } from '@nestjs/common';
 import { AuditWriter } from '../audit/audit-writer';
 import type { Origin } from '../access/actor';
 import { Clock } from '../common/clock';
-import { ConflictError, NotFoundError } from '../common/errors';
+import { NotFoundError } from '../common/errors';
+import { InvoiceNotOpenError, PaymentExceedsAmountDueError } from './billing.errors';
 import { KeysetColumn, keysetPage, Page } from '../common/pagination';
 import { CustomersService } from '../customers/customers.service';
 import { UnitOfWork } from '../database/unit-of-work';
@@ -86,10 +87,10 @@ export class InvoicesService {
       if (invoice.status !== 'open') throw this.notOpen(invoice);
       const remaining = invoice.amountDue - invoice.amountPaid;
       if (input.amount > remaining) {
-        throw new ConflictError(
-          'payment_exceeds_amount_due',
-          `${formatInvoiceNumber(invoice.number)} has ${remaining} left to pay; a payment of ` +
-            `${input.amount} would exceed it (there is no credit balance).`,
+        throw new PaymentExceedsAmountDueError(
+          formatInvoiceNumber(invoice.number),
+          remaining,
+          input.amount,
         );
       }
       const payments = this.txHost.tx.getRepository(InvoicePayment);
@@ -184,10 +185,10 @@ export class InvoicesService {
     return invoice;
   }
 
-  private notOpen(invoice: Invoice): ConflictError {
-    const number = formatInvoiceNumber(invoice.number);
-    return invoice.status === 'void'
-      ? new ConflictError('invoice_void', `${number} is void.`)
-      : new ConflictError('invoice_paid', `${number} is paid already.`);
+  private notOpen(invoice: Invoice): InvoiceNotOpenError {
+    return new InvoiceNotOpenError(
+      formatInvoiceNumber(invoice.number),
+      invoice.status === 'void' ? 'void' : 'paid',
+    );
   }
 }

@@ -4,6 +4,7 @@ import { Injectable } from '@nestjs/common';
 import { NotFoundError } from '../common/errors';
 import { KeysetColumn, keysetPage, Page } from '../common/pagination';
 import { asConflict } from '../common/postgres-errors';
+import { CustomerExistsError } from './customers.errors';
 import { CustomerDto } from './dto/customer.dto';
 import {
   CreateCustomerDto,
@@ -208,11 +209,6 @@ export class CustomersService {
   }
 
   private translate(error: unknown, email: string): unknown {
-    return asConflict(
-      error,
-      'uq_customers_email',
-      'customer_exists',
-      `A customer with email ${email} already exists.`,
-    );
+    return asConflict(error, 'uq_customers_email', new CustomerExistsError(email));
   }
 }

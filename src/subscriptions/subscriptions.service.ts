@@ -3,7 +3,8 @@ import { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-t
 import { Injectable } from '@nestjs/common';
 import { AuditOrigin, AuditWriter } from '../audit/audit-writer';
 import { CustomerChanges } from '../changes/customer-changes';
-import { ConflictError, CustomerDisabledError, NotFoundError } from '../common/errors';
+import { CustomerDisabledError } from '../access/access.errors';
+import { ConflictError, NotFoundError } from '../common/errors';
 import { KeysetColumn, keysetPage, Page, PageQueryDto } from '../common/pagination';
 import { CustomerAccessReader } from '../customers/access/customer-access-reader';
 import { CustomersService } from '../customers/customers.service';
