@@ -5,8 +5,8 @@ import { AuditOrigin, AuditWriter } from '../audit/audit-writer';
 import type { StatusSnapshot } from '../audit/entities/audit-log.entity';
 import { NotFoundError } from '../common/errors';
 import { LastAdminError, UserExistsError } from './auth.errors';
-import { keysetPage, Page, PageQueryDto } from '../common/pagination';
-import { isUniqueViolation } from '../common/postgres-errors';
+import { creationOrder, keysetPage, Page, PageQueryDto } from '../common/pagination';
+import { asConflict } from '../common/postgres-errors';
 import { CreateUserDto, UpdateUserDto } from './dto/user-input.dto';
 import { StaffUserDto } from './dto/staff-user.dto';
 import { StaffUser } from './entities/staff-user.entity';
@@ -46,14 +46,7 @@ export class UsersService {
   list(page: PageQueryDto): Promise<Page<StaffUserDto>> {
     return keysetPage(
       this.users.createQueryBuilder('u'),
-      [
-        {
-          expression: 'u.created_at',
-          cast: 'timestamptz',
-          value: (u) => u.createdAt.toISOString(),
-        },
-        { expression: 'u.id', cast: 'uuid', value: (u) => u.id },
-      ],
+      creationOrder<StaffUser>('u'),
       'ASC',
       page,
       StaffUserDto.from,
@@ -77,10 +70,7 @@ export class UsersService {
         return StaffUserDto.from(user);
       });
     } catch (error) {
-      if (isUniqueViolation(error, 'uq_staff_users_email')) {
-        throw new UserExistsError(input.email);
-      }
-      throw error;
+      throw asConflict(error, 'uq_staff_users_email', new UserExistsError(input.email));
     }
   }
 

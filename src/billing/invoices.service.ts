@@ -6,7 +6,7 @@ import type { Origin } from '../access/actor';
 import { Clock } from '../common/clock';
 import { NotFoundError } from '../common/errors';
 import { InvoiceNotOpenError, PaymentExceedsAmountDueError } from './billing.errors';
-import { KeysetColumn, keysetPage, Page } from '../common/pagination';
+import { creationOrder, keysetPage, Page } from '../common/pagination';
 import { CustomersService } from '../customers/customers.service';
 import { UnitOfWork } from '../database/unit-of-work';
 import { EventOutbox } from '../events/event-outbox';
@@ -21,10 +21,7 @@ import {
 import { InvoicePayment } from './entities/invoice-payment.entity';
 import { formatInvoiceNumber, Invoice } from './entities/invoice.entity';
 
-const NEWEST_FIRST: KeysetColumn<Invoice>[] = [
-  { expression: 'i.created_at', cast: 'timestamptz', value: (i) => i.createdAt.toISOString() },
-  { expression: 'i.id', cast: 'uuid', value: (i) => i.id },
-];
+const NEWEST_FIRST = creationOrder<Invoice>('i');
 
 /** Told, in the payment's or void's own transaction, that a customer's invoices changed. */
 export type InvoicesChangedListener = (customerId: string) => Promise<unknown>;

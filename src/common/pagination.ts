@@ -64,6 +64,23 @@ export interface KeysetColumn<E> {
 }
 
 /**
+ * (created_at, id) of the entity aliased `alias`: the order of creation, newest first with
+ * `DESC`, oldest first with `ASC`; the id breaks ties between rows of the same millisecond.
+ */
+export function creationOrder<E extends { createdAt: Date; id: string }>(
+  alias: string,
+): KeysetColumn<E>[] {
+  return [
+    {
+      expression: `${alias}.created_at`,
+      cast: 'timestamptz',
+      value: (entity) => entity.createdAt.toISOString(),
+    },
+    { expression: `${alias}.id`, cast: 'uuid', value: (entity) => entity.id },
+  ];
+}
+
+/**
  * Keyset pagination over (col1, col2, ...) in one direction: stable under inserts and as fast
  * on the thousandth page as on the first, unlike OFFSET. Timestamps are stored with millisecond
  * precision, so a JavaScript Date round-trips through the cursor exactly.

@@ -2,7 +2,7 @@ import { TransactionHost } from '@nestjs-cls/transactional';
 import { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
 import { Injectable } from '@nestjs/common';
 import { NotFoundError } from '../common/errors';
-import { KeysetColumn, keysetPage, Page } from '../common/pagination';
+import { creationOrder, KeysetColumn, keysetPage, Page } from '../common/pagination';
 import { asConflict } from '../common/postgres-errors';
 import { CustomerExistsError } from './customers.errors';
 import { CustomerDto } from './dto/customer.dto';
@@ -21,10 +21,7 @@ import { DataSource } from 'typeorm';
 import { hydrate } from '../database/hydrate';
 import { pgPoolOf, statementName } from '../database/pg-pool';
 
-const NEWEST_FIRST: KeysetColumn<Customer>[] = [
-  { expression: 'c.created_at', cast: 'timestamptz', value: (c) => c.createdAt.toISOString() },
-  { expression: 'c.id', cast: 'uuid', value: (c) => c.id },
-];
+const NEWEST_FIRST = creationOrder<Customer>('c');
 
 // Review of disabled customers: longest disabled first.
 const LONGEST_DISABLED_FIRST: KeysetColumn<Customer>[] = [
