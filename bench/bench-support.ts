@@ -406,10 +406,6 @@ export function loadAverage(): string {
 }
 
 /**
- * Replaces the section of bench/RESULTS.md that starts with `## ${title}` (up to the next `## `
- * heading) with `body`, keeping the file's other sections; adds it when missing.
- */
-/**
  * Writes a benchmark's section (`# <title>` and its body) into bench/RESULTS.md, keeping every
  * other benchmark's section (bench/results-file.ts).
  */

@@ -9,10 +9,10 @@ import {
 import { RequestOrigin, Roles } from '../access/access.decorators';
 import type { Origin } from '../access/actor';
 import { ApiProblemResponses } from '../common/api-problem-responses';
-import { Page, PageQueryDto } from '../common/pagination';
+import { Page, PageDtoOf, PageQueryDto } from '../common/pagination';
 import { UuidParam } from '../common/validation';
 import { ApiKeysService } from './api-keys.service';
-import { ApiKeyDto, ApiKeyPageDto, CreateApiKeyDto, CreatedApiKeyDto } from './dto/api-key.dto';
+import { ApiKeyDto, CreateApiKeyDto, CreatedApiKeyDto } from './dto/api-key.dto';
 
 @ApiTags('api-keys')
 @Controller('api-keys')
@@ -38,7 +38,7 @@ export class ApiKeysController {
 
   @Get()
   @ApiOperation({ summary: 'List API keys, newest first (revoked ones too, never the key)' })
-  @ApiOkResponse({ type: ApiKeyPageDto })
+  @ApiOkResponse({ type: PageDtoOf(ApiKeyDto) })
   @ApiProblemResponses(400)
   list(@Query() page: PageQueryDto): Promise<Page<ApiKeyDto>> {
     return this.apiKeys.list(page);

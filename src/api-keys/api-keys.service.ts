@@ -4,17 +4,14 @@ import { Injectable } from '@nestjs/common';
 import { AuditOrigin, AuditWriter } from '../audit/audit-writer';
 import { CustomerChanges } from '../changes/customer-changes';
 import { NotFoundError } from '../common/errors';
-import { KeysetColumn, keysetPage, Page, PageQueryDto } from '../common/pagination';
+import { creationOrder, keysetPage, Page, PageQueryDto } from '../common/pagination';
 import { CustomersService } from '../customers/customers.service';
 import { UnitOfWork } from '../database/unit-of-work';
 import { displayPrefix, generateApiKey, hashApiKey } from './api-key-format';
 import { ApiKeyDto, CreateApiKeyDto, CreatedApiKeyDto } from './dto/api-key.dto';
 import { ApiKey } from './entities/api-key.entity';
 
-const NEWEST_FIRST: KeysetColumn<ApiKey>[] = [
-  { expression: 'k.created_at', cast: 'timestamptz', value: (k) => k.createdAt.toISOString() },
-  { expression: 'k.id', cast: 'uuid', value: (k) => k.id },
-];
+const NEWEST_FIRST = creationOrder<ApiKey>('k');
 
 @Injectable()
 export class ApiKeysService {

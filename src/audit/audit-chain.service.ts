@@ -3,6 +3,7 @@ import { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-t
 import { Injectable } from '@nestjs/common';
 import { Clock } from '../common/clock';
 import { ConflictError, ValidationFailedError } from '../common/errors';
+import { AuditChainBrokenError } from './audit.errors';
 import { KeysetColumn, keysetPage, Page, PageQueryDto } from '../common/pagination';
 import { UnitOfWork } from '../database/unit-of-work';
 import type { Query } from './audit-chain-rows';
@@ -130,8 +131,7 @@ export class AuditChainService {
       toSeq: Number(head.seq),
     });
     if (!outcome.ok) {
-      throw new ConflictError(
-        'audit_chain_broken',
+      throw new AuditChainBrokenError(
         `The audit chain is broken at seq ${outcome.first_broken_seq} (${outcome.reason}): ` +
           `nothing was signed. ${outcome.detail}`,
       );

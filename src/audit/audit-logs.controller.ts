@@ -9,20 +9,19 @@ import {
 import { RequestOrigin, Roles } from '../access/access.decorators';
 import type { Origin } from '../access/actor';
 import { ApiProblemResponses } from '../common/api-problem-responses';
-import { Page, PageQueryDto } from '../common/pagination';
+import { Page, PageDtoOf, PageQueryDto } from '../common/pagination';
 import type { VerifyOutcome } from './audit-chain-verifier';
 import { AuditChainService } from './audit-chain.service';
 import { AuditExportService } from './audit-export.service';
 import { AuditService } from './audit.service';
 import {
   AuditCheckpointDto,
-  AuditCheckpointPageDto,
   AuditPublicKeyDto,
   AuditVerificationDto,
   ExportAuditLogsQueryDto,
   VerifyAuditChainQueryDto,
 } from './dto/audit-chain.dto';
-import { AuditLogDto, AuditLogPageDto } from './dto/audit-log.dto';
+import { AuditLogDto } from './dto/audit-log.dto';
 import { ListAuditLogsQueryDto } from './dto/list-audit-logs-query.dto';
 
 const CONTENT_TYPES = {
@@ -48,7 +47,7 @@ export class AuditLogsController {
       'dot (`staff_user.`) for every action of that kind. Entries are never changed or deleted ' +
       '(older than AUDIT_RETENTION_DAYS they may be archived: README, Audit trail).',
   })
-  @ApiOkResponse({ type: AuditLogPageDto })
+  @ApiOkResponse({ type: PageDtoOf(AuditLogDto) })
   @ApiProblemResponses(400)
   list(@Query() query: ListAuditLogsQueryDto): Promise<Page<AuditLogDto>> {
     return this.audit.list(query);
@@ -97,7 +96,7 @@ export class AuditLogsController {
       'Scheduled, on-demand and archive anchors, each with the public key that signed it: keep ' +
       'them with an export to check it outside the service (scripts/verify-audit-export.mjs).',
   })
-  @ApiOkResponse({ type: AuditCheckpointPageDto })
+  @ApiOkResponse({ type: PageDtoOf(AuditCheckpointDto) })
   @ApiProblemResponses(400)
   listCheckpoints(@Query() page: PageQueryDto): Promise<Page<AuditCheckpointDto>> {
     return this.chain.listCheckpoints(page);

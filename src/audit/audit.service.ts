@@ -6,10 +6,10 @@ import { DataSource } from 'typeorm';
 import {
   decodeCursor,
   DEFAULT_PAGE_SIZE,
-  encodeCursor,
   KeysetColumn,
   keysetPage,
   Page,
+  pageOfRows,
   PageQueryDto,
 } from '../common/pagination';
 import { hydrate } from '../database/hydrate';
@@ -81,13 +81,7 @@ export class AuditService {
     const entries = rows
       .filter((row) => row.id !== null)
       .map((row) => hydrate(this.dataSource, AuditLog, row));
-    const more = entries.length > limit;
-    const data = more ? entries.slice(0, limit) : entries;
-    const last = data[data.length - 1];
-    return {
-      data: data.map(AuditLogDto.from),
-      next_cursor: more && last ? encodeCursor(NEWEST_FIRST.map((c) => c.value(last))) : null,
-    };
+    return pageOfRows(entries, limit, NEWEST_FIRST, AuditLogDto.from);
   }
 
   list(query: ListAuditLogsQueryDto): Promise<Page<AuditLogDto>> {

@@ -1,5 +1,6 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
-import { CustomerDisabledError, ForbiddenError } from '../common/errors';
+import { CustomerDisabledError } from '../access/access.errors';
+import { ForbiddenError } from '../common/errors';
 import type { AuthenticatedRequest } from '../access/access.decorators';
 import type { Actor } from '../access/actor';
 import { admission } from './admission';

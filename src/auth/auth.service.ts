@@ -1,13 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import { AuditOrigin, AuditWriter } from '../audit/audit-writer';
-import {
-  InvalidCredentialsError,
-  TooManyAttemptsError,
-  UnauthenticatedError,
-} from '../common/errors';
+import { TooManyAttemptsError, UnauthenticatedError } from '../common/errors';
 import type { AppConfig } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
+import { InvalidCredentialsError } from './auth.errors';
 import { LoginResponseDto } from './dto/login.dto';
 import { StaffUserDto } from './dto/staff-user.dto';
 import { StaffUser } from './entities/staff-user.entity';

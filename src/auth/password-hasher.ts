@@ -2,15 +2,17 @@ import { Injectable } from '@nestjs/common';
 import { Algorithm, hash, verify } from '@node-rs/argon2';
 
 /**
- * At most this many argon2 computations at once, per process. Each takes 19 MiB and ~50 ms of a
- * core, and they run on libuv's thread pool (4 threads by default), which file and DNS work
- * share: more at once would only queue there, with no bound on memory.
+ * At most this many argon2 computations at once, per process. Each takes 19 MiB and a core for
+ * its time (measured in bench/RESULTS.md, "Costs behind code comments"), and they run on libuv's
+ * thread pool (4 threads by default), which file and DNS work share: more at once would only
+ * queue there, with no bound on memory.
  */
 export const MAX_CONCURRENT_HASHES = 4;
 /**
  * Logins waiting for a slot beyond this are refused (429, retry in a second) instead of queued:
  * a burst from many addresses, which the per-address throttle does not stop, then cannot build
- * a queue of unbounded memory and latency. 64 waiting is about a second of work on 4 slots.
+ * a queue of unbounded memory and latency. The same section of bench/RESULTS.md measures how
+ * long a full queue takes to drain.
  */
 export const MAX_QUEUED_LOGIN_HASHES = 64;
 

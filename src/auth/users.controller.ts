@@ -1,11 +1,11 @@
 import { Body, Controller, Get, Patch, Post, Query } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiProblemResponses } from '../common/api-problem-responses';
-import { Page, PageQueryDto } from '../common/pagination';
+import { Page, PageDtoOf, PageQueryDto } from '../common/pagination';
 import { UuidParam } from '../common/validation';
 import { RequestOrigin, Roles } from '../access/access.decorators';
 import type { Origin } from '../access/actor';
-import { StaffUserDto, StaffUserPageDto } from './dto/staff-user.dto';
+import { StaffUserDto } from './dto/staff-user.dto';
 import { CreateUserDto, UpdateUserDto } from './dto/user-input.dto';
 import { UsersService } from './users.service';
 
@@ -28,7 +28,7 @@ export class UsersController {
 
   @Get()
   @ApiOperation({ summary: 'List staff users, oldest first' })
-  @ApiOkResponse({ type: StaffUserPageDto })
+  @ApiOkResponse({ type: PageDtoOf(StaffUserDto) })
   @ApiProblemResponses(400)
   list(@Query() page: PageQueryDto): Promise<Page<StaffUserDto>> {
     return this.users.list(page);

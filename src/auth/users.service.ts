@@ -3,9 +3,10 @@ import { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-t
 import { Injectable } from '@nestjs/common';
 import { AuditOrigin, AuditWriter } from '../audit/audit-writer';
 import type { StatusSnapshot } from '../audit/entities/audit-log.entity';
-import { ConflictError, NotFoundError } from '../common/errors';
-import { keysetPage, Page, PageQueryDto } from '../common/pagination';
-import { isUniqueViolation } from '../common/postgres-errors';
+import { NotFoundError } from '../common/errors';
+import { LastAdminError, UserExistsError } from './auth.errors';
+import { creationOrder, keysetPage, Page, PageQueryDto } from '../common/pagination';
+import { asConflict } from '../common/postgres-errors';
 import { CreateUserDto, UpdateUserDto } from './dto/user-input.dto';
 import { StaffUserDto } from './dto/staff-user.dto';
 import { StaffUser } from './entities/staff-user.entity';
@@ -45,14 +46,7 @@ export class UsersService {
   list(page: PageQueryDto): Promise<Page<StaffUserDto>> {
     return keysetPage(
       this.users.createQueryBuilder('u'),
-      [
-        {
-          expression: 'u.created_at',
-          cast: 'timestamptz',
-          value: (u) => u.createdAt.toISOString(),
-        },
-        { expression: 'u.id', cast: 'uuid', value: (u) => u.id },
-      ],
+      creationOrder<StaffUser>('u'),
       'ASC',
       page,
       StaffUserDto.from,
@@ -76,10 +70,7 @@ export class UsersService {
         return StaffUserDto.from(user);
       });
     } catch (error) {
-      if (isUniqueViolation(error, 'uq_staff_users_email')) {
-        throw new ConflictError('user_exists', `A user with email ${input.email} already exists.`);
-      }
-      throw error;
+      throw asConflict(error, 'uq_staff_users_email', new UserExistsError(input.email));
     }
   }
 
@@ -206,10 +197,7 @@ export class UsersService {
       .where(`u.role = 'admin' AND u.active AND u.id <> :exceptId`, { exceptId })
       .getMany();
     if (admins.length === 0) {
-      throw new ConflictError(
-        'last_admin',
-        'The last active admin cannot be demoted or deactivated.',
-      );
+      throw new LastAdminError();
     }
   }
 }

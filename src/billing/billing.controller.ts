@@ -2,10 +2,10 @@ import { Controller, Get, Post, Query } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Roles } from '../access/access.decorators';
 import { ApiProblemResponses } from '../common/api-problem-responses';
-import { Page, PageQueryDto } from '../common/pagination';
+import { Page, PageDtoOf, PageQueryDto } from '../common/pagination';
 import { UuidParam } from '../common/validation';
 import { BillingService } from './billing.service';
-import { BillingRunDto, InvoiceDto, InvoicePageDto } from './dto/billing.dto';
+import { BillingRunDto, InvoiceDto } from './dto/billing.dto';
 
 @ApiTags('billing')
 @Controller()
@@ -29,7 +29,7 @@ export class BillingController {
   @Get('customers/:id/invoices')
   @Roles('user')
   @ApiOperation({ summary: 'A customer’s invoices, newest first' })
-  @ApiOkResponse({ type: InvoicePageDto })
+  @ApiOkResponse({ type: PageDtoOf(InvoiceDto) })
   @ApiProblemResponses(400, 404)
   invoices(@UuidParam() id: string, @Query() page: PageQueryDto): Promise<Page<InvoiceDto>> {
     return this.billing.listInvoices(id, page);

@@ -4,7 +4,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { Clock } from '../common/clock';
 import type { AppConfig } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
-import { KeysetColumn, keysetPage, Page, PageQueryDto } from '../common/pagination';
+import { creationOrder, keysetPage, Page, PageQueryDto } from '../common/pagination';
 import { CustomersService } from '../customers/customers.service';
 import { UnitOfWork } from '../database/unit-of-work';
 import type { PlanInterval } from '../plans/entities/plan.entity';
@@ -16,10 +16,7 @@ import { Invoice } from './entities/invoice.entity';
 const BATCH_SIZE = 100;
 const DAY_MS = 86_400_000;
 
-const NEWEST_FIRST: KeysetColumn<Invoice>[] = [
-  { expression: 'i.created_at', cast: 'timestamptz', value: (i) => i.createdAt.toISOString() },
-  { expression: 'i.id', cast: 'uuid', value: (i) => i.id },
-];
+const NEWEST_FIRST = creationOrder<Invoice>('i');
 
 interface DueRow {
   id: string;

@@ -3,11 +3,10 @@ import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestj
 import { RequestOrigin, Roles } from '../access/access.decorators';
 import type { Origin } from '../access/actor';
 import { ApiProblemResponses } from '../common/api-problem-responses';
-import type { Page } from '../common/pagination';
+import { Page, PageDtoOf } from '../common/pagination';
 import { UuidParam } from '../common/validation';
 import {
   InvoiceDto,
-  InvoicePageDto,
   InvoicePaymentDto,
   ListInvoicesQueryDto,
   RecordPaymentDto,
@@ -27,7 +26,7 @@ export class InvoicesController {
     description:
       '`overdue=true`: open invoices past their due date (`days_overdue` counts whole days).',
   })
-  @ApiOkResponse({ type: InvoicePageDto })
+  @ApiOkResponse({ type: PageDtoOf(InvoiceDto) })
   @ApiProblemResponses(400)
   list(@Query() query: ListInvoicesQueryDto): Promise<Page<InvoiceDto>> {
     return this.invoices.list(query);

@@ -4,8 +4,9 @@ import { Injectable } from '@nestjs/common';
 import { AuditWriter } from '../audit/audit-writer';
 import type { Origin } from '../access/actor';
 import { Clock } from '../common/clock';
-import { ConflictError, NotFoundError } from '../common/errors';
-import { KeysetColumn, keysetPage, Page } from '../common/pagination';
+import { NotFoundError } from '../common/errors';
+import { InvoiceNotOpenError, PaymentExceedsAmountDueError } from './billing.errors';
+import { creationOrder, keysetPage, Page } from '../common/pagination';
 import { CustomersService } from '../customers/customers.service';
 import { UnitOfWork } from '../database/unit-of-work';
 import { EventOutbox } from '../events/event-outbox';
@@ -20,10 +21,7 @@ import {
 import { InvoicePayment } from './entities/invoice-payment.entity';
 import { formatInvoiceNumber, Invoice } from './entities/invoice.entity';
 
-const NEWEST_FIRST: KeysetColumn<Invoice>[] = [
-  { expression: 'i.created_at', cast: 'timestamptz', value: (i) => i.createdAt.toISOString() },
-  { expression: 'i.id', cast: 'uuid', value: (i) => i.id },
-];
+const NEWEST_FIRST = creationOrder<Invoice>('i');
 
 /** Told, in the payment's or void's own transaction, that a customer's invoices changed. */
 export type InvoicesChangedListener = (customerId: string) => Promise<unknown>;
@@ -86,10 +84,10 @@ export class InvoicesService {
       if (invoice.status !== 'open') throw this.notOpen(invoice);
       const remaining = invoice.amountDue - invoice.amountPaid;
       if (input.amount > remaining) {
-        throw new ConflictError(
-          'payment_exceeds_amount_due',
-          `${formatInvoiceNumber(invoice.number)} has ${remaining} left to pay; a payment of ` +
-            `${input.amount} would exceed it (there is no credit balance).`,
+        throw new PaymentExceedsAmountDueError(
+          formatInvoiceNumber(invoice.number),
+          remaining,
+          input.amount,
         );
       }
       const payments = this.txHost.tx.getRepository(InvoicePayment);
@@ -184,10 +182,10 @@ export class InvoicesService {
     return invoice;
   }
 
-  private notOpen(invoice: Invoice): ConflictError {
-    const number = formatInvoiceNumber(invoice.number);
-    return invoice.status === 'void'
-      ? new ConflictError('invoice_void', `${number} is void.`)
-      : new ConflictError('invoice_paid', `${number} is paid already.`);
+  private notOpen(invoice: Invoice): InvoiceNotOpenError {
+    return new InvoiceNotOpenError(
+      formatInvoiceNumber(invoice.number),
+      invoice.status === 'void' ? 'void' : 'paid',
+    );
   }
 }

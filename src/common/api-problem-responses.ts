@@ -5,10 +5,15 @@ import type {
   ResponseObject,
   SchemaObject,
 } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
-import { ErrorCode, isErrorCode } from './errors';
-import { ProblemDetailsDto } from './problem-details.dto';
 
 export const PROBLEM_MEDIA_TYPE = 'application/problem+json';
+
+/**
+ * The name of the problem details schema. Its class (openapi/problem-details.dto.ts) sits where
+ * every module's error codes are known, to list them all in its `code` enum; here, below the
+ * modules that document their answers, it is known by name.
+ */
+export const PROBLEM_DETAILS_SCHEMA = 'ProblemDetailsDto';
 
 /**
  * Default descriptions. A description names the codes the answer can carry in backticks, and
@@ -31,17 +36,20 @@ export const PROBLEM_DESCRIPTIONS: Record<number, string> = {
     'seconds (`service_unavailable`)',
 };
 
-/** The error codes a description names in backticks, in order, once each. */
-export function codesNamedIn(description: string): ErrorCode[] {
-  const codes = [...description.matchAll(/`([a-z_]+)`/g)].map((m) => m[1]).filter(isErrorCode);
+/**
+ * The error codes a description names in backticks (any `snake_case` word), in order, once each.
+ * Each must be declared (openapi/error-codes.ts; its test and the OpenAPI test check that).
+ */
+export function codesNamedIn(description: string): string[] {
+  const codes = [...description.matchAll(/`([a-z_]+)`/g)].map((m) => m[1]);
   return [...new Set(codes)];
 }
 
-/** Problem details whose `code` is one of `codes` (all of them are ErrorCode members). */
-export function problemSchema(codes: readonly ErrorCode[]): SchemaObject {
+/** Problem details whose `code` is one of `codes`. */
+export function problemSchema(codes: readonly string[]): SchemaObject {
   return {
     allOf: [
-      { $ref: getSchemaPath(ProblemDetailsDto) },
+      { $ref: getSchemaPath(PROBLEM_DETAILS_SCHEMA) },
       { type: 'object', properties: { code: { type: 'string', enum: [...codes] } } },
     ],
   };

@@ -1,25 +1,16 @@
 /**
- * The machine-readable codes of the HTTP contract: a value, not only a type, so that the OpenAPI
- * document's enum is generated from this list and cannot miss one.
+ * The error codes every module may answer with: the HTTP layer's own (validation, credentials,
+ * permission, size, type, timeouts, outages) and the generic `not_found` and `conflict`. A code
+ * that only one module raises is declared next to it, in its `*.errors.ts` (as `HOLDS_ERROR_CODES`
+ * in holds/holds.errors.ts), with its error classes; openapi/error-codes.ts composes them all into
+ * the contract's `ErrorCode` enum, and its test fails on a code declared twice or used undeclared.
  */
-export const ERROR_CODES = [
+export const COMMON_ERROR_CODES = [
   'validation_failed',
   'unauthenticated',
-  'invalid_credentials',
   'forbidden',
-  'customer_disabled',
   'not_found',
-  'customer_exists',
-  'feature_exists',
-  'plan_exists',
-  'user_exists',
-  'last_admin',
   'conflict',
-  'hold_not_active',
-  'invoice_paid',
-  'invoice_void',
-  'payment_exceeds_amount_due',
-  'audit_chain_broken',
   'payload_too_large',
   'unsupported_media_type',
   'too_many_attempts',
@@ -28,11 +19,7 @@ export const ERROR_CODES = [
   'request_timeout',
   'request_header_too_large',
 ] as const;
-export type ErrorCode = (typeof ERROR_CODES)[number];
-
-export function isErrorCode(value: unknown): value is ErrorCode {
-  return typeof value === 'string' && (ERROR_CODES as readonly string[]).includes(value);
-}
+export type CommonErrorCode = (typeof COMMON_ERROR_CODES)[number];
 
 export interface FieldError {
   field: string;
@@ -42,10 +29,14 @@ export interface FieldError {
 /**
  * Base of every error the domain raises on purpose. The problem-details filter turns it into an
  * RFC 9457 response; nothing else needs to know about HTTP.
+ *
+ * `C` is the list the code belongs to: a common code by default, a module's own when its error
+ * class says so (`extends ConflictError<HoldsErrorCode>`). The code is never inferred from the
+ * argument, so a code that is in neither list does not compile.
  */
-export class DomainError extends Error {
+export class DomainError<C extends string = CommonErrorCode> extends Error {
   constructor(
-    readonly code: ErrorCode,
+    readonly code: NoInfer<C>,
     readonly status: number,
     readonly title: string,
     detail?: string,
@@ -71,26 +62,9 @@ export class UnauthenticatedError extends DomainError {
   }
 }
 
-export class InvalidCredentialsError extends DomainError {
-  constructor(detail = 'The email or password is wrong.') {
-    super('invalid_credentials', 401, 'Invalid credentials', detail);
-  }
-}
-
 export class ForbiddenError extends DomainError {
   constructor(detail = 'You are not allowed to do this.') {
     super('forbidden', 403, 'Forbidden', detail);
-  }
-}
-
-export class CustomerDisabledError extends DomainError {
-  constructor(customerId: string, detail?: string) {
-    super(
-      'customer_disabled',
-      403,
-      'Customer disabled',
-      detail ?? `Customer ${customerId} is disabled.`,
-    );
   }
 }
 
@@ -105,8 +79,9 @@ export class NotFoundError extends DomainError {
   }
 }
 
-export class ConflictError extends DomainError {
-  constructor(code: ErrorCode, detail: string) {
+/** 409: the generic `conflict`, or a module's own code through a subclass of its own. */
+export class ConflictError<C extends string = 'conflict'> extends DomainError<C> {
+  constructor(code: NoInfer<C>, detail: string) {
     super(code, 409, 'Conflict', detail);
   }
 }

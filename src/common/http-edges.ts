@@ -1,7 +1,7 @@
 import { maxHeaderSize, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ErrorCode, ValidationFailedError } from './errors';
+import { CommonErrorCode, ValidationFailedError } from './errors';
 import { problemOf, ProblemDetails, toProblem } from './problem-details.filter';
 import { SECURITY_HEADERS } from './security-headers';
 import { findNul, NUL_MESSAGE } from './validation';
@@ -114,7 +114,7 @@ export function frameworkErrors(
  */
 export function clientErrorHandler(error: Error & { code?: string }, socket: Socket): void {
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
-  const [status, code, detail]: [number, ErrorCode, string] =
+  const [status, code, detail]: [number, CommonErrorCode, string] =
     error.code === 'HPE_HEADER_OVERFLOW'
       ? [
           431,

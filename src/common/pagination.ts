@@ -1,4 +1,5 @@
-import { ApiPropertyOptional } from '@nestjs/swagger';
+import type { Type as Class } from '@nestjs/common';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 import { ObjectLiteral, SelectQueryBuilder } from 'typeorm';
@@ -30,6 +31,28 @@ export interface Page<T> {
   next_cursor: string | null;
 }
 
+const pageDtos = new Map<Class<unknown>, Class<Page<unknown>>>();
+
+/**
+ * The response schema of a page of `item`s, `{data: [...], next_cursor}`, for
+ * `@ApiOkResponse({ type: PageDtoOf(CustomerDto) })`. It is named after the item (`CustomerDto`
+ * gives `CustomerPageDto`), and each item has one page class, wherever it is asked for.
+ */
+export function PageDtoOf<T>(item: Class<T>): Class<Page<T>> {
+  const known = pageDtos.get(item);
+  if (known) return known as Class<Page<T>>;
+  class PageDto implements Page<T> {
+    @ApiProperty({ type: [item] })
+    data: T[];
+
+    @ApiProperty({ type: String, nullable: true })
+    next_cursor: string | null;
+  }
+  Object.defineProperty(PageDto, 'name', { value: `${item.name.replace(/Dto$/, '')}PageDto` });
+  pageDtos.set(item, PageDto);
+  return PageDto;
+}
+
 /** One column of a keyset ordering; values are what the cursor carries for it. */
 export interface KeysetColumn<E> {
   /** SQL expression, e.g. `c.created_at`. */
@@ -38,6 +61,23 @@ export interface KeysetColumn<E> {
   value: (entity: E) => string | number;
   /** How the cursor's value is cast back in SQL, e.g. `timestamptz` or `uuid`. */
   cast: string;
+}
+
+/**
+ * (created_at, id) of the entity aliased `alias`: the order of creation, newest first with
+ * `DESC`, oldest first with `ASC`; the id breaks ties between rows of the same millisecond.
+ */
+export function creationOrder<E extends { createdAt: Date; id: string }>(
+  alias: string,
+): KeysetColumn<E>[] {
+  return [
+    {
+      expression: `${alias}.created_at`,
+      cast: 'timestamptz',
+      value: (entity) => entity.createdAt.toISOString(),
+    },
+    { expression: `${alias}.id`, cast: 'uuid', value: (entity) => entity.id },
+  ];
 }
 
 /**
@@ -70,7 +110,20 @@ export async function keysetPage<E extends ObjectLiteral, R>(
     if (i === 0) query.orderBy(column.expression, direction);
     else query.addOrderBy(column.expression, direction);
   }
-  const rows = await query.limit(limit + 1).getMany();
+  return pageOfRows(await query.limit(limit + 1).getMany(), limit, columns, toResponse);
+}
+
+/**
+ * The page of `rows`, read in the keyset's order and one more than `limit` to learn whether a
+ * next page exists, as keysetPage answers it. For the list that reads its rows in its own
+ * statement (decoding the cursor with decodeCursor) and still answers the same page.
+ */
+export function pageOfRows<E, R>(
+  rows: E[],
+  limit: number,
+  columns: KeysetColumn<E>[],
+  toResponse: (entity: E) => R,
+): Page<R> {
   const more = rows.length > limit;
   const data = more ? rows.slice(0, limit) : rows;
   const last = data[data.length - 1];

@@ -15,14 +15,16 @@ const MIN_LOCAL_PART_TO_REFUSE = 3;
 
 /**
  * The estimator runs on the event loop and its cost grows fast with length and look-alike
- * characters (2-5 s of CPU for some 256-character passwords, measured here): it judges the first
- * 40 characters and tries fewer look-alike substitutions, which brought the same inputs to
- * 40-210 ms. That is conservative: a prefix is never stronger than the whole password.
+ * characters (seconds of CPU for a 256-character password of look-alikes): it judges the first
+ * 40 characters and tries fewer look-alike substitutions, which makes the same inputs ten times
+ * cheaper or more (bench/RESULTS.md, "Costs behind code comments", has both). That is
+ * conservative: a prefix is never stronger than the whole password.
  */
 const ESTIMATED_LENGTH = 40;
 const L33T_MAX_SUBSTITUTIONS = 30;
 
-// Built on first use: loading the dictionaries takes about 250 ms.
+// Built on first use, so that only a process that checks a password loads the dictionaries (the
+// same section of bench/RESULTS.md measures the load).
 let estimator: ZxcvbnFactory | undefined;
 const zxcvbn = (): ZxcvbnFactory =>
   (estimator ??= new ZxcvbnFactory({

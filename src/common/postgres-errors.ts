@@ -1,4 +1,4 @@
-import { ConflictError, DatabaseUnavailableError, ErrorCode } from './errors';
+import { DatabaseUnavailableError, DomainError } from './errors';
 
 /** True when `error` is PostgreSQL's unique violation, optionally of the named constraint. */
 export function isUniqueViolation(error: unknown, constraint?: string): boolean {
@@ -9,16 +9,16 @@ export function isUniqueViolation(error: unknown, constraint?: string): boolean 
 }
 
 /**
- * The unique constraint's answer in the contract: a 409 `code` when `error` violates `constraint`,
- * else `error` itself. Callers `throw asConflict(error, ...)` in their catch.
+ * The unique constraint's answer in the contract: `conflict` (a 409 with the module's own code)
+ * when `error` violates `constraint`, else `error` itself. Callers `throw asConflict(error, ...)`
+ * in their catch.
  */
 export function asConflict(
   error: unknown,
   constraint: string,
-  code: ErrorCode,
-  message: string,
+  conflict: DomainError<string>,
 ): unknown {
-  return isUniqueViolation(error, constraint) ? new ConflictError(code, message) : error;
+  return isUniqueViolation(error, constraint) ? conflict : error;
 }
 
 /**

@@ -1,19 +1,20 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isDatabaseUnavailable } from '../common/postgres-errors';
-import { DatabaseUnavailableError, DomainError, ErrorCode, FieldError } from './errors';
+import { CommonErrorCode, DatabaseUnavailableError, DomainError, FieldError } from './errors';
 
 export interface ProblemDetails {
   type: string;
   title: string;
   status: number;
   detail: string;
-  code: ErrorCode;
+  /** One of the contract's codes (composed in openapi/error-codes.ts). */
+  code: string;
   errors?: FieldError[];
   instance?: string;
 }
 
-const CODE_BY_STATUS: Record<number, ErrorCode> = {
+const CODE_BY_STATUS: Record<number, CommonErrorCode> = {
   400: 'validation_failed',
   401: 'unauthenticated',
   403: 'forbidden',
@@ -26,7 +27,7 @@ const CODE_BY_STATUS: Record<number, ErrorCode> = {
   503: 'service_unavailable',
 };
 
-const TITLE_BY_CODE: Partial<Record<ErrorCode, string>> = {
+const TITLE_BY_CODE: Partial<Record<CommonErrorCode, string>> = {
   validation_failed: 'Validation failed',
   unauthenticated: 'Unauthenticated',
   forbidden: 'Forbidden',
@@ -97,13 +98,13 @@ function httpExceptionDetail(error: HttpException): string {
 }
 
 /** A problem detail with the standard title of its code. */
-export function problemOf(status: number, code: ErrorCode, detail: string): ProblemDetails {
+export function problemOf(status: number, code: CommonErrorCode, detail: string): ProblemDetails {
   return problem(status, code, TITLE_BY_CODE[code] ?? 'Error', detail);
 }
 
 function problem(
   status: number,
-  code: ErrorCode,
+  code: string,
   title: string,
   detail: string,
   errors?: FieldError[],

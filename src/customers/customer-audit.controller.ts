@@ -1,10 +1,10 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AuditService } from '../audit/audit.service';
-import { AuditLogDto, AuditLogPageDto } from '../audit/dto/audit-log.dto';
+import { AuditLogDto } from '../audit/dto/audit-log.dto';
 import { Roles } from '../access/access.decorators';
 import { ApiProblemResponses } from '../common/api-problem-responses';
-import { Page, PageQueryDto } from '../common/pagination';
+import { Page, PageDtoOf, PageQueryDto } from '../common/pagination';
 import { UuidParam } from '../common/validation';
 import { NotFoundError } from '../common/errors';
 
@@ -16,7 +16,7 @@ export class CustomerAuditController {
   @Get()
   @Roles('user')
   @ApiOperation({ summary: 'A customer’s audit entries, newest first' })
-  @ApiOkResponse({ type: AuditLogPageDto })
+  @ApiOkResponse({ type: PageDtoOf(AuditLogDto) })
   @ApiProblemResponses(400, 404)
   async list(@UuidParam() id: string, @Query() page: PageQueryDto): Promise<Page<AuditLogDto>> {
     const found = await this.audit.customerPage(id, page);

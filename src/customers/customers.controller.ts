@@ -2,10 +2,10 @@ import { Body, Controller, Get, Patch, Post, Query } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Roles } from '../access/access.decorators';
 import { ApiProblemResponses } from '../common/api-problem-responses';
-import { Page } from '../common/pagination';
+import { Page, PageDtoOf } from '../common/pagination';
 import { UuidParam } from '../common/validation';
 import { CustomersService } from './customers.service';
-import { CustomerDto, CustomerPageDto } from './dto/customer.dto';
+import { CustomerDto } from './dto/customer.dto';
 import {
   CreateCustomerDto,
   ListCustomersQueryDto,
@@ -33,7 +33,7 @@ export class CustomersController {
     description:
       'Newest first. With status=disabled or disabled_before, ordered by disabled_at, longest disabled first, for review.',
   })
-  @ApiOkResponse({ type: CustomerPageDto })
+  @ApiOkResponse({ type: PageDtoOf(CustomerDto) })
   @ApiProblemResponses(400)
   list(@Query() query: ListCustomersQueryDto): Promise<Page<CustomerDto>> {
     return this.customers.list(query);

@@ -2,8 +2,9 @@ import { TransactionHost } from '@nestjs-cls/transactional';
 import { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
 import { Injectable } from '@nestjs/common';
 import { NotFoundError } from '../common/errors';
-import { KeysetColumn, keysetPage, Page } from '../common/pagination';
+import { creationOrder, KeysetColumn, keysetPage, Page } from '../common/pagination';
 import { asConflict } from '../common/postgres-errors';
+import { CustomerExistsError } from './customers.errors';
 import { CustomerDto } from './dto/customer.dto';
 import {
   CreateCustomerDto,
@@ -20,10 +21,7 @@ import { DataSource } from 'typeorm';
 import { hydrate } from '../database/hydrate';
 import { pgPoolOf, statementName } from '../database/pg-pool';
 
-const NEWEST_FIRST: KeysetColumn<Customer>[] = [
-  { expression: 'c.created_at', cast: 'timestamptz', value: (c) => c.createdAt.toISOString() },
-  { expression: 'c.id', cast: 'uuid', value: (c) => c.id },
-];
+const NEWEST_FIRST = creationOrder<Customer>('c');
 
 // Review of disabled customers: longest disabled first.
 const LONGEST_DISABLED_FIRST: KeysetColumn<Customer>[] = [
@@ -208,11 +206,6 @@ export class CustomersService {
   }
 
   private translate(error: unknown, email: string): unknown {
-    return asConflict(
-      error,
-      'uq_customers_email',
-      'customer_exists',
-      `A customer with email ${email} already exists.`,
-    );
+    return asConflict(error, 'uq_customers_email', new CustomerExistsError(email));
   }
 }

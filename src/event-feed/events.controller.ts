@@ -2,8 +2,8 @@ import { Controller, Get, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Roles } from '../access/access.decorators';
 import { ApiProblemResponses } from '../common/api-problem-responses';
-import type { Page } from '../common/pagination';
-import { EventDto, EventPageDto, ListEventsQueryDto } from './dto/event.dto';
+import { Page, PageDtoOf } from '../common/pagination';
+import { EventDto, ListEventsQueryDto } from './dto/event.dto';
 import { EventsService } from './events.service';
 
 @ApiTags('events')
@@ -20,7 +20,7 @@ export class EventsController {
       'pull rather than receive. Each was written in the transaction of its change: one per real ' +
       'transition, none for a change that was rolled back or changed nothing.',
   })
-  @ApiOkResponse({ type: EventPageDto })
+  @ApiOkResponse({ type: PageDtoOf(EventDto) })
   @ApiProblemResponses(400)
   list(@Query() query: ListEventsQueryDto): Promise<Page<EventDto>> {
     return this.events.list(query);

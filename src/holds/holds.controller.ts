@@ -3,14 +3,13 @@ import { ApiBody, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } fro
 import { RequestOrigin, Roles } from '../access/access.decorators';
 import type { Origin } from '../access/actor';
 import { ApiProblemResponses } from '../common/api-problem-responses';
-import type { Page } from '../common/pagination';
+import { Page, PageDtoOf } from '../common/pagination';
 import { UuidParam } from '../common/validation';
 import { emailsEnabled } from '../config/app-config';
 import type { AppConfig } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
 import {
   HoldDto,
-  HoldPageDto,
   HoldReasonCodesDto,
   ListCustomerHoldsQueryDto,
   ListHoldsQueryDto,
@@ -72,7 +71,7 @@ export class HoldsController {
   @Get('customers/:id/holds')
   @Roles('user', { apiKeys: 'platform' })
   @ApiOperation({ summary: 'A customer’s holds, newest first' })
-  @ApiOkResponse({ type: HoldPageDto })
+  @ApiOkResponse({ type: PageDtoOf(HoldDto) })
   @ApiProblemResponses(400, 404)
   listForCustomer(
     @UuidParam() id: string,
@@ -87,7 +86,7 @@ export class HoldsController {
     summary: 'List holds, newest first',
     description: '`review_due=true`: active holds whose review date has passed.',
   })
-  @ApiOkResponse({ type: HoldPageDto })
+  @ApiOkResponse({ type: PageDtoOf(HoldDto) })
   @ApiProblemResponses(400)
   list(@Query() query: ListHoldsQueryDto): Promise<Page<HoldDto>> {
     return this.holds.list(query);

@@ -6,18 +6,13 @@ import type { Origin } from '../access/actor';
 import { roleSatisfies } from '../access/roles';
 import { CustomerChanges } from '../changes/customer-changes';
 import { Clock } from '../common/clock';
-import {
-  ConflictError,
-  FieldError,
-  ForbiddenError,
-  NotFoundError,
-  ValidationFailedError,
-} from '../common/errors';
+import { FieldError, ForbiddenError, NotFoundError, ValidationFailedError } from '../common/errors';
 import { KeysetColumn, keysetPage, Page, PageQueryDto } from '../common/pagination';
 import type { AppConfig } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
 import { accessFrom, CustomerAccessReader } from '../customers/access/customer-access-reader';
 import { holdStateAt } from '../customers/access/customer-access';
+import { HoldNotActiveError } from './holds.errors';
 import { CustomersService } from '../customers/customers.service';
 import { CustomerDto } from '../customers/dto/customer.dto';
 import { Customer } from '../customers/entities/customer.entity';
@@ -184,7 +179,7 @@ export class HoldsService {
       const hold = locked.holds.find((h) => h.id === holdId)!;
       const state = holdStateAt(hold, locked.now);
       if (state === 'lifted' || state === 'expired') {
-        throw new ConflictError('hold_not_active', `Hold ${holdId} is already ${state}.`);
+        throw new HoldNotActiveError(holdId, state);
       }
       const entry = await this.markLifted(locked, hold, reason, origin);
       await this.projection.projectAt(
@@ -282,7 +277,7 @@ export class HoldsService {
       const hold = locked.holds.find((h) => h.id === holdId)!;
       const state = holdStateAt(hold, locked.now);
       if (state === 'lifted' || state === 'expired') {
-        throw new ConflictError('hold_not_active', `Hold ${holdId} is already ${state}.`);
+        throw new HoldNotActiveError(holdId, state);
       }
       hold.reviewAt = reviewAt;
       await this.holds.save(hold);

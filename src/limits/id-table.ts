@@ -69,7 +69,8 @@ export function hexWords(text: string, offset: number, words: Uint32Array): bool
  * Customer ids to dense slot numbers (0, 1, 2, … in order of arrival), for a million customers
  * and more: the 16 bytes of each id in one typed array and an open-addressing table of slots,
  * about 24 bytes per id and no object per id for the garbage collector to mark. A Map keyed by
- * the id strings takes about 85 bytes per id on the heap (and 140 MB of RSS for a million).
+ * the id strings takes more than three times that on the heap (bench/RESULTS.md, "Costs behind
+ * code comments").
  * Ids are never removed.
  */
 export class IdTable {

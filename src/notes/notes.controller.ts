@@ -3,9 +3,9 @@ import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestj
 import { CurrentActor, Roles } from '../access/access.decorators';
 import type { Actor } from '../access/actor';
 import { ApiProblemResponses } from '../common/api-problem-responses';
-import { Page, PageQueryDto } from '../common/pagination';
+import { Page, PageDtoOf, PageQueryDto } from '../common/pagination';
 import { UuidParam } from '../common/validation';
-import { CreateNoteDto, NoteDto, NotePageDto } from './dto/note.dto';
+import { CreateNoteDto, NoteDto } from './dto/note.dto';
 import { NotesService } from './notes.service';
 
 @ApiTags('customers')
@@ -19,7 +19,7 @@ export class NotesController {
     summary: 'A customer’s internal notes, newest first',
     description: 'Includes the reasons given when the customer was disabled or enabled.',
   })
-  @ApiOkResponse({ type: NotePageDto })
+  @ApiOkResponse({ type: PageDtoOf(NoteDto) })
   @ApiProblemResponses(400, 404)
   list(@UuidParam() id: string, @Query() page: PageQueryDto): Promise<Page<NoteDto>> {
     return this.notes.list(id, page);

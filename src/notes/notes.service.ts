@@ -2,16 +2,13 @@ import { TransactionHost } from '@nestjs-cls/transactional';
 import { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
 import { Injectable } from '@nestjs/common';
 import type { Actor } from '../access/actor';
-import { KeysetColumn, keysetPage, Page, PageQueryDto } from '../common/pagination';
+import { creationOrder, keysetPage, Page, PageQueryDto } from '../common/pagination';
 import { CustomersService } from '../customers/customers.service';
 import { UnitOfWork } from '../database/unit-of-work';
 import { NoteDto } from './dto/note.dto';
 import { Note } from './entities/note.entity';
 
-const NEWEST_FIRST: KeysetColumn<Note>[] = [
-  { expression: 'n.created_at', cast: 'timestamptz', value: (n) => n.createdAt.toISOString() },
-  { expression: 'n.id', cast: 'uuid', value: (n) => n.id },
-];
+const NEWEST_FIRST = creationOrder<Note>('n');
 
 @Injectable()
 export class NotesService {

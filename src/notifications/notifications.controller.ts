@@ -2,12 +2,9 @@ import { Controller, Get, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Roles } from '../access/access.decorators';
 import { ApiProblemResponses } from '../common/api-problem-responses';
-import { Page, PageQueryDto } from '../common/pagination';
+import { Page, PageDtoOf, PageQueryDto } from '../common/pagination';
 import { UuidParam } from '../common/validation';
-import {
-  CustomerNotificationDto,
-  CustomerNotificationPageDto,
-} from './dto/customer-notification.dto';
+import { CustomerNotificationDto } from './dto/customer-notification.dto';
 import { NotificationsService } from './notifications.service';
 
 @ApiTags('customers')
@@ -24,7 +21,7 @@ export class NotificationsController {
       'enabled. Written with the event when `SMTP_URL` and `EMAIL_FROM` are set and the hold did not say ' +
       '`notify_customer: false`; sent by the outbox, retried on `EMAIL_RETRY_SCHEDULE`.',
   })
-  @ApiOkResponse({ type: CustomerNotificationPageDto })
+  @ApiOkResponse({ type: PageDtoOf(CustomerNotificationDto) })
   @ApiProblemResponses(400, 404)
   list(
     @UuidParam() id: string,

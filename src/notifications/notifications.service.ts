@@ -1,15 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { KeysetColumn, keysetPage, Page, PageQueryDto } from '../common/pagination';
+import { creationOrder, keysetPage, Page, PageQueryDto } from '../common/pagination';
 import { CustomersService } from '../customers/customers.service';
 import { CustomerNotificationDto } from './dto/customer-notification.dto';
 import { CustomerNotification } from './entities/customer-notification.entity';
 
-const NEWEST_FIRST: KeysetColumn<CustomerNotification>[] = [
-  { expression: 'n.created_at', cast: 'timestamptz', value: (n) => n.createdAt.toISOString() },
-  { expression: 'n.id', cast: 'uuid', value: (n) => n.id },
-];
+const NEWEST_FIRST = creationOrder<CustomerNotification>('n');
 
 /** The emails written for a customer, for staff to see what it was told and whether it went out. */
 @Injectable()

@@ -1,6 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
-import { ProblemDetailsDto } from '../common/problem-details.dto';
+import { ProblemDetailsDto } from './problem-details.dto';
 import { completeDocument, operationIdOf } from './contract';
 
 export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {

@@ -3,9 +3,9 @@ import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestj
 import { RequestOrigin, Roles } from '../access/access.decorators';
 import type { Origin } from '../access/actor';
 import { ApiProblemResponses } from '../common/api-problem-responses';
-import { Page, PageQueryDto } from '../common/pagination';
-import { CreateFeatureDto, FeatureDto, FeaturePageDto } from './dto/feature.dto';
-import { CreatePlanDto, PlanDto, PlanPageDto } from './dto/plan.dto';
+import { Page, PageDtoOf, PageQueryDto } from '../common/pagination';
+import { CreateFeatureDto, FeatureDto } from './dto/feature.dto';
+import { CreatePlanDto, PlanDto } from './dto/plan.dto';
 import { PlansService } from './plans.service';
 
 @ApiTags('plans')
@@ -28,7 +28,7 @@ export class PlansController {
   @Get('features')
   @Roles('user')
   @ApiOperation({ summary: 'List features by code' })
-  @ApiOkResponse({ type: FeaturePageDto })
+  @ApiOkResponse({ type: PageDtoOf(FeatureDto) })
   @ApiProblemResponses(400)
   listFeatures(@Query() page: PageQueryDto): Promise<Page<FeatureDto>> {
     return this.plans.listFeatures(page);
@@ -51,7 +51,7 @@ export class PlansController {
   @Get('plans')
   @Roles('user')
   @ApiOperation({ summary: 'List plans by code' })
-  @ApiOkResponse({ type: PlanPageDto })
+  @ApiOkResponse({ type: PageDtoOf(PlanDto) })
   @ApiProblemResponses(400)
   listPlans(@Query() page: PageQueryDto): Promise<Page<PlanDto>> {
     return this.plans.listPlans(page);

@@ -6,6 +6,7 @@ import { AuditOrigin, AuditWriter } from '../audit/audit-writer';
 import { NotFoundError, ValidationFailedError } from '../common/errors';
 import { KeysetColumn, keysetPage, Page, PageQueryDto } from '../common/pagination';
 import { asConflict } from '../common/postgres-errors';
+import { FeatureExistsError, PlanExistsError } from './plans.errors';
 import { UnitOfWork } from '../database/unit-of-work';
 import { CreateFeatureDto, FeatureDto } from './dto/feature.dto';
 import { CreatePlanDto, PlanDto } from './dto/plan.dto';
@@ -59,12 +60,7 @@ export class PlansService {
         return FeatureDto.from(feature);
       });
     } catch (error) {
-      throw asConflict(
-        error,
-        'uq_features_code',
-        'feature_exists',
-        `A feature with code ${input.code} exists.`,
-      );
+      throw asConflict(error, 'uq_features_code', new FeatureExistsError(input.code));
     }
   }
 
@@ -108,12 +104,7 @@ export class PlansService {
           }),
         );
       } catch (error) {
-        throw asConflict(
-          error,
-          'uq_plans_code',
-          'plan_exists',
-          `A plan with code ${input.code} exists.`,
-        );
+        throw asConflict(error, 'uq_plans_code', new PlanExistsError(input.code));
       }
       plan.grants = await this.txHost.tx.getRepository(PlanFeature).save(
         features.map((feature) => ({

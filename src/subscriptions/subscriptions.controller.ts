@@ -3,14 +3,9 @@ import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestj
 import { RequestOrigin, Roles } from '../access/access.decorators';
 import type { Origin } from '../access/actor';
 import { ApiProblemResponses } from '../common/api-problem-responses';
-import { Page, PageQueryDto } from '../common/pagination';
+import { Page, PageDtoOf, PageQueryDto } from '../common/pagination';
 import { UuidParam } from '../common/validation';
-import {
-  ChangeSubscriptionDto,
-  SubscribeDto,
-  SubscriptionDto,
-  SubscriptionPageDto,
-} from './dto/subscription.dto';
+import { ChangeSubscriptionDto, SubscribeDto, SubscriptionDto } from './dto/subscription.dto';
 import { SubscriptionsService } from './subscriptions.service';
 
 const DISABLED: [number, string] = [
@@ -44,7 +39,7 @@ export class SubscriptionsController {
   @Get('customers/:id/subscriptions')
   @Roles('user', { apiKeys: 'platform' })
   @ApiOperation({ summary: 'A customer’s subscriptions, newest first (cancelled ones too)' })
-  @ApiOkResponse({ type: SubscriptionPageDto })
+  @ApiOkResponse({ type: PageDtoOf(SubscriptionDto) })
   @ApiProblemResponses(400, 404)
   list(@UuidParam() id: string, @Query() page: PageQueryDto): Promise<Page<SubscriptionDto>> {
     return this.subscriptions.list(id, page);

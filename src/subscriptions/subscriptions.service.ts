@@ -3,8 +3,9 @@ import { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-t
 import { Injectable } from '@nestjs/common';
 import { AuditOrigin, AuditWriter } from '../audit/audit-writer';
 import { CustomerChanges } from '../changes/customer-changes';
-import { ConflictError, CustomerDisabledError, NotFoundError } from '../common/errors';
-import { KeysetColumn, keysetPage, Page, PageQueryDto } from '../common/pagination';
+import { CustomerDisabledError } from '../access/access.errors';
+import { ConflictError, NotFoundError } from '../common/errors';
+import { creationOrder, keysetPage, Page, PageQueryDto } from '../common/pagination';
 import { CustomerAccessReader } from '../customers/access/customer-access-reader';
 import { CustomersService } from '../customers/customers.service';
 import { UnitOfWork } from '../database/unit-of-work';
@@ -14,10 +15,7 @@ import { firstPeriod } from './billing-period';
 import { ChangeSubscriptionDto, SubscribeDto, SubscriptionDto } from './dto/subscription.dto';
 import { Subscription } from './entities/subscription.entity';
 
-const NEWEST_FIRST: KeysetColumn<Subscription>[] = [
-  { expression: 's.created_at', cast: 'timestamptz', value: (s) => s.createdAt.toISOString() },
-  { expression: 's.id', cast: 'uuid', value: (s) => s.id },
-];
+const NEWEST_FIRST = creationOrder<Subscription>('s');
 
 /**
  * Subscriptions of customers to plans. Every change (subscribe, change plan, cancel) tells the

@@ -10,7 +10,7 @@ import {
 import { RequestOrigin, Roles } from '../access/access.decorators';
 import type { Origin } from '../access/actor';
 import { ApiProblemResponses } from '../common/api-problem-responses';
-import { Page, PageQueryDto } from '../common/pagination';
+import { Page, PageDtoOf, PageQueryDto } from '../common/pagination';
 import { UuidParam } from '../common/validation';
 import {
   CreatedWebhookEndpointDto,
@@ -19,9 +19,7 @@ import {
   RedeliverEventDto,
   UpdateWebhookEndpointDto,
   WebhookAttemptDto,
-  WebhookAttemptPageDto,
   WebhookEndpointDto,
-  WebhookEndpointPageDto,
   WebhookSecretDto,
   WebhookTestDto,
 } from './dto/webhook-endpoint.dto';
@@ -55,7 +53,7 @@ export class WebhookEndpointsController {
 
   @Get()
   @ApiOperation({ summary: 'List webhook endpoints, newest first (never their secrets)' })
-  @ApiOkResponse({ type: WebhookEndpointPageDto })
+  @ApiOkResponse({ type: PageDtoOf(WebhookEndpointDto) })
   @ApiProblemResponses(400)
   list(@Query() page: PageQueryDto): Promise<Page<WebhookEndpointDto>> {
     return this.endpoints.list(page);
@@ -126,7 +124,7 @@ export class WebhookEndpointsController {
   @ApiOperation({
     summary: 'A webhook endpoint’s delivery log: every attempt, newest first',
   })
-  @ApiOkResponse({ type: WebhookAttemptPageDto })
+  @ApiOkResponse({ type: PageDtoOf(WebhookAttemptDto) })
   @ApiProblemResponses(400, UNKNOWN_ENDPOINT)
   attempts(
     @UuidParam() id: string,

@@ -5,7 +5,7 @@ import { AuditOrigin, AuditWriter } from '../audit/audit-writer';
 import type { StatusSnapshot } from '../audit/entities/audit-log.entity';
 import { Clock } from '../common/clock';
 import { FieldError, NotFoundError, ValidationFailedError } from '../common/errors';
-import { KeysetColumn, keysetPage, Page, PageQueryDto } from '../common/pagination';
+import { creationOrder, keysetPage, Page, PageQueryDto } from '../common/pagination';
 import type { AppConfig } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
 import { UnitOfWork } from '../database/unit-of-work';
@@ -31,15 +31,9 @@ import { destinationProblem } from './webhook-url-safety';
 /** How long the previous secret still signs after a rotation. */
 export const PREVIOUS_SECRET_VALID_MS = 24 * 3600 * 1000;
 
-const ENDPOINTS_NEWEST_FIRST: KeysetColumn<WebhookEndpoint>[] = [
-  { expression: 'w.created_at', cast: 'timestamptz', value: (w) => w.createdAt.toISOString() },
-  { expression: 'w.id', cast: 'uuid', value: (w) => w.id },
-];
+const ENDPOINTS_NEWEST_FIRST = creationOrder<WebhookEndpoint>('w');
 
-const ATTEMPTS_NEWEST_FIRST: KeysetColumn<WebhookAttempt>[] = [
-  { expression: 'a.created_at', cast: 'timestamptz', value: (a) => a.createdAt.toISOString() },
-  { expression: 'a.id', cast: 'uuid', value: (a) => a.id },
-];
+const ATTEMPTS_NEWEST_FIRST = creationOrder<WebhookAttempt>('a');
 
 /**
  * Webhook endpoints (where events go, with their signing secrets), their delivery logs, test

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ERROR_CODES } from '../../src/common/errors';
+import { ERROR_CODES } from '../../src/openapi/error-codes';
 import { buildOpenApiDocument } from '../../src/openapi/openapi';
 import { API_PREFIX } from '../../src/setup-app';
 import { listRoutes } from '../support/routes';

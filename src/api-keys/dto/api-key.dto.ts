@@ -69,11 +69,3 @@ export class CreatedApiKeyDto extends ApiKeyDto {
   })
   key: string;
 }
-
-export class ApiKeyPageDto {
-  @ApiProperty({ type: [ApiKeyDto] })
-  data: ApiKeyDto[];
-
-  @ApiProperty({ type: String, nullable: true })
-  next_cursor: string | null;
-}

@@ -139,14 +139,6 @@ export class AuditCheckpointDto {
   }
 }
 
-export class AuditCheckpointPageDto {
-  @ApiProperty({ type: [AuditCheckpointDto] })
-  data: AuditCheckpointDto[];
-
-  @ApiProperty({ type: String, nullable: true })
-  next_cursor: string | null;
-}
-
 export class AuditPublicKeyDto {
   @ApiProperty({ enum: ['Ed25519'] })
   algorithm: 'Ed25519';

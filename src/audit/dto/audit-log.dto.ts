@@ -169,11 +169,3 @@ export class AuditLogDto {
     };
   }
 }
-
-export class AuditLogPageDto {
-  @ApiProperty({ type: [AuditLogDto] })
-  data: AuditLogDto[];
-
-  @ApiProperty({ type: String, nullable: true })
-  next_cursor: string | null;
-}

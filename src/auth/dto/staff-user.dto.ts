@@ -37,11 +37,3 @@ export class StaffUserDto {
     };
   }
 }
-
-export class StaffUserPageDto {
-  @ApiProperty({ type: [StaffUserDto] })
-  data: StaffUserDto[];
-
-  @ApiProperty({ type: String, nullable: true })
-  next_cursor: string | null;
-}

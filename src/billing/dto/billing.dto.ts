@@ -120,14 +120,6 @@ export class InvoiceDto {
   }
 }
 
-export class InvoicePageDto {
-  @ApiProperty({ type: [InvoiceDto] })
-  data: InvoiceDto[];
-
-  @ApiProperty({ type: String, nullable: true })
-  next_cursor: string | null;
-}
-
 export class ListInvoicesQueryDto extends PageQueryDto {
   @ApiPropertyOptional({ enum: INVOICE_STATUSES })
   @IsOptional()

@@ -111,11 +111,3 @@ export class CustomerDto {
     };
   }
 }
-
-export class CustomerPageDto {
-  @ApiProperty({ type: [CustomerDto] })
-  data: CustomerDto[];
-
-  @ApiProperty({ type: String, nullable: true })
-  next_cursor: string | null;
-}

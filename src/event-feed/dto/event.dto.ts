@@ -71,14 +71,6 @@ export class EventDto {
   }
 }
 
-export class EventPageDto {
-  @ApiProperty({ type: [EventDto] })
-  data: EventDto[];
-
-  @ApiProperty({ type: String, nullable: true })
-  next_cursor: string | null;
-}
-
 export class ListEventsQueryDto extends PageQueryDto {
   @ApiPropertyOptional({ enum: EVENT_TYPES })
   @IsOptional()

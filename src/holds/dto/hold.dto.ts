@@ -206,14 +206,6 @@ export class HoldDto {
   }
 }
 
-export class HoldPageDto {
-  @ApiProperty({ type: [HoldDto] })
-  data: HoldDto[];
-
-  @ApiProperty({ type: String, nullable: true })
-  next_cursor: string | null;
-}
-
 export class HoldReasonCodesDto {
   @ApiProperty({
     type: [String],

@@ -50,11 +50,3 @@ export class NoteDto {
     };
   }
 }
-
-export class NotePageDto {
-  @ApiProperty({ type: [NoteDto] })
-  data: NoteDto[];
-
-  @ApiProperty({ type: String, nullable: true })
-  next_cursor: string | null;
-}

@@ -73,11 +73,3 @@ export class CustomerNotificationDto {
     };
   }
 }
-
-export class CustomerNotificationPageDto {
-  @ApiProperty({ type: [CustomerNotificationDto] })
-  data: CustomerNotificationDto[];
-
-  @ApiProperty({ type: String, nullable: true })
-  next_cursor: string | null;
-}

@@ -44,11 +44,3 @@ export class FeatureDto {
     };
   }
 }
-
-export class FeaturePageDto {
-  @ApiProperty({ type: [FeatureDto] })
-  data: FeatureDto[];
-
-  @ApiProperty({ type: String, nullable: true })
-  next_cursor: string | null;
-}

@@ -154,11 +154,3 @@ export class PlanDto {
     };
   }
 }
-
-export class PlanPageDto {
-  @ApiProperty({ type: [PlanDto] })
-  data: PlanDto[];
-
-  @ApiProperty({ type: String, nullable: true })
-  next_cursor: string | null;
-}

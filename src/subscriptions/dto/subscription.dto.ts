@@ -55,11 +55,3 @@ export class SubscriptionDto {
     };
   }
 }
-
-export class SubscriptionPageDto {
-  @ApiProperty({ type: [SubscriptionDto] })
-  data: SubscriptionDto[];
-
-  @ApiProperty({ type: String, nullable: true })
-  next_cursor: string | null;
-}

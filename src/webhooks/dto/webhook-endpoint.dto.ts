@@ -144,14 +144,6 @@ export class CreatedWebhookEndpointDto extends WebhookEndpointDto {
   secret: string;
 }
 
-export class WebhookEndpointPageDto {
-  @ApiProperty({ type: [WebhookEndpointDto] })
-  data: WebhookEndpointDto[];
-
-  @ApiProperty({ type: String, nullable: true })
-  next_cursor: string | null;
-}
-
 export class WebhookTestDto {
   @ApiProperty({
     format: 'uuid',
@@ -228,14 +220,6 @@ export class WebhookAttemptDto {
       created_at: attempt.createdAt.toISOString(),
     };
   }
-}
-
-export class WebhookAttemptPageDto {
-  @ApiProperty({ type: [WebhookAttemptDto] })
-  data: WebhookAttemptDto[];
-
-  @ApiProperty({ type: String, nullable: true })
-  next_cursor: string | null;
 }
 
 export class ListWebhookAttemptsQueryDto extends PageQueryDto {}

@@ -2068,7 +2068,7 @@ export interface components {
          * @description Stable machine-readable code. Each response of an operation lists the codes it can carry.
          * @enum {string}
          */
-        ErrorCode: "validation_failed" | "unauthenticated" | "invalid_credentials" | "forbidden" | "customer_disabled" | "not_found" | "customer_exists" | "feature_exists" | "plan_exists" | "user_exists" | "last_admin" | "conflict" | "hold_not_active" | "invoice_paid" | "invoice_void" | "payment_exceeds_amount_due" | "audit_chain_broken" | "payload_too_large" | "unsupported_media_type" | "too_many_attempts" | "internal_error" | "service_unavailable" | "request_timeout" | "request_header_too_large";
+        ErrorCode: "validation_failed" | "unauthenticated" | "forbidden" | "not_found" | "conflict" | "payload_too_large" | "unsupported_media_type" | "too_many_attempts" | "internal_error" | "service_unavailable" | "request_timeout" | "request_header_too_large" | "customer_disabled" | "invalid_credentials" | "user_exists" | "last_admin" | "customer_exists" | "feature_exists" | "plan_exists" | "hold_not_active" | "invoice_paid" | "invoice_void" | "payment_exceeds_amount_due" | "audit_chain_broken";
         FieldErrorDto: {
             /** @example email */
             field: string;

@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { ERROR_CODES, ErrorCode } from './errors';
+import { ERROR_CODES, ErrorCode } from './error-codes';
 
 export class FieldErrorDto {
   @ApiProperty({ example: 'email' })
@@ -9,7 +9,10 @@ export class FieldErrorDto {
   message: string;
 }
 
-/** RFC 9457 problem details, as every error is answered. */
+/**
+ * RFC 9457 problem details, as every error is answered. Its class name is the schema name that
+ * common/api-problem-responses.ts refers to (PROBLEM_DETAILS_SCHEMA).
+ */
 export class ProblemDetailsDto {
   @ApiProperty({ example: 'https://customer-access.dev/problems/validation-failed' })
   type: string;
