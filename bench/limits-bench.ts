@@ -375,8 +375,9 @@ ${line(revoke.after, rows.bareAgain)}
 The second row is the floor: any Node server that sends this answer with the headers every answer
 of the service carries (the security headers, a request id) spends that much. The limits rows'
 hits are answered by the fast lane ahead of Fastify; it adds to that floor the key's, the access
-rule's and the customer's look-ups, building the answer, one histogram observation, and what the
-service's process carries besides (a larger heap to collect, AsyncLocalStorage's async hooks).
+rule's and the customer's look-ups, building the answer and one histogram observation, and the
+service's process adds what it carries besides (AsyncLocalStorage's async hooks on every socket
+write and tick, the timers of its background work).
 
 | target | measured | verdict |
 | --- | --- | --- |
