@@ -53,7 +53,7 @@ const UUID_LENGTH = 36;
  *   and answers before Fastify routes it: no Fastify request, reply or hook. It sends the headers
  *   the service's hooks send (the request id, SECURITY_HEADERS), observes the request duration
  *   histogram as the request observer would, and writes no per-request log line (README,
- *   Logging). It is armed only once the server is ready and every Fastify request hook has been
+ *   Operating). It is armed only once the server is ready and every Fastify request hook has been
  *   found bypassable (`bypassableByLanes`: a hook nobody declared makes the start fail), and
  *   disarmed when the server starts closing.
  * - the route lane wraps the Nest route's Fastify handler (installed by an `onRoute` hook before

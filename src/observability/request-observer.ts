@@ -60,4 +60,4 @@ export function installRequestObserver(
 
 /** What the limits fast lane does for its own answers, in place of the observer's line. */
 const OBSERVED_ON_LANE =
-  'observes http_request_duration_seconds (not logged: README, Logging), counted in limits_cache_lookups_total';
+  'observes http_request_duration_seconds (not logged: README, Operating), counted in limits_cache_lookups_total';
