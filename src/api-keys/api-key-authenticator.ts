@@ -10,16 +10,27 @@ import { hashApiKey, looksLikeApiKey } from './api-key-format';
 import { ApiKey } from './entities/api-key.entity';
 
 const MAX_CACHED_KEYS = 100_000;
+/** Keys whose hash the fast lane remembers (the callers of a busy instance use a few each). */
+const MAX_REMEMBERED_KEYS = 10_000;
 
 /**
  * Resolves `X-API-Key` for the authentication guard. On the hot path: a format check, one
- * SHA-256 and a map lookup, no query. Live keys are cached by hash, and a key is dropped when its
+ * SHA-256 and a map lookup, no query (for the limits fast lane, a remembered key skips the
+ * SHA-256). Live keys are cached by hash, and a key is dropped when its
  * revoke is committed by any instance, so a revoked key is refused from the next request on. Unknown keys are not cached (nothing to invalidate when a
  * key is created, and no memory for an attacker to fill).
  */
 @Injectable()
 export class CachedApiKeyAuthenticator implements ApiKeyAuthenticator {
   private readonly cache: ChangeAwareCache<ApiKeyActor | undefined>;
+  /**
+   * The hash of each key the fast lane found live, by the key as presented: a hit costs a map
+   * lookup instead of a SHA-256. Only a memo of the hash: whether the key is live is still the
+   * cache's answer on every request, so a revoke is heard exactly as before (and drops the key's
+   * text from here on its next use). The keys' text is kept in the process's memory, where every
+   * request carries it anyway; never written anywhere, and bounded.
+   */
+  private readonly hashes = new Map<string, string>();
 
   constructor(
     private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>,
@@ -46,7 +57,23 @@ export class CachedApiKeyAuthenticator implements ApiKeyAuthenticator {
    * not in memory: only `authenticate` can tell); never loads. For the limits fast lane.
    */
   cachedActorOf(key: string): ApiKeyActor | undefined {
-    return looksLikeApiKey(key) ? this.cache.peek(hashApiKey(key)) : undefined;
+    const known = this.hashes.get(key);
+    if (known !== undefined) {
+      const actor = this.cache.peek(known);
+      // Revoked (or dropped from the cache): its text is forgotten too.
+      if (actor === undefined) this.hashes.delete(key);
+      return actor;
+    }
+    if (!looksLikeApiKey(key)) return undefined;
+    const hash = hashApiKey(key);
+    const actor = this.cache.peek(hash);
+    if (actor !== undefined) {
+      if (this.hashes.size >= MAX_REMEMBERED_KEYS) {
+        this.hashes.delete(this.hashes.keys().next().value!);
+      }
+      this.hashes.set(key, hash);
+    }
+    return actor;
   }
 
   isCustomerDisabled(customerId: string): boolean | Promise<boolean> {

@@ -2,6 +2,7 @@ import { maxHeaderSize, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { CommonErrorCode, ValidationFailedError } from './errors';
+import { bypassableByLanes } from './lane-hooks';
 import { problemOf, ProblemDetails, toProblem } from './problem-details.filter';
 import { SECURITY_HEADERS } from './security-headers';
 import { findNul, NUL_MESSAGE } from './validation';
@@ -139,7 +140,11 @@ export function installClosingRefusal(fastify: FastifyInstance): void {
     done();
   });
   // A callback hook: on the hot path it costs one boolean test.
-  fastify.addHook('onRequest', (request, reply, done) => {
+  const refuseWhileClosing = (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    done: () => void,
+  ): void => {
     if (!closing) return done();
     void reply
       .status(503)
@@ -150,7 +155,11 @@ export function installClosingRefusal(fastify: FastifyInstance): void {
         ...problemOf(503, 'service_unavailable', 'The service is shutting down. Try again.'),
         instance: request.url,
       });
-  });
+  };
+  fastify.addHook(
+    'onRequest',
+    bypassableByLanes(refuseWhileClosing, 'answers nothing once the server closes'),
+  );
 }
 
 function rawResponse(status: number, problem: ProblemDetails): string {

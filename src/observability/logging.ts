@@ -34,9 +34,7 @@ export function createRootLogger(
           ignore: 'pid,hostname,service,context',
           messageFormat: '{if context}[{context}] {end}{msg}',
         })
-      : // Buffered, as a line per request is cheaper so (bench/RESULTS.md, "A log line per
-        // request"); pino flushes the buffer when the process exits.
-        pino.destination({ dest: 1, sync: false, minLength: 4096 }));
+      : bufferedStdout(options.silent === true));
   return pino(
     {
       level: options.silent ? 'silent' : PINO_LEVELS[config.logLevel],
@@ -48,6 +46,30 @@ export function createRootLogger(
     },
     destination,
   );
+}
+
+/** How long a line may wait in the standard output's buffer. */
+const FLUSH_EVERY_MS = 1000;
+
+/**
+ * Standard output, buffered, as a line per request is cheaper so (bench/RESULTS.md, "A log line
+ * per request"); pino flushes the buffer when the process exits, and it is flushed every
+ * FLUSH_EVERY_MS besides, so that a quiet instance's lines (its start, a warning) are not held
+ * until 4 KB more have come.
+ */
+function bufferedStdout(silent: boolean): DestinationStream {
+  const stdout = pino.destination({ dest: 1, sync: false, minLength: 4096 });
+  if (!silent) {
+    const flushing = setInterval(() => {
+      try {
+        stdout.flush();
+      } catch {
+        clearInterval(flushing); // closed: the process is ending
+      }
+    }, FLUSH_EVERY_MS);
+    flushing.unref();
+  }
+  return stdout;
 }
 
 /** Nest's own logging (and every `new Logger(context)`) written through pino. */

@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import request from 'supertest';
 import { CustomerChangeFeed } from '../../src/changes/customer-change-feed';
+import { LimitsFastLane } from '../../src/limits/limits-fast-lane';
 import { shutDownGracefully } from '../../src/observability/graceful-shutdown';
 import {
   createRootLogger,
@@ -198,6 +199,52 @@ describe('operating the service: logs and metrics', () => {
     expect(sample(after, 'limits_cache_lookups_total{result="miss"}')).toBeGreaterThan(
       sample(before, 'limits_cache_lookups_total{result="miss"}'),
     );
+  });
+
+  it('counts the fast lane’s answers in the request histogram without a log line each; logs a miss and a refusal as any request', async () => {
+    const scrape = async () =>
+      (
+        await request(t.http)
+          .get('/metrics')
+          .set('Authorization', `Bearer ${METRICS_TOKEN}`)
+          .expect(200)
+      ).text;
+    const key = await createApiKey(t);
+    const customer = await createCustomer(t);
+    const path = `/api/v1/customers/${customer.id}/limits`;
+    const lane = t.app.get(LimitsFastLane);
+    const series =
+      'http_request_duration_seconds_count{method="GET",route="/api/v1/customers/:id/limits",status="200"}';
+    // The first answer is read from the database, through Fastify: logged.
+    await request(t.http).get(path).set(key.header).set('x-request-id', 'limits-miss').expect(200);
+    expect(log.where({ event: 'http.request', request_id: 'limits-miss' })).toHaveLength(1);
+    const before = await scrape();
+    const inFront = lane.servedInFront;
+    for (let i = 0; i < 5; i += 1) {
+      await request(t.http)
+        .get(path)
+        .set(key.header)
+        .set('x-request-id', `limits-hit-${i}`)
+        .expect(200);
+    }
+    const hits = lane.servedInFront - inFront;
+    expect(hits).toBeGreaterThan(0);
+    const after = await scrape();
+    // Every answer counted, from the lane or through Fastify; only those through Fastify logged.
+    expect(sample(after, series) - sample(before, series)).toBe(5);
+    const logged = [0, 1, 2, 3, 4].filter(
+      (i) => log.where({ event: 'http.request', request_id: `limits-hit-${i}` }).length > 0,
+    );
+    expect(logged).toHaveLength(5 - hits);
+    // A refusal is Fastify's and Nest's, and logged.
+    await request(t.http)
+      .get(path)
+      .set('X-API-Key', `ca_${'x'.repeat(43)}`)
+      .set('x-request-id', 'limits-refused')
+      .expect(401);
+    expect(log.where({ event: 'http.request', request_id: 'limits-refused' })).toMatchObject([
+      { status: 401, route: '/api/v1/customers/:id/limits' },
+    ]);
   });
 
   it('gives the change feed state and its lag: live, and behind by less than its staleness bound', async () => {

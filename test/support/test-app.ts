@@ -105,6 +105,8 @@ export async function startTestApp(
     clock?: Clock;
     /** Where the app's JSON log lines go (standard output unless given). */
     logDestination?: Writable;
+    /** Adds to Fastify before it is ready, after the recorder of answers (createApp's `instrument`). */
+    instrument?: (fastify: FastifyInstance) => void;
   } = {},
 ): Promise<TestApp> {
   const database = options.database ?? (await createTestDatabase());
@@ -131,8 +133,10 @@ export async function startTestApp(
       runMigrations: 'RUN_MIGRATIONS' in env ? config.runMigrations : false,
     },
     {
-      instrument: (fastify) =>
-        recordUndeclaredAnswers(fastify, undeclared, options.openApiDocument),
+      instrument: (fastify) => {
+        recordUndeclaredAnswers(fastify, undeclared, options.openApiDocument);
+        options.instrument?.(fastify);
+      },
       clock: options.clock,
       logDestination: options.logDestination,
     },
