@@ -34,9 +34,7 @@ export function createRootLogger(
           ignore: 'pid,hostname,service,context',
           messageFormat: '{if context}[{context}] {end}{msg}',
         })
-      : // Buffered, as a line per request is cheaper so (bench/RESULTS.md, "A log line per
-        // request"); pino flushes the buffer when the process exits.
-        pino.destination({ dest: 1, sync: false, minLength: 4096 }));
+      : bufferedStandardOutput());
   return pino(
     {
       level: options.silent ? 'silent' : PINO_LEVELS[config.logLevel],
@@ -48,6 +46,28 @@ export function createRootLogger(
     },
     destination,
   );
+}
+
+/** How long a line may wait in the buffer of standard output at most. */
+const FLUSH_EVERY_MS = 1000;
+
+/**
+ * Standard output, buffered, as a line per request is cheaper so (bench/RESULTS.md, "A log line
+ * per request"); pino flushes the buffer when the process exits. The buffer is also written out
+ * every FLUSH_EVERY_MS: else a quiet service's lines (its start, a warning) would wait for the
+ * next 4 KB of others, however long that takes.
+ */
+function bufferedStandardOutput(): DestinationStream {
+  const stream = pino.destination({ dest: 1, sync: false, minLength: 4096 });
+  const timer = setInterval(() => {
+    try {
+      stream.flush();
+    } catch {
+      clearInterval(timer); // the stream is closed: nothing more will be written
+    }
+  }, FLUSH_EVERY_MS);
+  timer.unref();
+  return stream;
 }
 
 /** Nest's own logging (and every `new Logger(context)`) written through pino. */
