@@ -1,8 +1,8 @@
 import { TransactionHost } from '@nestjs-cls/transactional';
 import { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
 import { Injectable } from '@nestjs/common';
-import { AuditWriter } from '../audit/audit-writer';
-import type { Origin } from '../access/actor';
+import { AuditBatch, AuditWriter } from '../audit/audit-writer';
+import type { Actor, Origin } from '../access/actor';
 import { roleSatisfies } from '../access/roles';
 import { CustomerChanges } from '../changes/customer-changes';
 import { Clock } from '../common/clock';
@@ -22,6 +22,8 @@ import { CustomersService } from '../customers/customers.service';
 import { CustomerDto } from '../customers/dto/customer.dto';
 import { Customer } from '../customers/entities/customer.entity';
 import { Hold, HoldSource, HoldState } from '../customers/entities/hold.entity';
+import { hydrate } from '../database/hydrate';
+import { runInTransaction } from '../database/statement';
 import { UnitOfWork } from '../database/unit-of-work';
 import { NotesService } from '../notes/notes.service';
 import { EventOutbox } from '../events/event-outbox';
@@ -74,13 +76,68 @@ export interface RuleHold {
 /** A locked customer with its holds, caught up to now. */
 interface Locked {
   customer: Customer;
+  /** The projection as it is stored (projectionKey): written again only when it differs. */
+  stored: string;
   holds: Hold[];
   now: Date;
   /** Something was changed: the projection is saved and the change announced. */
   dirty: boolean;
   /** The events of the changes, published with the saved customer. */
   events: PendingEvent[];
+  /** The audit entries of the changes, written together when the use case saves. */
+  audit: AuditBatch;
+  /** The reasons, as notes linked to their audit entries: written after the entries. */
+  notes: { reason: string; auditLogId: string; author: Actor }[];
 }
+
+/** The stored projection's columns, as one comparable value. */
+function projectionKey(customer: Customer): string {
+  return [
+    customer.status,
+    customer.disabledAt?.getTime(),
+    customer.disabledReason,
+    customer.billingPaused,
+    customer.nextBoundaryAt?.getTime(),
+  ].join('|');
+}
+
+// The use cases' own statements, straight through `pg` on the transaction's connection: a
+// status change runs on the request path, and the ORM's query building, change detection
+// (a SELECT before each save) and hydration cost more than the statements themselves.
+const LOCK_CUSTOMER = {
+  name: 'holds_lock_customer',
+  text: 'SELECT * FROM customers WHERE id = $1 FOR UPDATE',
+};
+/** Read after the lock: a statement of its own sees what the lock's previous holder committed. */
+const HOLDS_OF_CUSTOMER = {
+  name: 'holds_of_customer',
+  text: 'SELECT * FROM holds WHERE customer_id = $1 ORDER BY starts_at, id',
+};
+const INSERT_HOLD = {
+  name: 'holds_insert',
+  text: `INSERT INTO holds
+           (customer_id, source, reason_code, reason, starts_at, ends_at, pause_billing,
+            notify_customer, placed_by_type, placed_by_id, placed_by_name, placed_at, review_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+         RETURNING *`,
+};
+const LIFT_HOLDS = {
+  name: 'holds_lift',
+  text: `UPDATE holds
+            SET lifted_at = $2, lifted_by_type = $3, lifted_by_id = $4, lifted_by_name = $5,
+                lift_reason = $6, updated_at = CURRENT_TIMESTAMP
+          WHERE id = ANY ($1::uuid[])
+          RETURNING id, updated_at`,
+};
+/** As the ORM saves a changed customer: version and updated_at move with it. */
+const SAVE_PROJECTION = {
+  name: 'holds_save_projection',
+  text: `UPDATE customers
+            SET status = $2, disabled_at = $3, disabled_reason = $4, billing_paused = $5,
+                next_boundary_at = $6, version = version + 1, updated_at = CURRENT_TIMESTAMP
+          WHERE id = $1
+          RETURNING updated_at, version`,
+};
 
 /**
  * Places, lifts and reviews holds, and disables/enables customers on top of them. Each use case
@@ -156,10 +213,8 @@ export class HoldsService {
         return state === 'active' || state === 'scheduled';
       });
       if (pending.length > 0) {
-        const entries: string[] = [];
-        for (const hold of pending)
-          entries.push(await this.markLifted(locked, hold, reason, origin));
-        const transition = await this.projection.projectAt(
+        const entries = await this.markLifted(locked, pending, reason, origin);
+        const transition = this.projection.projectAt(
           locked.customer,
           locked.holds,
           locked.now,
@@ -167,8 +222,9 @@ export class HoldsService {
           pending[0],
           reason,
           locked.events,
+          locked.audit,
         );
-        await this.addNote(locked.customer.id, origin, reason, transition ?? entries[0]);
+        this.addNote(locked, origin, reason, transition ?? entries[0]);
       }
       await this.save(locked);
       return this.customerDto(locked);
@@ -186,8 +242,8 @@ export class HoldsService {
       if (state === 'lifted' || state === 'expired') {
         throw new ConflictError('hold_not_active', `Hold ${holdId} is already ${state}.`);
       }
-      const entry = await this.markLifted(locked, hold, reason, origin);
-      await this.projection.projectAt(
+      const [entry] = await this.markLifted(locked, [hold], reason, origin);
+      this.projection.projectAt(
         locked.customer,
         locked.holds,
         locked.now,
@@ -195,8 +251,9 @@ export class HoldsService {
         hold,
         reason,
         locked.events,
+        locked.audit,
       );
-      await this.addNote(locked.customer.id, origin, reason, entry);
+      this.addNote(locked, origin, reason, entry);
       await this.save(locked);
       return HoldDto.from(hold, locked.now);
     });
@@ -253,8 +310,8 @@ export class HoldsService {
         return h.source === source && (state === 'active' || state === 'scheduled');
       });
       if (pending.length > 0) {
-        for (const hold of pending) await this.markLifted(locked, hold, reason, origin);
-        await this.projection.projectAt(
+        await this.markLifted(locked, pending, reason, origin);
+        this.projection.projectAt(
           locked.customer,
           locked.holds,
           locked.now,
@@ -262,6 +319,7 @@ export class HoldsService {
           pending[0],
           reason,
           locked.events,
+          locked.audit,
         );
       }
       await this.save(locked);
@@ -288,7 +346,7 @@ export class HoldsService {
       await this.holds.save(hold);
       locked.dirty = true;
       const note = input.note ?? null;
-      const entry = await this.audit.append(
+      const entry = locked.audit.add(
         {
           action: 'hold.reviewed',
           customerId: hold.customerId,
@@ -300,7 +358,7 @@ export class HoldsService {
         },
         origin,
       );
-      await this.addNote(hold.customerId, origin, note, entry);
+      this.addNote(locked, origin, note, entry);
       await this.save(locked);
       return HoldDto.from(hold, locked.now);
     });
@@ -332,9 +390,7 @@ export class HoldsService {
       for (const { id } of due) {
         const customer = await this.customers.findOrFail(id);
         const holds = await this.access.holdsOf([id]);
-        const events: PendingEvent[] = [];
-        const dirty = await this.projection.catchUp(customer, holds, now, events);
-        await this.save({ customer, holds, now, dirty, events });
+        await this.save(this.caughtUp(customer, holds, now));
       }
       return due.length;
     });
@@ -420,13 +476,31 @@ export class HoldsService {
 
   /** Locks the customer's row, reads its holds, and catches its projection up to now. */
   private async lock(customerId: string): Promise<Locked> {
-    const customer = await this.customers.findOrFail(customerId, 'pessimistic_write');
+    const tx = this.txHost.tx;
+    const { rows } = await runInTransaction(tx, LOCK_CUSTOMER, [customerId]);
+    if (rows.length === 0) throw new NotFoundError('Customer', customerId);
+    const customer = hydrate(tx.connection, Customer, rows[0]);
     // Now is read after the lock: whoever held it before has committed by then.
     const now = this.clock.now();
-    const holds = await this.access.holdsOf([customerId]);
-    const events: PendingEvent[] = [];
-    const dirty = await this.projection.catchUp(customer, holds, now, events);
-    return { customer, holds, now, dirty, events };
+    const holds = (await runInTransaction(tx, HOLDS_OF_CUSTOMER, [customerId])).rows.map((row) =>
+      hydrate(tx.connection, Hold, row),
+    );
+    return this.caughtUp(customer, holds, now);
+  }
+
+  private caughtUp(customer: Customer, holds: Hold[], now: Date): Locked {
+    const locked: Locked = {
+      customer,
+      stored: projectionKey(customer),
+      holds,
+      now,
+      dirty: false,
+      events: [],
+      audit: this.audit.batch(),
+      notes: [],
+    };
+    locked.dirty = this.projection.catchUp(customer, holds, now, locked.events, locked.audit);
+    return locked;
   }
 
   private async addHold(locked: Locked, input: NewHold, origin: Origin): Promise<Hold> {
@@ -438,26 +512,28 @@ export class HoldsService {
         { field: 'ends_at', message: 'must be after starts_at and in the future' },
       ]);
     }
-    const hold = await this.holds.save(
-      this.holds.create({
-        customerId: customer.id,
-        source: input.source,
-        reasonCode: input.reasonCode,
-        reason: input.reason,
-        startsAt: input.startsAt ?? now,
-        endsAt: input.endsAt,
-        pauseBilling: input.pauseBilling,
-        notifyCustomer: input.notifyCustomer,
-        placedByType: origin.actor.type,
-        placedById: origin.actor.id,
-        placedByName: origin.actor.name,
-        placedAt: now,
-        reviewAt: input.reviewAt ?? new Date(now.getTime() + this.config.holdReviewDays * DAY_MS),
-      }),
-    );
+    const reviewAt =
+      input.reviewAt ?? new Date(now.getTime() + this.config.holdReviewDays * DAY_MS);
+    const tx = this.txHost.tx;
+    const { rows } = await runInTransaction(tx, INSERT_HOLD, [
+      customer.id,
+      input.source,
+      input.reasonCode,
+      input.reason,
+      (input.startsAt ?? now).toISOString(),
+      input.endsAt?.toISOString() ?? null,
+      input.pauseBilling,
+      input.notifyCustomer,
+      origin.actor.type,
+      origin.actor.id,
+      origin.actor.name,
+      now.toISOString(),
+      reviewAt.toISOString(),
+    ]);
+    const hold = hydrate(tx.connection, Hold, rows[0]);
     locked.holds.push(hold);
     locked.dirty = true;
-    const entry = await this.audit.append(
+    const entry = locked.audit.add(
       {
         action: 'hold.placed',
         customerId: customer.id,
@@ -470,8 +546,8 @@ export class HoldsService {
       origin,
     );
     locked.events.push({ type: 'hold.placed', hold });
-    await this.addNote(customer.id, origin, hold.reason, entry);
-    await this.projection.projectAt(
+    this.addNote(locked, origin, hold.reason, entry);
+    this.projection.projectAt(
       customer,
       locked.holds,
       now,
@@ -479,49 +555,60 @@ export class HoldsService {
       hold,
       hold.reason,
       locked.events,
+      locked.audit,
     );
     return hold;
   }
 
-  /** Stamps the lift and writes `hold.lifted`; returns the entry's id. */
+  /**
+   * Stamps the lift of `holds` (in one statement) and adds a `hold.lifted` entry for each, in
+   * their order; returns the entries' ids.
+   */
   private async markLifted(
     locked: Locked,
-    hold: Hold,
+    holds: Hold[],
     reason: string | null,
     origin: Origin,
-  ): Promise<string> {
-    const before: HoldState = holdStateAt(hold, locked.now);
-    hold.liftedAt = locked.now;
-    hold.liftedByType = origin.actor.type;
-    hold.liftedById = origin.actor.id;
-    hold.liftedByName = origin.actor.name;
-    hold.liftReason = reason;
-    await this.holds.save(hold);
+  ): Promise<string[]> {
+    const tx = this.txHost.tx;
+    const { rows } = await runInTransaction<{ id: string; updated_at: Date }>(tx, LIFT_HOLDS, [
+      holds.map((hold) => hold.id),
+      locked.now.toISOString(),
+      origin.actor.type,
+      origin.actor.id,
+      origin.actor.name,
+      reason,
+    ]);
+    const updatedAt = new Map(rows.map((row) => [row.id, row.updated_at]));
     locked.dirty = true;
-    locked.events.push({ type: 'hold.lifted', hold });
-    return this.audit.append(
-      {
-        action: 'hold.lifted',
-        customerId: hold.customerId,
-        holdId: hold.id,
-        reason,
-        before: { state: before },
-        after: { state: 'lifted' },
-        effectiveAt: locked.now,
-      },
-      origin,
-    );
+    return holds.map((hold) => {
+      const before: HoldState = holdStateAt(hold, locked.now);
+      hold.liftedAt = locked.now;
+      hold.liftedByType = origin.actor.type;
+      hold.liftedById = origin.actor.id;
+      hold.liftedByName = origin.actor.name;
+      hold.liftReason = reason;
+      hold.updatedAt = updatedAt.get(hold.id) ?? hold.updatedAt;
+      locked.events.push({ type: 'hold.lifted', hold });
+      return locked.audit.add(
+        {
+          action: 'hold.lifted',
+          customerId: hold.customerId,
+          holdId: hold.id,
+          reason,
+          before: { state: before },
+          after: { state: 'lifted' },
+          effectiveAt: locked.now,
+        },
+        origin,
+      );
+    });
   }
 
   /** The reason of a change, as an internal note by its actor, linked to its audit entry. */
-  private async addNote(
-    customerId: string,
-    origin: Origin,
-    reason: string | null,
-    auditLogId: string,
-  ): Promise<void> {
+  private addNote(locked: Locked, origin: Origin, reason: string | null, auditLogId: string): void {
     if (reason === null || origin.actor.type === 'system') return;
-    await this.notes.addForAuditEntry(customerId, origin.actor, reason, auditLogId);
+    locked.notes.push({ reason, auditLogId, author: origin.actor });
   }
 
   /**
@@ -529,8 +616,33 @@ export class HoldsService {
    * every cache, when anything changed.
    */
   private async save(locked: Locked): Promise<void> {
+    const customer = locked.customer;
+    if (locked.dirty && projectionKey(customer) !== locked.stored) {
+      const { rows } = await runInTransaction<{ updated_at: Date; version: number }>(
+        this.txHost.tx,
+        SAVE_PROJECTION,
+        [
+          customer.id,
+          customer.status,
+          customer.disabledAt?.toISOString() ?? null,
+          customer.disabledReason,
+          customer.billingPaused,
+          customer.nextBoundaryAt?.toISOString() ?? null,
+        ],
+      );
+      customer.updatedAt = rows[0].updated_at;
+      customer.version = rows[0].version;
+      locked.stored = projectionKey(customer);
+    }
+    // Delivered at the commit, whenever it is sent: before the chain's lock is taken.
+    if (locked.dirty) await this.changes.changed(customer.id);
+    // The entries after the use case's own writes: the chain's lock is the last one it takes,
+    // and only the entries, the notes and the events are written while it is held.
+    await locked.audit.write();
+    for (const { reason, auditLogId, author } of locked.notes.splice(0)) {
+      await this.notes.addForAuditEntry(customer.id, author, reason, auditLogId);
+    }
     if (!locked.dirty) return;
-    locked.customer = await this.txHost.tx.getRepository(Customer).save(locked.customer);
     if (locked.events.length > 0) {
       const customer = this.customerDto(locked);
       this.logAfterCommit(locked);
@@ -544,7 +656,6 @@ export class HoldsService {
       );
       locked.events = [];
     }
-    await this.changes.changed(locked.customer.id);
   }
 
   /** One log line per status change and hold change, once (and only if) they are committed. */
