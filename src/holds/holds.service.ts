@@ -1,5 +1,6 @@
 import { TransactionHost } from '@nestjs-cls/transactional';
 import { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
+import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { AuditBatch, AuditWriter } from '../audit/audit-writer';
 import type { Actor, Origin } from '../access/actor';
@@ -86,8 +87,18 @@ interface Locked {
   events: PendingEvent[];
   /** The audit entries of the changes, written together when the use case saves. */
   audit: AuditBatch;
+  /** Holds placed and holds lifted, written when the use case saves. */
+  placed: Hold[];
+  lifted: Hold[];
   /** The reasons, as notes linked to their audit entries: written after the entries. */
   notes: { reason: string; auditLogId: string; author: Actor }[];
+}
+
+/** What SAVE_WRITES answers (json: times as text). */
+interface SavedWrites {
+  placed: { id: string; created_at: string; updated_at: string }[] | null;
+  lifted: { id: string; updated_at: string }[] | null;
+  saved: { updated_at: string; version: number } | null;
 }
 
 /** The stored projection's columns, as one comparable value. */
@@ -113,39 +124,44 @@ const HOLDS_OF_CUSTOMER = {
   name: 'holds_of_customer',
   text: 'SELECT * FROM holds WHERE customer_id = $1 ORDER BY starts_at, id',
 };
-const INSERT_HOLD = {
-  name: 'holds_insert',
-  text: `INSERT INTO holds
-           (customer_id, source, reason_code, reason, starts_at, ends_at, pause_billing,
-            notify_customer, placed_by_type, placed_by_id, placed_by_name, placed_at, review_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-         RETURNING *`,
-};
-const LIFT_HOLDS = {
-  name: 'holds_lift',
-  text: `UPDATE holds
-            SET lifted_at = $2, lifted_by_type = $3, lifted_by_id = $4, lifted_by_name = $5,
-                lift_reason = $6, updated_at = CURRENT_TIMESTAMP
-          WHERE id = ANY ($1::uuid[])
-          RETURNING id, updated_at`,
-};
-/** As the ORM saves a changed customer: version and updated_at move with it. */
-const SAVE_PROJECTION = {
-  name: 'holds_save_projection',
-  text: `UPDATE customers
-            SET status = $2, disabled_at = $3, disabled_reason = $4, billing_paused = $5,
-                next_boundary_at = $6, version = version + 1, updated_at = CURRENT_TIMESTAMP
-          WHERE id = $1
-          RETURNING updated_at, version`,
+/**
+ * A use case's own writes in one statement, each part empty when it has nothing to write: the
+ * holds it placed ($1-$14, a column each), the holds it lifted ($15-$20), the projection as the
+ * ORM saves a changed customer (version and updated_at move with it; $21-$27, $27 whether it
+ * changed) and the announcement of the change ($28-$30, $30 whether anything changed).
+ */
+const SAVE_WRITES = {
+  name: 'holds_save_writes',
+  text: `WITH placed AS (
+      INSERT INTO holds
+        (id, customer_id, source, reason_code, reason, starts_at, ends_at, pause_billing,
+         notify_customer, placed_by_type, placed_by_id, placed_by_name, placed_at, review_at)
+      SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[],
+                           $6::timestamptz[], $7::timestamptz[], $8::boolean[], $9::boolean[],
+                           $10::text[], $11::uuid[], $12::text[], $13::timestamptz[],
+                           $14::timestamptz[])
+      RETURNING id, created_at, updated_at
+    ), lifted AS (
+      UPDATE holds h
+         SET lifted_at = l.at, lifted_by_type = l.by_type, lifted_by_id = l.by_id,
+             lifted_by_name = l.by_name, lift_reason = l.reason, updated_at = CURRENT_TIMESTAMP
+        FROM unnest($15::uuid[], $16::timestamptz[], $17::text[], $18::uuid[], $19::text[],
+                    $20::text[]) AS l(id, at, by_type, by_id, by_name, reason)
+       WHERE h.id = l.id
+      RETURNING h.id, h.updated_at
+    ), saved AS (
+      UPDATE customers
+         SET status = $22, disabled_at = $23, disabled_reason = $24, billing_paused = $25,
+             next_boundary_at = $26, version = version + 1, updated_at = CURRENT_TIMESTAMP
+       WHERE id = $21 AND $27::boolean
+      RETURNING updated_at, version
+    )
+    SELECT (SELECT json_agg(placed) FROM placed) AS placed,
+           (SELECT json_agg(lifted) FROM lifted) AS lifted,
+           (SELECT row_to_json(saved) FROM saved) AS saved,
+           CASE WHEN $30::boolean THEN pg_notify($28, $29) END AS announced`,
 };
 
-/**
- * Places, lifts and reviews holds, and disables/enables customers on top of them. Each use case
- * owns its transaction: it locks the customer's row (so concurrent changes queue up), catches the
- * projection up with any boundary that passed, changes the holds, writes its audit entries and
- * the reason's note, re-projects the customer and announces the change. HTTP, the scheduler and
- * (next) the dunning rules call it alike, each with its own `Origin`.
- */
 @Injectable()
 export class HoldsService {
   constructor(
@@ -172,7 +188,7 @@ export class HoldsService {
     const hold = this.checkNewHold(input, 'manual', now);
     return this.unitOfWork.run(async () => {
       const locked = await this.lock(customerId);
-      const placed = await this.addHold(locked, hold, origin);
+      const placed = this.addHold(locked, hold, origin);
       await this.save(locked);
       return HoldDto.from(placed, locked.now);
     });
@@ -197,7 +213,7 @@ export class HoldsService {
       const hasManual = locked.holds.some(
         (h) => h.source === 'manual' && holdStateAt(h, locked.now) === 'active',
       );
-      if (!hasManual) await this.addHold(locked, hold, origin);
+      if (!hasManual) this.addHold(locked, hold, origin);
       await this.save(locked);
       return this.customerDto(locked);
     });
@@ -213,7 +229,7 @@ export class HoldsService {
         return state === 'active' || state === 'scheduled';
       });
       if (pending.length > 0) {
-        const entries = await this.markLifted(locked, pending, reason, origin);
+        const entries = this.markLifted(locked, pending, reason, origin);
         const transition = this.projection.projectAt(
           locked.customer,
           locked.holds,
@@ -242,7 +258,7 @@ export class HoldsService {
       if (state === 'lifted' || state === 'expired') {
         throw new ConflictError('hold_not_active', `Hold ${holdId} is already ${state}.`);
       }
-      const [entry] = await this.markLifted(locked, [hold], reason, origin);
+      const [entry] = this.markLifted(locked, [hold], reason, origin);
       this.projection.projectAt(
         locked.customer,
         locked.holds,
@@ -273,7 +289,7 @@ export class HoldsService {
       );
       const placed = existing
         ? null
-        : await this.addHold(
+        : this.addHold(
             locked,
             {
               source: input.source,
@@ -310,7 +326,7 @@ export class HoldsService {
         return h.source === source && (state === 'active' || state === 'scheduled');
       });
       if (pending.length > 0) {
-        await this.markLifted(locked, pending, reason, origin);
+        this.markLifted(locked, pending, reason, origin);
         this.projection.projectAt(
           locked.customer,
           locked.holds,
@@ -497,13 +513,16 @@ export class HoldsService {
       dirty: false,
       events: [],
       audit: this.audit.batch(),
+      placed: [],
+      lifted: [],
       notes: [],
     };
     locked.dirty = this.projection.catchUp(customer, holds, now, locked.events, locked.audit);
     return locked;
   }
 
-  private async addHold(locked: Locked, input: NewHold, origin: Origin): Promise<Hold> {
+  /** Places a hold (written when the use case saves) with its entry, note and transition. */
+  private addHold(locked: Locked, input: NewHold, origin: Origin): Hold {
     const { customer, now } = locked;
     // Checked again at the lock's now: a wait for the lock may have carried it past the end.
     const start = input.startsAt ?? now;
@@ -512,25 +531,28 @@ export class HoldsService {
         { field: 'ends_at', message: 'must be after starts_at and in the future' },
       ]);
     }
-    const reviewAt =
-      input.reviewAt ?? new Date(now.getTime() + this.config.holdReviewDays * DAY_MS);
-    const tx = this.txHost.tx;
-    const { rows } = await runInTransaction(tx, INSERT_HOLD, [
-      customer.id,
-      input.source,
-      input.reasonCode,
-      input.reason,
-      (input.startsAt ?? now).toISOString(),
-      input.endsAt?.toISOString() ?? null,
-      input.pauseBilling,
-      input.notifyCustomer,
-      origin.actor.type,
-      origin.actor.id,
-      origin.actor.name,
-      now.toISOString(),
-      reviewAt.toISOString(),
-    ]);
-    const hold = hydrate(tx.connection, Hold, rows[0]);
+    const hold = Object.assign(new Hold(), {
+      id: randomUUID(),
+      customerId: customer.id,
+      source: input.source,
+      reasonCode: input.reasonCode,
+      reason: input.reason,
+      startsAt: input.startsAt ?? now,
+      endsAt: input.endsAt,
+      pauseBilling: input.pauseBilling,
+      notifyCustomer: input.notifyCustomer,
+      placedByType: origin.actor.type,
+      placedById: origin.actor.id,
+      placedByName: origin.actor.name,
+      placedAt: now,
+      liftedByType: null,
+      liftedById: null,
+      liftedByName: null,
+      liftedAt: null,
+      liftReason: null,
+      reviewAt: input.reviewAt ?? new Date(now.getTime() + this.config.holdReviewDays * DAY_MS),
+    });
+    locked.placed.push(hold);
     locked.holds.push(hold);
     locked.dirty = true;
     const entry = locked.audit.add(
@@ -561,25 +583,15 @@ export class HoldsService {
   }
 
   /**
-   * Stamps the lift of `holds` (in one statement) and adds a `hold.lifted` entry for each, in
-   * their order; returns the entries' ids.
+   * Stamps the lift of `holds` (written when the use case saves) and adds a `hold.lifted` entry
+   * for each, in their order; returns the entries' ids.
    */
-  private async markLifted(
+  private markLifted(
     locked: Locked,
     holds: Hold[],
     reason: string | null,
     origin: Origin,
-  ): Promise<string[]> {
-    const tx = this.txHost.tx;
-    const { rows } = await runInTransaction<{ id: string; updated_at: Date }>(tx, LIFT_HOLDS, [
-      holds.map((hold) => hold.id),
-      locked.now.toISOString(),
-      origin.actor.type,
-      origin.actor.id,
-      origin.actor.name,
-      reason,
-    ]);
-    const updatedAt = new Map(rows.map((row) => [row.id, row.updated_at]));
+  ): string[] {
     locked.dirty = true;
     return holds.map((hold) => {
       const before: HoldState = holdStateAt(hold, locked.now);
@@ -588,7 +600,7 @@ export class HoldsService {
       hold.liftedById = origin.actor.id;
       hold.liftedByName = origin.actor.name;
       hold.liftReason = reason;
-      hold.updatedAt = updatedAt.get(hold.id) ?? hold.updatedAt;
+      locked.lifted.push(hold);
       locked.events.push({ type: 'hold.lifted', hold });
       return locked.audit.add(
         {
@@ -617,25 +629,63 @@ export class HoldsService {
    */
   private async save(locked: Locked): Promise<void> {
     const customer = locked.customer;
-    if (locked.dirty && projectionKey(customer) !== locked.stored) {
-      const { rows } = await runInTransaction<{ updated_at: Date; version: number }>(
-        this.txHost.tx,
-        SAVE_PROJECTION,
-        [
-          customer.id,
-          customer.status,
-          customer.disabledAt?.toISOString() ?? null,
-          customer.disabledReason,
-          customer.billingPaused,
-          customer.nextBoundaryAt?.toISOString() ?? null,
-        ],
-      );
-      customer.updatedAt = rows[0].updated_at;
-      customer.version = rows[0].version;
-      locked.stored = projectionKey(customer);
+    const changed = locked.dirty && projectionKey(customer) !== locked.stored;
+    if (locked.dirty || locked.placed.length > 0 || locked.lifted.length > 0) {
+      const placed = locked.placed.splice(0);
+      const lifted = locked.lifted.splice(0);
+      // Delivered at the commit, whenever it is sent: before the chain's lock is taken.
+      const announce = locked.dirty ? this.changes.changedWithin(customer.id) : null;
+      const iso = (date: Date | null) => date?.toISOString() ?? null;
+      const { rows } = await runInTransaction<SavedWrites>(this.txHost.tx, SAVE_WRITES, [
+        placed.map((h) => h.id),
+        placed.map((h) => h.customerId),
+        placed.map((h) => h.source),
+        placed.map((h) => h.reasonCode),
+        placed.map((h) => h.reason),
+        placed.map((h) => iso(h.startsAt)),
+        placed.map((h) => iso(h.endsAt)),
+        placed.map((h) => h.pauseBilling),
+        placed.map((h) => h.notifyCustomer),
+        placed.map((h) => h.placedByType),
+        placed.map((h) => h.placedById),
+        placed.map((h) => h.placedByName),
+        placed.map((h) => iso(h.placedAt)),
+        placed.map((h) => iso(h.reviewAt)),
+        lifted.map((h) => h.id),
+        lifted.map((h) => iso(h.liftedAt)),
+        lifted.map((h) => h.liftedByType),
+        lifted.map((h) => h.liftedById),
+        lifted.map((h) => h.liftedByName),
+        lifted.map((h) => h.liftReason),
+        customer.id,
+        customer.status,
+        iso(customer.disabledAt),
+        customer.disabledReason,
+        customer.billingPaused,
+        iso(customer.nextBoundaryAt),
+        changed,
+        announce?.channel ?? null,
+        announce?.payload ?? null,
+        announce !== null,
+      ]);
+      const [result] = rows;
+      for (const row of result.placed ?? []) {
+        const hold = placed.find((h) => h.id === row.id);
+        if (hold) {
+          hold.createdAt = new Date(row.created_at);
+          hold.updatedAt = new Date(row.updated_at);
+        }
+      }
+      for (const row of result.lifted ?? []) {
+        const hold = lifted.find((h) => h.id === row.id);
+        if (hold) hold.updatedAt = new Date(row.updated_at);
+      }
+      if (result.saved) {
+        customer.updatedAt = new Date(result.saved.updated_at);
+        customer.version = result.saved.version;
+        locked.stored = projectionKey(customer);
+      }
     }
-    // Delivered at the commit, whenever it is sent: before the chain's lock is taken.
-    if (locked.dirty) await this.changes.changed(customer.id);
     // The entries after the use case's own writes: the chain's lock is the last one it takes,
     // and only the entries, the notes and the events are written while it is held.
     await locked.audit.write();
