@@ -23,8 +23,8 @@ function insertEvents(sinkStatements: string[]): Statement {
              WITH ORDINALITY AS e(id, type, customer_id, data, n)
        ORDER BY e.n
       RETURNING id, type, customer_id, created_at
-    )${sinkStatements.map((sql, i) => `,\n    sink_${i} AS (${sql})`).join('')}
-    SELECT count(*)::int AS recorded FROM recorded`;
+    )${sinkStatements.map((sql, i) => `,\n    sink_${i} AS (${sql} RETURNING 1)`).join('')}
+    SELECT ${['(SELECT count(*)::int FROM recorded) AS recorded', ...sinkStatements.map((_, i) => `(SELECT count(*)::int FROM sink_${i}) AS sink_${i}`)].join(', ')}`;
   // Named after the text: sinks registered later make another statement, never a clash.
   return {
     name: `events_insert_${createHash('sha1').update(text).digest('hex').slice(0, 12)}`,
@@ -59,7 +59,8 @@ export interface RecordedEvent extends NewEvent {
 export interface OutboxSink {
   /**
    * Its work as one INSERT ... SELECT from `recorded` (the events just written: id, type,
-   * customer_id, created_at), run within the events' own INSERT: no round trip of its own.
+   * customer_id, created_at), without RETURNING, run within the events' own INSERT: no round trip
+   * of its own; how many rows it wrote is told to onCommitted's listeners.
    */
   readonly insertFromRecorded?: string;
   /** Its work written from the events in JS, after them, when SQL alone cannot say it. */
@@ -105,10 +106,9 @@ export class EventOutbox {
       id: randomUUID(),
       createdAt,
     }));
-    this.insert ??= insertEvents(
-      this.sinks.flatMap((sink) => (sink.insertFromRecorded ? [sink.insertFromRecorded] : [])),
-    );
-    await runInTransaction(manager, this.insert, [
+    const inSql = this.sinks.filter((sink) => sink.insertFromRecorded !== undefined);
+    this.insert ??= insertEvents(inSql.map((sink) => sink.insertFromRecorded!));
+    const { rows } = await runInTransaction<Record<string, number>>(manager, this.insert, [
       recorded.map((e) => e.id),
       recorded.map((e) => e.type),
       recorded.map((e) => e.customerId),
@@ -116,12 +116,19 @@ export class EventOutbox {
       createdAt.toISOString(),
     ]);
     for (const sink of this.sinks) await sink.enqueue?.(recorded, manager);
-    this.unitOfWork.afterCommit(() => this.committed.emit('events', recorded));
+    const written = new Map<OutboxSink, number>();
+    inSql.forEach((sink, i) => written.set(sink, rows[0][`sink_${i}`]));
+    this.unitOfWork.afterCommit(() => this.committed.emit('events', recorded, written));
     return recorded;
   }
 
-  /** Hears this instance's committed events. Returns the unsubscribe function. */
-  onCommitted(listener: (events: RecordedEvent[]) => void): () => void {
+  /**
+   * Hears this instance's committed events, with the rows each sink that writes in SQL
+   * (`insertFromRecorded`) wrote for them. Returns the unsubscribe function.
+   */
+  onCommitted(
+    listener: (events: RecordedEvent[], written: ReadonlyMap<OutboxSink, number>) => void,
+  ): () => void {
     this.committed.on('events', listener);
     return () => this.committed.off('events', listener);
   }
