@@ -22,7 +22,7 @@ import { holdStateAt } from '../customers/access/customer-access';
 import { CustomersService } from '../customers/customers.service';
 import { CustomerDto } from '../customers/dto/customer.dto';
 import { Customer } from '../customers/entities/customer.entity';
-import { Hold, HoldSource, HoldState } from '../customers/entities/hold.entity';
+import { Hold, holdFromRow, HoldSource, HoldState } from '../customers/entities/hold.entity';
 import { hydrate } from '../database/hydrate';
 import { runInTransaction } from '../database/statement';
 import { UnitOfWork } from '../database/unit-of-work';
@@ -498,8 +498,8 @@ export class HoldsService {
     const customer = hydrate(tx.connection, Customer, rows[0]);
     // Now is read after the lock: whoever held it before has committed by then.
     const now = this.clock.now();
-    const holds = (await runInTransaction(tx, HOLDS_OF_CUSTOMER, [customerId])).rows.map((row) =>
-      hydrate(tx.connection, Hold, row),
+    const holds = (await runInTransaction(tx, HOLDS_OF_CUSTOMER, [customerId])).rows.map(
+      holdFromRow,
     );
     return this.caughtUp(customer, holds, now);
   }
