@@ -8,8 +8,10 @@
  *   - 8% customer reads by staff (GET /customers/{id}, a `user`);
  *   - 6% audit pages (GET /customers/{id}/audit-logs, a `user`).
  * It prints req/s, latencies, non-2xx and 5xx answers, the service's CPU time per request and its
- * RSS every 10 s, and writes them into bench/RESULTS.md (its own section). BENCH_CPU_PROF=<dir>
- * runs the service under `node --cpu-prof` and leaves the profile there.
+ * RSS every 10 s, and writes them into bench/RESULTS.md (its own section). Then each kind of
+ * request alone for BENCH_KIND_DURATION seconds (default 8; 0 skips): its own CPU per request,
+ * which says where the mix's CPU goes. BENCH_CPU_PROF=<dir> runs the service under
+ * `node --cpu-prof` and leaves the profile there.
  */
 import { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -26,6 +28,7 @@ import {
   cpuMicros,
   loadAverage,
   machine,
+  measure,
   pick,
   rssMb,
   run,
@@ -41,6 +44,16 @@ const DURATION_S = Number(process.env.BENCH_DURATION ?? 180);
 const WARMUP_S = Math.min(10, Math.max(2, Math.round(DURATION_S / 10)));
 const TARGETS = { reqPerSec: 5000, p99Ms: 25 };
 const MIX = { limits: 0.8, statusChanges: 0.06, customerReads: 0.08, auditPages: 0.06 };
+const KIND_DURATION_S = Number(process.env.BENCH_KIND_DURATION ?? 8);
+const KIND_CONNECTIONS = 16;
+
+type Kind = 'limits' | 'statusChanges' | 'customerReads' | 'auditPages';
+const KIND_NAMES: Record<Kind, string> = {
+  limits: 'limits check',
+  statusChanges: 'disable or enable',
+  customerReads: 'customer read',
+  auditPages: 'audit page',
+};
 
 async function main(): Promise<void> {
   const serverUrl = process.env.DATABASE_URL ?? DEFAULT_SERVER_URL;
@@ -64,38 +77,49 @@ async function main(): Promise<void> {
     const support = await staff(service.url, admin, 'customer_support');
     const reader = await staff(service.url, admin, 'user');
 
-    const requests: autocannon.Request[] = [
-      {
-        setupRequest: (request): autocannon.Request => {
-          const id = pick(seeded.customerIds);
-          const draw = Math.random();
-          if (draw < MIX.limits) {
-            return {
-              ...request,
-              method: 'GET',
-              path: `/api/v1/customers/${id}/limits`,
-              headers: { 'x-api-key': seeded.key },
-            };
-          }
-          if (draw < MIX.limits + MIX.statusChanges) {
-            return {
-              ...request,
-              method: 'POST',
-              path: `/api/v1/customers/${id}/${Math.random() < 0.5 ? 'disable' : 'enable'}`,
-              headers: { authorization: `Bearer ${support}`, 'content-type': 'application/json' },
-              body: '{}',
-            };
-          }
+    const requestOf = (kind: Kind, request: autocannon.Request): autocannon.Request => {
+      const id = pick(seeded.customerIds);
+      switch (kind) {
+        case 'limits':
           return {
             ...request,
             method: 'GET',
             body: undefined,
-            path:
-              draw < MIX.limits + MIX.statusChanges + MIX.customerReads
-                ? `/api/v1/customers/${id}`
-                : `/api/v1/customers/${id}/audit-logs`,
+            path: `/api/v1/customers/${id}/limits`,
+            headers: { 'x-api-key': seeded.key },
+          };
+        case 'statusChanges':
+          return {
+            ...request,
+            method: 'POST',
+            path: `/api/v1/customers/${id}/${Math.random() < 0.5 ? 'disable' : 'enable'}`,
+            headers: { authorization: `Bearer ${support}`, 'content-type': 'application/json' },
+            body: '{}',
+          };
+        case 'customerReads':
+        case 'auditPages':
+          return {
+            ...request,
+            method: 'GET',
+            body: undefined,
+            path: `/api/v1/customers/${id}${kind === 'auditPages' ? '/audit-logs' : ''}`,
             headers: { authorization: `Bearer ${reader}` },
           };
+      }
+    };
+    const requests: autocannon.Request[] = [
+      {
+        setupRequest: (request): autocannon.Request => {
+          const draw = Math.random();
+          const kind: Kind =
+            draw < MIX.limits
+              ? 'limits'
+              : draw < MIX.limits + MIX.statusChanges
+                ? 'statusChanges'
+                : draw < MIX.limits + MIX.statusChanges + MIX.customerReads
+                  ? 'customerReads'
+                  : 'auditPages';
+          return requestOf(kind, request);
         },
       },
     ];
@@ -112,6 +136,26 @@ async function main(): Promise<void> {
     const cpuUs = (cpuMicros(pid) - cpuBefore) / result.requests.total;
     clearInterval(sampler);
     rss.push(rssMb(pid));
+    const loadAfter = loadAverage();
+
+    const kinds: string[] = [];
+    if (KIND_DURATION_S > 0) {
+      for (const kind of Object.keys(KIND_NAMES) as Kind[]) {
+        const alone = await measure(
+          KIND_NAMES[kind],
+          service,
+          {
+            url: service.url,
+            connections: KIND_CONNECTIONS,
+            requests: [{ setupRequest: (request) => requestOf(kind, request) }],
+          },
+          { warmup: 2, duration: KIND_DURATION_S },
+        );
+        kinds.push(
+          `| ${KIND_NAMES[kind]} | ${alone.cpuUs.toFixed(0)} µs | ${Math.round(alone.reqPerSec)} | ${alone.p50} / ${alone.p99} ms |`,
+        );
+      }
+    }
 
     const byStatus = Object.entries(result.statusCodeStats ?? {}).map(
       ([code, { count }]) => `${code}: ${count}`,
@@ -126,7 +170,7 @@ async function main(): Promise<void> {
 - Machine: ${machine()}; ${seeded.postgres} on the same machine
 - Data: ${CUSTOMERS} customers (${seeded.subscriptions} subscriptions, ${seeded.holds} holds at the start)
 - Load: autocannon, ${CONNECTIONS} connections, ${DURATION_S} s after a ${WARMUP_S} s warm-up, each request drawn at random: ${MIX.limits * 100}% limits checks (a platform key), ${MIX.statusChanges * 100}% disables and enables (half each, a customer_support member), ${MIX.customerReads * 100}% customer reads (a \`user\`), ${MIX.auditPages * 100}% the customer's audit page (a \`user\`); a customer chosen uniformly at random per request
-- Load average (1/5/15 min) before: ${loadBefore}, after: ${loadAverage()}
+- Load average (1/5/15 min) before: ${loadBefore}, after: ${loadAfter} (the machine is shared: req/s and latencies move with the load; the CPU per request much less)
 
 | figure | measured | target |
 | --- | --- | --- |
@@ -138,7 +182,17 @@ async function main(): Promise<void> {
 | server CPU per request | ${cpuUs.toFixed(1)} µs | |
 | server RSS, every 10 s | ${rss.map((mb) => mb.toFixed(0)).join(', ')} MB | stable |
 
-Latencies are autocannon's, in whole milliseconds, over all kinds of requests.`;
+Latencies are autocannon's, in whole milliseconds, over all kinds of requests.${
+      kinds.length === 0
+        ? ''
+        : `
+
+Each kind alone afterwards (${KIND_CONNECTIONS} connections, ${KIND_DURATION_S} s each, on the data the mix left):
+
+| request | server CPU per request | req/s | p50 / p99 |
+| --- | --- | --- | --- |
+${kinds.join('\n')}`
+    }`;
     await writeResultsSection('Mixed load (`npm run bench:mixed`)', text);
     console.log(`\n${text}\nWritten to bench/RESULTS.md`);
   } finally {

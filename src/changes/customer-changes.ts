@@ -47,6 +47,16 @@ export class CustomerChanges {
   }
 
   /**
+   * As `changed(customerId)`, for a use case that sends the NOTIFY within a statement of its own
+   * (`pg_notify(channel, payload)` among its writes, in the same transaction): returns the
+   * arguments, and tells this instance after the commit.
+   */
+  changedWithin(customerId: string): { channel: string; payload: string } {
+    this.unitOfWork.afterCommit(() => this.local.emit('change', customerId));
+    return { channel: CUSTOMER_CHANGES_CHANNEL, payload: customerId };
+  }
+
+  /**
    * A revoked API key, so that every instance drops it from its key cache, and nothing else:
    * no customer's limits depend on a key. A customer key's revoke is also a change to that
    * customer's access (what the access stream reports); a platform key's is no customer's.

@@ -15,7 +15,7 @@ import { Customer } from './entities/customer.entity';
 import { UnitOfWork } from '../database/unit-of-work';
 import { Clock } from '../common/clock';
 import { accessFrom, CustomerAccessReader } from './access/customer-access-reader';
-import { Hold } from './entities/hold.entity';
+import { Hold, holdFromRow } from './entities/hold.entity';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { hydrate } from '../database/hydrate';
@@ -103,9 +103,7 @@ export class CustomersService {
     if (rows.length === 0) throw new NotFoundError('Customer', id);
     const { holds_as_json: holdsJson, ...row } = rows[0];
     const customer = hydrate(this.dataSource, Customer, row);
-    const holds = ((holdsJson as Record<string, unknown>[] | null) ?? []).map((hold) =>
-      hydrate(this.dataSource, Hold, hold),
-    );
+    const holds = ((holdsJson as Record<string, unknown>[] | null) ?? []).map(holdFromRow);
     return CustomerDto.from(customer, accessFrom(holds, this.clock.now()));
   }
 

@@ -1,11 +1,36 @@
+import { createHash, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { TransactionHost } from '@nestjs-cls/transactional';
 import { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { Clock } from '../common/clock';
+import { runInTransaction, Statement } from '../database/statement';
 import { UnitOfWork } from '../database/unit-of-work';
 import type { EventType } from './entities/event.entity';
+
+/**
+ * Every event of a change in one statement, inserted in the order given (ORDER BY the
+ * ordinality), so that `seq` follows the order of the causes; the sinks' own INSERTs read them
+ * from `recorded` in the same statement. Ids are chosen here, so that no RETURNING has to be
+ * matched back to its event.
+ */
+function insertEvents(sinkStatements: string[]): Statement {
+  const text = `WITH recorded AS (
+      INSERT INTO events (id, type, customer_id, data, created_at)
+      SELECT e.id, e.type, e.customer_id, e.data, $5::timestamptz
+        FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::jsonb[])
+             WITH ORDINALITY AS e(id, type, customer_id, data, n)
+       ORDER BY e.n
+      RETURNING id, type, customer_id, created_at
+    )${sinkStatements.map((sql, i) => `,\n    sink_${i} AS (${sql} RETURNING 1)`).join('')}
+    SELECT ${['(SELECT count(*)::int FROM recorded) AS recorded', ...sinkStatements.map((_, i) => `(SELECT count(*)::int FROM sink_${i}) AS sink_${i}`)].join(', ')}`;
+  // Named after the text: sinks registered later make another statement, never a clash.
+  return {
+    name: `events_insert_${createHash('sha1').update(text).digest('hex').slice(0, 12)}`,
+    text,
+  };
+}
 
 /** An event to publish, as its cause knows it. */
 export interface NewEvent {
@@ -32,7 +57,14 @@ export interface RecordedEvent extends NewEvent {
  * Only writes: the work itself is done later by its worker, never inside the change.
  */
 export interface OutboxSink {
-  enqueue(events: RecordedEvent[], manager: EntityManager): Promise<void>;
+  /**
+   * Its work as one INSERT ... SELECT from `recorded` (the events just written: id, type,
+   * customer_id, created_at), without RETURNING, run within the events' own INSERT: no round trip
+   * of its own; how many rows it wrote is told to onCommitted's listeners.
+   */
+  readonly insertFromRecorded?: string;
+  /** Its work written from the events in JS, after them, when SQL alone cannot say it. */
+  enqueue?(events: RecordedEvent[], manager: EntityManager): Promise<void>;
 }
 
 /**
@@ -45,6 +77,7 @@ export interface OutboxSink {
 export class EventOutbox {
   private readonly sinks: OutboxSink[] = [];
   private readonly committed = new EventEmitter();
+  private insert: Statement | undefined;
 
   constructor(
     private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>,
@@ -57,6 +90,7 @@ export class EventOutbox {
   /** Called by each consumer's module at init. */
   register(sink: OutboxSink): void {
     this.sinks.push(sink);
+    this.insert = undefined;
   }
 
   /** Must run inside the transaction of the change the events report. */
@@ -67,22 +101,34 @@ export class EventOutbox {
     }
     const manager = this.txHost.tx;
     const createdAt = this.clock.now();
-    const recorded: RecordedEvent[] = [];
-    // One statement per event, in order, so that `seq` follows the order of the causes.
-    for (const event of events) {
-      const [row] = await manager.query<{ id: string }[]>(
-        `INSERT INTO events (type, customer_id, data, created_at) VALUES ($1, $2, $3, $4) RETURNING id`,
-        [event.type, event.customerId, JSON.stringify(event.data), createdAt.toISOString()],
-      );
-      recorded.push({ ...event, id: row.id, createdAt });
-    }
-    for (const sink of this.sinks) await sink.enqueue(recorded, manager);
-    this.unitOfWork.afterCommit(() => this.committed.emit('events', recorded));
+    const recorded: RecordedEvent[] = events.map((event) => ({
+      ...event,
+      id: randomUUID(),
+      createdAt,
+    }));
+    const inSql = this.sinks.filter((sink) => sink.insertFromRecorded !== undefined);
+    this.insert ??= insertEvents(inSql.map((sink) => sink.insertFromRecorded!));
+    const { rows } = await runInTransaction<Record<string, number>>(manager, this.insert, [
+      recorded.map((e) => e.id),
+      recorded.map((e) => e.type),
+      recorded.map((e) => e.customerId),
+      recorded.map((e) => JSON.stringify(e.data)),
+      createdAt.toISOString(),
+    ]);
+    for (const sink of this.sinks) await sink.enqueue?.(recorded, manager);
+    const written = new Map<OutboxSink, number>();
+    inSql.forEach((sink, i) => written.set(sink, rows[0][`sink_${i}`]));
+    this.unitOfWork.afterCommit(() => this.committed.emit('events', recorded, written));
     return recorded;
   }
 
-  /** Hears this instance's committed events. Returns the unsubscribe function. */
-  onCommitted(listener: (events: RecordedEvent[]) => void): () => void {
+  /**
+   * Hears this instance's committed events, with the rows each sink that writes in SQL
+   * (`insertFromRecorded`) wrote for them. Returns the unsubscribe function.
+   */
+  onCommitted(
+    listener: (events: RecordedEvent[], written: ReadonlyMap<OutboxSink, number>) => void,
+  ): () => void {
     this.committed.on('events', listener);
     return () => this.committed.off('events', listener);
   }

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { AuditWriter } from '../audit/audit-writer';
+import type { AuditBatch } from '../audit/audit-writer';
 import { Origin, systemOrigin } from '../access/actor';
 import { accessAt } from '../customers/access/customer-access';
 import type { Customer, CustomerStatus } from '../customers/entities/customer.entity';
@@ -16,26 +16,25 @@ export interface PendingEvent {
 /**
  * Keeps a customer's stored projection (status, disabled_at, disabled_reason, billing_paused,
  * next_boundary_at) equal to what its holds say, and writes the audit entries of every status
- * transition. The caller holds the customer's row lock and saves the customer; the projection's
+ * transition (into the use case's audit batch). The caller holds the customer's row lock and saves the customer; the projection's
  * `status` is what the audit log has recorded, so a transition is written exactly when it flips,
  * whichever instance or request gets the lock first. Each entry it writes is also owed to the
  * outbox as an event (`events`), so that events and transitions are one and the same.
  */
 @Injectable()
 export class CustomerProjection {
-  constructor(private readonly audit: AuditWriter) {}
-
   /**
    * Walks the customer through every hold boundary that passed since it was last projected, in
    * order, as the `system` actor with effective_at = the boundary: `hold.expired` for holds whose
    * end it is, then the transition if the status flips there. Returns whether anything passed.
    */
-  async catchUp(
+  catchUp(
     customer: Customer,
     holds: Hold[],
     now: Date,
     events: PendingEvent[],
-  ): Promise<boolean> {
+    audit: AuditBatch,
+  ): boolean {
     const origin = systemOrigin();
     let moved = false;
     while (customer.nextBoundaryAt !== null && customer.nextBoundaryAt <= now) {
@@ -46,7 +45,7 @@ export class CustomerProjection {
         if (hold.liftedAt !== null) continue;
         if (hold.endsAt?.getTime() === at) {
           cause ??= hold;
-          await this.audit.append(
+          audit.add(
             {
               action: 'hold.expired',
               customerId: customer.id,
@@ -63,7 +62,7 @@ export class CustomerProjection {
           cause ??= hold;
         }
       }
-      await this.projectAt(customer, holds, boundary, origin, cause ?? null, null, events);
+      this.projectAt(customer, holds, boundary, origin, cause ?? null, null, events, audit);
       moved = true;
     }
     return moved;
@@ -74,7 +73,7 @@ export class CustomerProjection {
    * `cause`, with `reason`) if the status flips. Returns the transition entry's id, if one was
    * written.
    */
-  async projectAt(
+  projectAt(
     customer: Customer,
     holds: Hold[],
     t: Date,
@@ -82,12 +81,13 @@ export class CustomerProjection {
     cause: Hold | null,
     reason: string | null,
     events: PendingEvent[],
-  ): Promise<string | null> {
+    audit: AuditBatch,
+  ): string | null {
     const access = accessAt(holds, t);
     const status: CustomerStatus = access.disabled ? 'disabled' : 'enabled';
     let entryId: string | null = null;
     if (status !== customer.status) {
-      entryId = await this.audit.append(
+      entryId = audit.add(
         {
           action: status === 'disabled' ? 'customer.disabled' : 'customer.enabled',
           customerId: customer.id,

@@ -1,8 +1,9 @@
 import { TransactionHost } from '@nestjs-cls/transactional';
 import { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
+import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { AuditWriter } from '../audit/audit-writer';
-import type { Origin } from '../access/actor';
+import { AuditBatch, AuditWriter } from '../audit/audit-writer';
+import type { Actor, Origin } from '../access/actor';
 import { roleSatisfies } from '../access/roles';
 import { CustomerChanges } from '../changes/customer-changes';
 import { Clock } from '../common/clock';
@@ -16,7 +17,9 @@ import { HoldNotActiveError } from './holds.errors';
 import { CustomersService } from '../customers/customers.service';
 import { CustomerDto } from '../customers/dto/customer.dto';
 import { Customer } from '../customers/entities/customer.entity';
-import { Hold, HoldSource, HoldState } from '../customers/entities/hold.entity';
+import { Hold, holdFromRow, HoldSource, HoldState } from '../customers/entities/hold.entity';
+import { hydrate } from '../database/hydrate';
+import { runInTransaction } from '../database/statement';
 import { UnitOfWork } from '../database/unit-of-work';
 import { NotesService } from '../notes/notes.service';
 import { EventOutbox } from '../events/event-outbox';
@@ -69,21 +72,91 @@ export interface RuleHold {
 /** A locked customer with its holds, caught up to now. */
 interface Locked {
   customer: Customer;
+  /** The projection as it is stored (projectionKey): written again only when it differs. */
+  stored: string;
   holds: Hold[];
   now: Date;
   /** Something was changed: the projection is saved and the change announced. */
   dirty: boolean;
   /** The events of the changes, published with the saved customer. */
   events: PendingEvent[];
+  /** The audit entries of the changes, written together when the use case saves. */
+  audit: AuditBatch;
+  /** Holds placed and holds lifted, written when the use case saves. */
+  placed: Hold[];
+  lifted: Hold[];
+  /** The reasons, as notes linked to their audit entries: written after the entries. */
+  notes: { reason: string; auditLogId: string; author: Actor }[];
 }
 
+/** What SAVE_WRITES answers (json: times as text). */
+interface SavedWrites {
+  placed: { id: string; created_at: string; updated_at: string }[] | null;
+  lifted: { id: string; updated_at: string }[] | null;
+  saved: { updated_at: string; version: number } | null;
+}
+
+/** The stored projection's columns, as one comparable value. */
+function projectionKey(customer: Customer): string {
+  return [
+    customer.status,
+    customer.disabledAt?.getTime(),
+    customer.disabledReason,
+    customer.billingPaused,
+    customer.nextBoundaryAt?.getTime(),
+  ].join('|');
+}
+
+// The use cases' own statements, straight through `pg` on the transaction's connection: a
+// status change runs on the request path, and the ORM's query building, change detection
+// (a SELECT before each save) and hydration cost more than the statements themselves.
+const LOCK_CUSTOMER = {
+  name: 'holds_lock_customer',
+  text: 'SELECT * FROM customers WHERE id = $1 FOR UPDATE',
+};
+/** Read after the lock: a statement of its own sees what the lock's previous holder committed. */
+const HOLDS_OF_CUSTOMER = {
+  name: 'holds_of_customer',
+  text: 'SELECT * FROM holds WHERE customer_id = $1 ORDER BY starts_at, id',
+};
 /**
- * Places, lifts and reviews holds, and disables/enables customers on top of them. Each use case
- * owns its transaction: it locks the customer's row (so concurrent changes queue up), catches the
- * projection up with any boundary that passed, changes the holds, writes its audit entries and
- * the reason's note, re-projects the customer and announces the change. HTTP, the scheduler and
- * (next) the dunning rules call it alike, each with its own `Origin`.
+ * A use case's own writes in one statement, each part empty when it has nothing to write: the
+ * holds it placed ($1-$14, a column each), the holds it lifted ($15-$20), the projection as the
+ * ORM saves a changed customer (version and updated_at move with it; $21-$27, $27 whether it
+ * changed) and the announcement of the change ($28-$30, $30 whether anything changed).
  */
+const SAVE_WRITES = {
+  name: 'holds_save_writes',
+  text: `WITH placed AS (
+      INSERT INTO holds
+        (id, customer_id, source, reason_code, reason, starts_at, ends_at, pause_billing,
+         notify_customer, placed_by_type, placed_by_id, placed_by_name, placed_at, review_at)
+      SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[],
+                           $6::timestamptz[], $7::timestamptz[], $8::boolean[], $9::boolean[],
+                           $10::text[], $11::uuid[], $12::text[], $13::timestamptz[],
+                           $14::timestamptz[])
+      RETURNING id, created_at, updated_at
+    ), lifted AS (
+      UPDATE holds h
+         SET lifted_at = l.at, lifted_by_type = l.by_type, lifted_by_id = l.by_id,
+             lifted_by_name = l.by_name, lift_reason = l.reason, updated_at = CURRENT_TIMESTAMP
+        FROM unnest($15::uuid[], $16::timestamptz[], $17::text[], $18::uuid[], $19::text[],
+                    $20::text[]) AS l(id, at, by_type, by_id, by_name, reason)
+       WHERE h.id = l.id
+      RETURNING h.id, h.updated_at
+    ), saved AS (
+      UPDATE customers
+         SET status = $22, disabled_at = $23, disabled_reason = $24, billing_paused = $25,
+             next_boundary_at = $26, version = version + 1, updated_at = CURRENT_TIMESTAMP
+       WHERE id = $21 AND $27::boolean
+      RETURNING updated_at, version
+    )
+    SELECT (SELECT json_agg(placed) FROM placed) AS placed,
+           (SELECT json_agg(lifted) FROM lifted) AS lifted,
+           (SELECT row_to_json(saved) FROM saved) AS saved,
+           CASE WHEN $30::boolean THEN pg_notify($28, $29) END AS announced`,
+};
+
 @Injectable()
 export class HoldsService {
   constructor(
@@ -110,7 +183,7 @@ export class HoldsService {
     const hold = this.checkNewHold(input, 'manual', now);
     return this.unitOfWork.run(async () => {
       const locked = await this.lock(customerId);
-      const placed = await this.addHold(locked, hold, origin);
+      const placed = this.addHold(locked, hold, origin);
       await this.save(locked);
       return HoldDto.from(placed, locked.now);
     });
@@ -135,7 +208,7 @@ export class HoldsService {
       const hasManual = locked.holds.some(
         (h) => h.source === 'manual' && holdStateAt(h, locked.now) === 'active',
       );
-      if (!hasManual) await this.addHold(locked, hold, origin);
+      if (!hasManual) this.addHold(locked, hold, origin);
       await this.save(locked);
       return this.customerDto(locked);
     });
@@ -151,10 +224,8 @@ export class HoldsService {
         return state === 'active' || state === 'scheduled';
       });
       if (pending.length > 0) {
-        const entries: string[] = [];
-        for (const hold of pending)
-          entries.push(await this.markLifted(locked, hold, reason, origin));
-        const transition = await this.projection.projectAt(
+        const entries = this.markLifted(locked, pending, reason, origin);
+        const transition = this.projection.projectAt(
           locked.customer,
           locked.holds,
           locked.now,
@@ -162,8 +233,9 @@ export class HoldsService {
           pending[0],
           reason,
           locked.events,
+          locked.audit,
         );
-        await this.addNote(locked.customer.id, origin, reason, transition ?? entries[0]);
+        this.addNote(locked, origin, reason, transition ?? entries[0]);
       }
       await this.save(locked);
       return this.customerDto(locked);
@@ -181,8 +253,8 @@ export class HoldsService {
       if (state === 'lifted' || state === 'expired') {
         throw new HoldNotActiveError(holdId, state);
       }
-      const entry = await this.markLifted(locked, hold, reason, origin);
-      await this.projection.projectAt(
+      const [entry] = this.markLifted(locked, [hold], reason, origin);
+      this.projection.projectAt(
         locked.customer,
         locked.holds,
         locked.now,
@@ -190,8 +262,9 @@ export class HoldsService {
         hold,
         reason,
         locked.events,
+        locked.audit,
       );
-      await this.addNote(locked.customer.id, origin, reason, entry);
+      this.addNote(locked, origin, reason, entry);
       await this.save(locked);
       return HoldDto.from(hold, locked.now);
     });
@@ -211,7 +284,7 @@ export class HoldsService {
       );
       const placed = existing
         ? null
-        : await this.addHold(
+        : this.addHold(
             locked,
             {
               source: input.source,
@@ -248,8 +321,8 @@ export class HoldsService {
         return h.source === source && (state === 'active' || state === 'scheduled');
       });
       if (pending.length > 0) {
-        for (const hold of pending) await this.markLifted(locked, hold, reason, origin);
-        await this.projection.projectAt(
+        this.markLifted(locked, pending, reason, origin);
+        this.projection.projectAt(
           locked.customer,
           locked.holds,
           locked.now,
@@ -257,6 +330,7 @@ export class HoldsService {
           pending[0],
           reason,
           locked.events,
+          locked.audit,
         );
       }
       await this.save(locked);
@@ -283,7 +357,7 @@ export class HoldsService {
       await this.holds.save(hold);
       locked.dirty = true;
       const note = input.note ?? null;
-      const entry = await this.audit.append(
+      const entry = locked.audit.add(
         {
           action: 'hold.reviewed',
           customerId: hold.customerId,
@@ -295,7 +369,7 @@ export class HoldsService {
         },
         origin,
       );
-      await this.addNote(hold.customerId, origin, note, entry);
+      this.addNote(locked, origin, note, entry);
       await this.save(locked);
       return HoldDto.from(hold, locked.now);
     });
@@ -327,9 +401,7 @@ export class HoldsService {
       for (const { id } of due) {
         const customer = await this.customers.findOrFail(id);
         const holds = await this.access.holdsOf([id]);
-        const events: PendingEvent[] = [];
-        const dirty = await this.projection.catchUp(customer, holds, now, events);
-        await this.save({ customer, holds, now, dirty, events });
+        await this.save(this.caughtUp(customer, holds, now));
       }
       return due.length;
     });
@@ -415,16 +487,37 @@ export class HoldsService {
 
   /** Locks the customer's row, reads its holds, and catches its projection up to now. */
   private async lock(customerId: string): Promise<Locked> {
-    const customer = await this.customers.findOrFail(customerId, 'pessimistic_write');
+    const tx = this.txHost.tx;
+    const { rows } = await runInTransaction(tx, LOCK_CUSTOMER, [customerId]);
+    if (rows.length === 0) throw new NotFoundError('Customer', customerId);
+    const customer = hydrate(tx.connection, Customer, rows[0]);
     // Now is read after the lock: whoever held it before has committed by then.
     const now = this.clock.now();
-    const holds = await this.access.holdsOf([customerId]);
-    const events: PendingEvent[] = [];
-    const dirty = await this.projection.catchUp(customer, holds, now, events);
-    return { customer, holds, now, dirty, events };
+    const holds = (await runInTransaction(tx, HOLDS_OF_CUSTOMER, [customerId])).rows.map(
+      holdFromRow,
+    );
+    return this.caughtUp(customer, holds, now);
   }
 
-  private async addHold(locked: Locked, input: NewHold, origin: Origin): Promise<Hold> {
+  private caughtUp(customer: Customer, holds: Hold[], now: Date): Locked {
+    const locked: Locked = {
+      customer,
+      stored: projectionKey(customer),
+      holds,
+      now,
+      dirty: false,
+      events: [],
+      audit: this.audit.batch(),
+      placed: [],
+      lifted: [],
+      notes: [],
+    };
+    locked.dirty = this.projection.catchUp(customer, holds, now, locked.events, locked.audit);
+    return locked;
+  }
+
+  /** Places a hold (written when the use case saves) with its entry, note and transition. */
+  private addHold(locked: Locked, input: NewHold, origin: Origin): Hold {
     const { customer, now } = locked;
     // Checked again at the lock's now: a wait for the lock may have carried it past the end.
     const start = input.startsAt ?? now;
@@ -433,26 +526,31 @@ export class HoldsService {
         { field: 'ends_at', message: 'must be after starts_at and in the future' },
       ]);
     }
-    const hold = await this.holds.save(
-      this.holds.create({
-        customerId: customer.id,
-        source: input.source,
-        reasonCode: input.reasonCode,
-        reason: input.reason,
-        startsAt: input.startsAt ?? now,
-        endsAt: input.endsAt,
-        pauseBilling: input.pauseBilling,
-        notifyCustomer: input.notifyCustomer,
-        placedByType: origin.actor.type,
-        placedById: origin.actor.id,
-        placedByName: origin.actor.name,
-        placedAt: now,
-        reviewAt: input.reviewAt ?? new Date(now.getTime() + this.config.holdReviewDays * DAY_MS),
-      }),
-    );
+    const hold = Object.assign(new Hold(), {
+      id: randomUUID(),
+      customerId: customer.id,
+      source: input.source,
+      reasonCode: input.reasonCode,
+      reason: input.reason,
+      startsAt: input.startsAt ?? now,
+      endsAt: input.endsAt,
+      pauseBilling: input.pauseBilling,
+      notifyCustomer: input.notifyCustomer,
+      placedByType: origin.actor.type,
+      placedById: origin.actor.id,
+      placedByName: origin.actor.name,
+      placedAt: now,
+      liftedByType: null,
+      liftedById: null,
+      liftedByName: null,
+      liftedAt: null,
+      liftReason: null,
+      reviewAt: input.reviewAt ?? new Date(now.getTime() + this.config.holdReviewDays * DAY_MS),
+    });
+    locked.placed.push(hold);
     locked.holds.push(hold);
     locked.dirty = true;
-    const entry = await this.audit.append(
+    const entry = locked.audit.add(
       {
         action: 'hold.placed',
         customerId: customer.id,
@@ -465,8 +563,8 @@ export class HoldsService {
       origin,
     );
     locked.events.push({ type: 'hold.placed', hold });
-    await this.addNote(customer.id, origin, hold.reason, entry);
-    await this.projection.projectAt(
+    this.addNote(locked, origin, hold.reason, entry);
+    this.projection.projectAt(
       customer,
       locked.holds,
       now,
@@ -474,49 +572,50 @@ export class HoldsService {
       hold,
       hold.reason,
       locked.events,
+      locked.audit,
     );
     return hold;
   }
 
-  /** Stamps the lift and writes `hold.lifted`; returns the entry's id. */
-  private async markLifted(
+  /**
+   * Stamps the lift of `holds` (written when the use case saves) and adds a `hold.lifted` entry
+   * for each, in their order; returns the entries' ids.
+   */
+  private markLifted(
     locked: Locked,
-    hold: Hold,
+    holds: Hold[],
     reason: string | null,
     origin: Origin,
-  ): Promise<string> {
-    const before: HoldState = holdStateAt(hold, locked.now);
-    hold.liftedAt = locked.now;
-    hold.liftedByType = origin.actor.type;
-    hold.liftedById = origin.actor.id;
-    hold.liftedByName = origin.actor.name;
-    hold.liftReason = reason;
-    await this.holds.save(hold);
+  ): string[] {
     locked.dirty = true;
-    locked.events.push({ type: 'hold.lifted', hold });
-    return this.audit.append(
-      {
-        action: 'hold.lifted',
-        customerId: hold.customerId,
-        holdId: hold.id,
-        reason,
-        before: { state: before },
-        after: { state: 'lifted' },
-        effectiveAt: locked.now,
-      },
-      origin,
-    );
+    return holds.map((hold) => {
+      const before: HoldState = holdStateAt(hold, locked.now);
+      hold.liftedAt = locked.now;
+      hold.liftedByType = origin.actor.type;
+      hold.liftedById = origin.actor.id;
+      hold.liftedByName = origin.actor.name;
+      hold.liftReason = reason;
+      locked.lifted.push(hold);
+      locked.events.push({ type: 'hold.lifted', hold });
+      return locked.audit.add(
+        {
+          action: 'hold.lifted',
+          customerId: hold.customerId,
+          holdId: hold.id,
+          reason,
+          before: { state: before },
+          after: { state: 'lifted' },
+          effectiveAt: locked.now,
+        },
+        origin,
+      );
+    });
   }
 
   /** The reason of a change, as an internal note by its actor, linked to its audit entry. */
-  private async addNote(
-    customerId: string,
-    origin: Origin,
-    reason: string | null,
-    auditLogId: string,
-  ): Promise<void> {
+  private addNote(locked: Locked, origin: Origin, reason: string | null, auditLogId: string): void {
     if (reason === null || origin.actor.type === 'system') return;
-    await this.notes.addForAuditEntry(customerId, origin.actor, reason, auditLogId);
+    locked.notes.push({ reason, auditLogId, author: origin.actor });
   }
 
   /**
@@ -524,8 +623,71 @@ export class HoldsService {
    * every cache, when anything changed.
    */
   private async save(locked: Locked): Promise<void> {
+    const customer = locked.customer;
+    const changed = locked.dirty && projectionKey(customer) !== locked.stored;
+    if (locked.dirty || locked.placed.length > 0 || locked.lifted.length > 0) {
+      const placed = locked.placed.splice(0);
+      const lifted = locked.lifted.splice(0);
+      // Delivered at the commit, whenever it is sent: before the chain's lock is taken.
+      const announce = locked.dirty ? this.changes.changedWithin(customer.id) : null;
+      const iso = (date: Date | null) => date?.toISOString() ?? null;
+      const { rows } = await runInTransaction<SavedWrites>(this.txHost.tx, SAVE_WRITES, [
+        placed.map((h) => h.id),
+        placed.map((h) => h.customerId),
+        placed.map((h) => h.source),
+        placed.map((h) => h.reasonCode),
+        placed.map((h) => h.reason),
+        placed.map((h) => iso(h.startsAt)),
+        placed.map((h) => iso(h.endsAt)),
+        placed.map((h) => h.pauseBilling),
+        placed.map((h) => h.notifyCustomer),
+        placed.map((h) => h.placedByType),
+        placed.map((h) => h.placedById),
+        placed.map((h) => h.placedByName),
+        placed.map((h) => iso(h.placedAt)),
+        placed.map((h) => iso(h.reviewAt)),
+        lifted.map((h) => h.id),
+        lifted.map((h) => iso(h.liftedAt)),
+        lifted.map((h) => h.liftedByType),
+        lifted.map((h) => h.liftedById),
+        lifted.map((h) => h.liftedByName),
+        lifted.map((h) => h.liftReason),
+        customer.id,
+        customer.status,
+        iso(customer.disabledAt),
+        customer.disabledReason,
+        customer.billingPaused,
+        iso(customer.nextBoundaryAt),
+        changed,
+        announce?.channel ?? null,
+        announce?.payload ?? null,
+        announce !== null,
+      ]);
+      const [result] = rows;
+      for (const row of result.placed ?? []) {
+        const hold = placed.find((h) => h.id === row.id);
+        if (hold) {
+          hold.createdAt = new Date(row.created_at);
+          hold.updatedAt = new Date(row.updated_at);
+        }
+      }
+      for (const row of result.lifted ?? []) {
+        const hold = lifted.find((h) => h.id === row.id);
+        if (hold) hold.updatedAt = new Date(row.updated_at);
+      }
+      if (result.saved) {
+        customer.updatedAt = new Date(result.saved.updated_at);
+        customer.version = result.saved.version;
+        locked.stored = projectionKey(customer);
+      }
+    }
+    // The entries after the use case's own writes: the chain's lock is the last one it takes,
+    // and only the entries, the notes and the events are written while it is held.
+    await locked.audit.write();
+    for (const { reason, auditLogId, author } of locked.notes.splice(0)) {
+      await this.notes.addForAuditEntry(customer.id, author, reason, auditLogId);
+    }
     if (!locked.dirty) return;
-    locked.customer = await this.txHost.tx.getRepository(Customer).save(locked.customer);
     if (locked.events.length > 0) {
       const customer = this.customerDto(locked);
       this.logAfterCommit(locked);
@@ -539,7 +701,6 @@ export class HoldsService {
       );
       locked.events = [];
     }
-    await this.changes.changed(locked.customer.id);
   }
 
   /** One log line per status change and hold change, once (and only if) they are committed. */

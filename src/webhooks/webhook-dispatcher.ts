@@ -12,6 +12,7 @@ import { WorkQueue } from '../events/work-queue';
 import type { DeliveryState } from './entities/webhook-delivery.entity';
 import { openSecret } from './webhook-secrets';
 import { SendResult, WebhookSender } from './webhook-sender';
+import { WebhookSink } from './webhook-sink';
 
 /** Deliveries claimed per pass. */
 export const BATCH = 32;
@@ -94,6 +95,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly outbox: EventOutbox,
+    private readonly sink: WebhookSink,
     private readonly clock: Clock,
     @InjectConfig() private readonly config: AppConfig,
     private readonly metrics: Metrics,
@@ -119,8 +121,11 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
     this.worker = new PollingWorker('WebhookDispatcher', this.config.outboxPollIntervalMs, () =>
       this.pass(),
     );
-    // This instance's own events go out at once; others' on the next poll.
-    this.unsubscribe = this.outbox.onCommitted(() => this.worker?.kick());
+    // This instance's own events go out at once (those that made deliveries: most find no
+    // endpoint); others' on the next poll.
+    this.unsubscribe = this.outbox.onCommitted((_events, written) => {
+      if (written.get(this.sink) !== 0) this.worker?.kick();
+    });
     this.worker.start();
   }
 

@@ -175,8 +175,8 @@ export class WebhookEndpointsService {
    * A `webhook.test` event through the outbox, delivered to this endpoint only (the sink never
    * fans one out), whether or not the endpoint subscribes to it.
    */
-  sendTest(id: string): Promise<WebhookTestDto> {
-    return this.unitOfWork.run(async () => {
+  async sendTest(id: string): Promise<WebhookTestDto> {
+    const sent = await this.unitOfWork.run(async () => {
       const endpoint = await this.lockOrFail(id);
       const [event] = await this.outbox.record([
         { type: 'webhook.test', customerId: null, data: { test: true }, notifyCustomer: false },
@@ -184,6 +184,9 @@ export class WebhookEndpointsService {
       await this.enqueue(event.id, endpoint.id, event.createdAt);
       return { event_id: event.id };
     });
+    // The sink wrote no delivery for it, so the event alone starts no pass: start it here.
+    this.dispatcher.kick();
+    return sent;
   }
 
   /** A new delivery of a past event to an endpoint, with its own attempts; the same `webhook-id`. */
