@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 // `npm test [-- <jest args>]`. On a PostgreSQL server every test file has its own database
 // (cloned from a template), so files run in parallel workers; the timing-sensitive files (they
-// assert that something happens within a bound, or run several instances against one database)
-// then run one at a time, on a quiet machine. On the embedded engine all files share one
-// database: everything runs in band. Given test paths, or --runInBand, it is one jest run.
+// assert that something happens within a bound, or share timing with other instances) then run
+// one at a time. On the embedded engine all files share one database: everything runs in band,
+// in one jest run. Jest arguments (paths, -t, -u...) go to both phases: a phase none of whose
+// files they select is left out. `npm test -- --runInBand` is one jest run, in band.
+// The exit status is non-zero when either phase fails.
 'use strict';
 const { spawnSync } = require('node:child_process');
 const { availableParallelism } = require('node:os');
@@ -11,28 +13,34 @@ const { Client } = require('pg');
 
 const SERVER_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
-/** Files that assert a latency or share timing with other instances: run serially, last. */
+/**
+ * Files run serially, after the others: they assert that something happens within a bound of
+ * wall time, or drive several instances against one database with timing between them, and
+ * other files' work on the same cores would stretch those times.
+ */
 const SERIAL = [
   'test/e2e/holds-boundar', // holds-boundaries*, holds-boundary-race: "within 1000 ms"
-  'test/e2e/multi-instance',
+  'test/e2e/multi-instance', // changes seen on the other instances within a bound
   'test/e2e/canonical-ids', // two instances: "disabled at once on both", within 100 ms
-  'test/e2e/holds-race', // 60-way races between instances
   'test/e2e/holds-semantics', // boundaries a few hundred ms away, run by the scheduler
-  'test/e2e/change-feed-staleness',
-  'test/e2e/database-outage',
-  'test/e2e/login-throttle',
-  'test/e2e/access-stream',
-  'test/e2e/webhooks-delivery',
-  'test/e2e/dunning-instances',
-  'packages/client/test/',
-  'test/browser/',
+  'test/e2e/change-feed-staleness', // answers within a bound of a frozen feed
+  'test/e2e/database-outage', // readiness 503 within 1 s, writes within their timeouts
+  'test/e2e/login-throttle', // bursts of 40 concurrent sign-ins, argon2 on the thread pool
+  'test/e2e/access-stream', // heartbeats at their interval
+  'test/e2e/webhooks-delivery', // a delivery within 1 s
+  'test/e2e/dunning-instances', // two instances' schedules; a scheduled run within 5 s
+  'packages/client/test/access-client', // the client's staleness bounds
+  'test/browser/', // Chromium: a page that turns with a hold a few seconds ahead
 ];
 
 /**
- * Workers: the files mostly wait (on PostgreSQL, timers and sockets: a serial run uses about a
- * third of one core), so twice the cores keeps them busy without starving the database.
+ * Workers: one per core. More workers finish no sooner (the run is bound by the CPU, shared with
+ * PostgreSQL) and stretch every request, which timing-sensitive code does not need.
  */
-const WORKERS = String(Math.max(2, availableParallelism() * 2));
+const WORKERS = String(Math.max(2, availableParallelism()));
+
+/** Arguments after which there is one jest run, as given. */
+const SINGLE_RUN = ['--runInBand', '-i', '--watch', '--watchAll', '--listTests', '--help', '-h'];
 
 async function reachable(url) {
   const client = new Client({ connectionString: url, connectionTimeoutMillis: 2000 });
@@ -46,24 +54,49 @@ async function reachable(url) {
   }
 }
 
-function jest(args) {
+function jest(args, options = {}) {
   const result = spawnSync(process.execPath, [require.resolve('jest/bin/jest'), ...args], {
-    stdio: 'inherit',
+    stdio: options.capture ? ['ignore', 'pipe', 'inherit'] : 'inherit',
+    encoding: 'utf8',
   });
-  return result.status ?? 1;
+  if (result.error) throw result.error;
+  return options.capture ? { status: result.status, stdout: result.stdout } : (result.status ?? 1);
+}
+
+/** How many test files jest would run with these arguments. */
+function countTests(args) {
+  const listed = jest([...args, '--listTests'], { capture: true });
+  if (listed.status !== 0) return 0;
+  return listed.stdout.split('\n').filter((line) => line.trim() !== '').length;
 }
 
 async function main() {
   const args = process.argv.slice(2);
-  const escaped = SERIAL.map((path) => path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
-  if (!(await reachable(SERVER_URL))) process.exit(jest(['--runInBand', ...args]));
-  const chosen = args.some((arg) => !arg.startsWith('-')) || args.includes('--runInBand');
+  if (args.some((arg) => SINGLE_RUN.includes(arg))) return jest(args);
+  if (!(await reachable(SERVER_URL))) return jest(['--runInBand', ...args]);
+
+  const serial = SERIAL.map((path) => path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|');
   const hasWorkers = args.some((arg) => arg.startsWith('--maxWorkers') || arg.startsWith('-w'));
-  const workers = hasWorkers ? [] : [`--maxWorkers=${WORKERS}`];
-  if (chosen) process.exit(jest([...workers, ...args]));
-  const parallel = jest([...workers, `--testPathIgnorePatterns=${escaped.join('|')}`, ...args]);
-  const serial = jest(['--runInBand', ...args, ...escaped]);
-  process.exit(parallel || serial);
+  const phases = [
+    [...(hasWorkers ? [] : [`--maxWorkers=${WORKERS}`]), `--testPathIgnorePatterns=${serial}`],
+    // Ignored: every path that names none of SERIAL.
+    ['--runInBand', `--testPathIgnorePatterns=^(?!.*(?:${serial}))`],
+  ]
+    // Last: an array option (as the ignore patterns are) would take the paths after it.
+    .map((phase) => [...args, ...phase])
+    .filter((phase) => countTests(phase) > 0);
+  // Nothing selected: jest says so, and fails.
+  if (phases.length === 0) return jest(args);
+  let status = 0;
+  // Every phase runs, so that one run shows every failure.
+  for (const phase of phases) status = jest(phase) || status;
+  return status;
 }
 
-void main();
+main().then(
+  (status) => process.exit(status),
+  (error) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

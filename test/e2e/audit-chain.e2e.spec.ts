@@ -11,7 +11,7 @@ import { AuditCheckpointScheduler } from '../../src/audit/audit-checkpoint-sched
 import { AUDIT_HASH_EXAMPLE, ENTRY } from '../support/audit-chain-example';
 import { createCustomer, signIn, StaffSession } from '../support/factories';
 import { disableCustomer, enableCustomer } from '../support/holds';
-import { startTestApp, TestApp } from '../support/test-app';
+import { BURST_ENV, startTestApp, TestApp } from '../support/test-app';
 
 /**
  * Issue 13: the audit log as a hash chain (seq in commit order, prev_hash, hash), verified, signed,
@@ -87,8 +87,9 @@ describe('the audit hash chain', () => {
     let s: Sessions;
 
     beforeAll(async () => {
-      a = await startTestApp(ENV);
-      b = await startTestApp(ENV, { database: a.database });
+      // BURST_ENV: the 60 concurrent changes below.
+      a = await startTestApp({ ...ENV, ...BURST_ENV });
+      b = await startTestApp({ ...ENV, ...BURST_ENV }, { database: a.database });
       s = await sessionsOf(a);
     });
     afterAll(async () => {

@@ -6,7 +6,7 @@ import { Customer } from '../../src/customers/entities/customer.entity';
 import { Note } from '../../src/notes/entities/note.entity';
 import { NotesService } from '../../src/notes/notes.service';
 import { countRows, createCustomer, signIn, StaffSession } from '../support/factories';
-import { startTestApp, TestApp } from '../support/test-app';
+import { BURST_ENV, startTestApp, TestApp } from '../support/test-app';
 import { onEmbeddedDatabase } from '../support/test-env';
 
 const UNKNOWN_ID = '6f1c1a52-9a43-4d5b-8a55-1b1d2f0c0c0c';
@@ -20,7 +20,8 @@ describe('disable and enable customers', () => {
   let stopListening: () => void;
 
   beforeAll(async () => {
-    t = await startTestApp();
+    // BURST_ENV: the concurrent toggles below.
+    t = await startTestApp(BURST_ENV);
     support = await signIn(t, 'customer_support');
     reader = await signIn(t, 'user');
     stopListening = t.app.get(CustomerChanges).onLocalChange((id) => changed.push(id));
@@ -390,7 +391,10 @@ describe('disable and enable customers', () => {
       // connections outside a transaction (it runs one transaction at a time anyway): there the
       // requests share one connection, which also proves no use case needs a second one.
       if (onEmbeddedDatabase()) {
-        server = await startTestApp({ DATABASE_POOL_SIZE: '1' }, { database: t.database });
+        server = await startTestApp(
+          { DATABASE_POOL_SIZE: '1', ...BURST_ENV },
+          { database: t.database },
+        );
         stopServerListening = server.app
           .get(CustomerChanges)
           .onLocalChange((id) => changed.push(id));

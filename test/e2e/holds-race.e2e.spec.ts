@@ -12,7 +12,7 @@ import {
   TRANSITIONS,
 } from '../support/holds';
 import { createFeature, createPlan, createSubscription } from '../support/plans';
-import { startTestApp, TestApp } from '../support/test-app';
+import { BURST_ENV, startTestApp, TestApp } from '../support/test-app';
 import { onEmbeddedDatabase } from '../support/test-env';
 
 const WAY = 60;
@@ -33,8 +33,8 @@ describeOnPostgres('holds: a 60-way race of places and lifts on one customer', (
   let platform: TestApiKey;
 
   beforeAll(async () => {
-    a = await startTestApp();
-    b = await startTestApp({}, { database: a.database });
+    a = await startTestApp(BURST_ENV);
+    b = await startTestApp(BURST_ENV, { database: a.database });
     [support, reader] = await Promise.all([signIn(a, 'customer_support'), signIn(a, 'user')]);
     platform = await createApiKey(a);
   });

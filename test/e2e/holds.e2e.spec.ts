@@ -5,7 +5,7 @@ import { HoldsService } from '../../src/holds/holds.service';
 import { createApiKey } from '../support/api-keys';
 import { countRows, createCustomer, insertHold, signIn, StaffSession } from '../support/factories';
 import { createPlan } from '../support/plans';
-import { startTestApp, TestApp, TestClock } from '../support/test-app';
+import { BURST_ENV, startTestApp, TestApp, TestClock } from '../support/test-app';
 
 const UNKNOWN_ID = '6f1c1a52-9a43-4d5b-8a55-1b1d2f0c0c0c';
 const TABLES = ['customers', 'holds', 'audit_logs', 'customer_notes'];
@@ -21,7 +21,8 @@ describe('holds', () => {
   beforeAll(async () => {
     clock = new TestClock();
     // The scheduler is left to the tests (settleDue), so that "before it ran" can be seen.
-    t = await startTestApp({ HOLD_SCHEDULER_INTERVAL_MS: '60000' }, { clock });
+    // BURST_ENV: the race of places and lifts below.
+    t = await startTestApp({ HOLD_SCHEDULER_INTERVAL_MS: '60000', ...BURST_ENV }, { clock });
     [support, manager, reader] = await Promise.all([
       signIn(t, 'customer_support'),
       signIn(t, 'account_manager'),

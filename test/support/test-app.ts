@@ -24,6 +24,17 @@ import { TEST_ENV } from './test-env';
 export const TEST_JWT_SECRET = 'test-secret-that-is-long-enough-for-hs256-0123456789';
 export const TEST_ADMIN = { email: 'first-admin@example.com', password: 'violet-harbour-lamp-7' };
 
+/**
+ * Configuration for a test that sends a burst of concurrent requests which the database then
+ * serializes (one customer's row, the audit chain's head). The later requests wait for a pooled
+ * connection while the earlier ones commit one at a time, and on a busy machine (test files in
+ * parallel workers, a shared CI host) that wait can pass the default DATABASE_CONNECT_TIMEOUT_MS,
+ * where the service rightly answers 503 (the outage tests prove it). A burst test proves what
+ * the serialization leaves behind, not how long a request may queue: its requests may wait for
+ * a connection as long as the test itself may run.
+ */
+export const BURST_ENV = { DATABASE_CONNECT_TIMEOUT_MS: '30000' } as const;
+
 export interface TestDatabase {
   /** As the owner of the schema (a superuser here): what migrates. */
   url: string;
