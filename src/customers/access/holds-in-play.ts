@@ -15,8 +15,8 @@ function stopsFrom(hold: string, at: string): string {
 
 /**
  * The holds of customer `customer` (an SQL expression) that can matter to the access rule
- * (accessAt) at any instant from `from` (an SQL expression) on, ordered by start, as the rows of
- * `SELECT h.*`; a customer's lifted and expired history before that is never read.
+ * (accessAt) at any instant from `from` (an SQL expression) on, as the rows of `SELECT h.*`
+ * (unordered); a customer's lifted and expired history before that is never read.
  *
  * A hold matters at t >= from if it counts at t or later (the state, the reason, the next
  * boundary), or if it belongs to the disabled stretch around t (disabled_since walks back through
@@ -25,8 +25,8 @@ function stopsFrom(hold: string, at: string): string {
  * after the horizon started before it, the horizon moves back to that start. At the end every hold
  * that stops at or after the horizon started at or after it, so no hold stopping before the horizon
  * can touch a stretch that reaches it, and the holds that stop from the horizon on are all that
- * matter. For a customer with no stretch running into `from` that is its unlifted, unended holds
- * and those that stopped from `from` on; the walk reads one short range per step.
+ * matter. For a customer with no stretch running into `from` that is its unlifted holds yet to
+ * end and those that stopped from `from` on; each step of the walk reads index ranges only.
  */
 export function holdsInPlaySql(customer: string, from: string): string {
   return `WITH RECURSIVE horizon(at) AS (
