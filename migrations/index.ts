@@ -10,6 +10,7 @@ import { Holds1795630000000 } from './1795630000000-Holds';
 import { Events1795640000000 } from './1795640000000-Events';
 import { Dunning1795650000000 } from './1795650000000-Dunning';
 import { AuditChain1795660000000 } from './1795660000000-AuditChain';
+import { HoldsInPlay1795670000000 } from './1795670000000-HoldsInPlay';
 
 /**
  * Every migration, in order. A new migration file must be listed here (a test checks that each
@@ -27,4 +28,5 @@ export const migrations: (new () => MigrationInterface)[] = [
   Events1795640000000,
   Dunning1795650000000,
   AuditChain1795660000000,
+  HoldsInPlay1795670000000,
 ];

@@ -15,6 +15,7 @@ import { Customer } from './entities/customer.entity';
 import { UnitOfWork } from '../database/unit-of-work';
 import { Clock } from '../common/clock';
 import { accessFrom, CustomerAccessReader } from './access/customer-access-reader';
+import { holdsInPlaySql } from './access/holds-in-play';
 import { Hold, holdFromRow } from './entities/hold.entity';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
@@ -39,11 +40,14 @@ const LONGEST_DISABLED_FIRST: KeysetColumn<Customer>[] = [
  */
 export type DunningExemptListener = (customerId: string) => Promise<unknown>;
 
-/** A customer with every hold it has had (as toDtos reads them: by start, then id). */
+/**
+ * A customer with the holds that matter at $2 (holdsInPlaySql, by start, then id, as toDtos
+ * reads them): its lifted and expired history is not read (GET /customers/{id}/holds pages it).
+ */
 const CUSTOMER_WITH_HOLDS = `
   SELECT c.*,
-         (SELECT json_agg(h ORDER BY h.starts_at, h.id) FROM holds h
-           WHERE h.customer_id = c.id) AS holds_as_json
+         (SELECT json_agg(p ORDER BY p.starts_at, p.id)
+            FROM (${holdsInPlaySql('$1::uuid', '$2')}) p) AS holds_as_json
     FROM customers c
    WHERE c.id = $1`;
 
@@ -95,16 +99,17 @@ export class CustomersService {
     if (this.txHost.isTransactionActive()) {
       return (await this.toDtos([await this.findOrFail(id)]))[0];
     }
+    const now = this.clock.now();
     const { rows } = await pgPoolOf(this.dataSource).query<Record<string, unknown>>({
       name: statementName(this.dataSource, 'customer_with_holds'),
       text: CUSTOMER_WITH_HOLDS,
-      values: [id],
+      values: [id, now.toISOString()],
     });
     if (rows.length === 0) throw new NotFoundError('Customer', id);
     const { holds_as_json: holdsJson, ...row } = rows[0];
     const customer = hydrate(this.dataSource, Customer, row);
     const holds = ((holdsJson as Record<string, unknown>[] | null) ?? []).map(holdFromRow);
-    return CustomerDto.from(customer, accessFrom(holds, this.clock.now()));
+    return CustomerDto.from(customer, accessFrom(holds, now));
   }
 
   /**
@@ -113,14 +118,17 @@ export class CustomersService {
    * scheduler rewrote the stored projection.
    */
   async toDtos(customers: Customer[]): Promise<CustomerDto[]> {
-    const holds = await this.access.holdsOf(customers.map((c) => c.id));
+    const now = this.clock.now();
+    const holds = await this.access.holdsOf(
+      customers.map((c) => c.id),
+      now,
+    );
     const byCustomer = new Map<string, Hold[]>();
     for (const hold of holds) {
       const list = byCustomer.get(hold.customerId) ?? [];
       list.push(hold);
       byCustomer.set(hold.customerId, list);
     }
-    const now = this.clock.now();
     return customers.map((customer) =>
       CustomerDto.from(customer, accessFrom(byCustomer.get(customer.id) ?? [], now)),
     );

@@ -11,15 +11,16 @@ import { FieldError, ForbiddenError, NotFoundError, ValidationFailedError } from
 import { KeysetColumn, keysetPage, Page, PageQueryDto } from '../common/pagination';
 import type { AppConfig } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
-import { accessFrom, CustomerAccessReader } from '../customers/access/customer-access-reader';
+import { accessFrom } from '../customers/access/customer-access-reader';
 import { holdStateAt } from '../customers/access/customer-access';
 import { HoldNotActiveError } from './holds.errors';
 import { CustomersService } from '../customers/customers.service';
 import { CustomerDto } from '../customers/dto/customer.dto';
 import { Customer } from '../customers/entities/customer.entity';
-import { Hold, holdFromRow, HoldSource, HoldState } from '../customers/entities/hold.entity';
+import { Hold, HoldSource, HoldState } from '../customers/entities/hold.entity';
 import { hydrate } from '../database/hydrate';
 import { runInTransaction } from '../database/statement';
+import { holdsInPlay } from '../customers/access/holds-in-play';
 import { UnitOfWork } from '../database/unit-of-work';
 import { NotesService } from '../notes/notes.service';
 import { EventOutbox } from '../events/event-outbox';
@@ -114,11 +115,6 @@ const LOCK_CUSTOMER = {
   name: 'holds_lock_customer',
   text: 'SELECT * FROM customers WHERE id = $1 FOR UPDATE',
 };
-/** Read after the lock: a statement of its own sees what the lock's previous holder committed. */
-const HOLDS_OF_CUSTOMER = {
-  name: 'holds_of_customer',
-  text: 'SELECT * FROM holds WHERE customer_id = $1 ORDER BY starts_at, id',
-};
 /**
  * A use case's own writes in one statement, each part empty when it has nothing to write: the
  * holds it placed ($1-$14, a column each), the holds it lifted ($15-$20), the projection as the
@@ -163,7 +159,6 @@ export class HoldsService {
     private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>,
     private readonly unitOfWork: UnitOfWork,
     private readonly customers: CustomersService,
-    private readonly access: CustomerAccessReader,
     private readonly projection: CustomerProjection,
     private readonly audit: AuditWriter,
     private readonly notes: NotesService,
@@ -182,7 +177,7 @@ export class HoldsService {
     const now = this.clock.now();
     const hold = this.checkNewHold(input, 'manual', now);
     return this.unitOfWork.run(async () => {
-      const locked = await this.lock(customerId);
+      const locked = await this.lock(customerId, hold.startsAt);
       const placed = this.addHold(locked, hold, origin);
       await this.save(locked);
       return HoldDto.from(placed, locked.now);
@@ -248,7 +243,7 @@ export class HoldsService {
     this.assertMayLift(found, origin);
     return this.unitOfWork.run(async () => {
       const locked = await this.lock(found.customerId);
-      const hold = locked.holds.find((h) => h.id === holdId)!;
+      const hold = await this.lockedHold(locked, holdId);
       const state = holdStateAt(hold, locked.now);
       if (state === 'lifted' || state === 'expired') {
         throw new HoldNotActiveError(holdId, state);
@@ -348,7 +343,7 @@ export class HoldsService {
     const found = await this.findOrFail(holdId);
     return this.unitOfWork.run(async () => {
       const locked = await this.lock(found.customerId);
-      const hold = locked.holds.find((h) => h.id === holdId)!;
+      const hold = await this.lockedHold(locked, holdId);
       const state = holdStateAt(hold, locked.now);
       if (state === 'lifted' || state === 'expired') {
         throw new HoldNotActiveError(holdId, state);
@@ -400,7 +395,7 @@ export class HoldsService {
       );
       for (const { id } of due) {
         const customer = await this.customers.findOrFail(id);
-        const holds = await this.access.holdsOf([id]);
+        const holds = await holdsInPlay(this.txHost.tx, id, this.lookFrom(customer, now, null));
         await this.save(this.caughtUp(customer, holds, now));
       }
       return due.length;
@@ -485,18 +480,43 @@ export class HoldsService {
     };
   }
 
-  /** Locks the customer's row, reads its holds, and catches its projection up to now. */
-  private async lock(customerId: string): Promise<Locked> {
+  /**
+   * Locks the customer's row, reads the holds that can matter from the earliest instant the use
+   * case looks at (lookFrom), and catches its projection up to now. `startsAt`: the start of a
+   * hold the use case places, which may lie before now (the 60 s slack, and the wait for the lock).
+   */
+  private async lock(customerId: string, startsAt: Date | null = null): Promise<Locked> {
     const tx = this.txHost.tx;
     const { rows } = await runInTransaction(tx, LOCK_CUSTOMER, [customerId]);
     if (rows.length === 0) throw new NotFoundError('Customer', customerId);
     const customer = hydrate(tx.connection, Customer, rows[0]);
     // Now is read after the lock: whoever held it before has committed by then.
     const now = this.clock.now();
-    const holds = (await runInTransaction(tx, HOLDS_OF_CUSTOMER, [customerId])).rows.map(
-      holdFromRow,
-    );
+    // A statement of its own after the lock: it sees what the lock's previous holder committed.
+    const holds = await holdsInPlay(tx, customerId, this.lookFrom(customer, now, startsAt));
     return this.caughtUp(customer, holds, now);
+  }
+
+  /**
+   * The earliest instant a use case evaluates the access rule at: now, the boundaries the catch-up
+   * walks (from the stored next boundary, if it has come), and the start of a hold it places.
+   * Holds that stopped before it, and are not part of a stretch reaching it, are never read.
+   */
+  private lookFrom(customer: Customer, now: Date, startsAt: Date | null): Date {
+    let from = now.getTime();
+    const boundary = customer.nextBoundaryAt?.getTime();
+    if (boundary !== undefined && boundary < from) from = boundary;
+    if (startsAt !== null && startsAt.getTime() < from) from = startsAt.getTime();
+    return new Date(from);
+  }
+
+  /**
+   * The hold `holdId` of a locked customer, for a use case on that hold: from the holds read
+   * under the lock, or, for one that stopped before them (lifted or expired), read again under
+   * the lock so that its state is the committed one.
+   */
+  private async lockedHold(locked: Locked, holdId: string): Promise<Hold> {
+    return locked.holds.find((h) => h.id === holdId) ?? (await this.findOrFail(holdId));
   }
 
   private caughtUp(customer: Customer, holds: Hold[], now: Date): Locked {

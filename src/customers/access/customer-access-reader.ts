@@ -5,8 +5,9 @@ import { ChangeAwareCache } from '../../changes/change-aware-cache';
 import { CustomerChangeFeed } from '../../changes/customer-change-feed';
 import { Clock } from '../../common/clock';
 import { NotFoundError } from '../../common/errors';
-import { Hold } from '../entities/hold.entity';
+import { Hold, holdFromRow as holdFromColumns } from '../entities/hold.entity';
 import { Access, accessAt } from './customer-access';
+import { holdsInPlaySql } from './holds-in-play';
 
 const MAX_CACHED_CUSTOMERS = 200_000;
 
@@ -54,33 +55,36 @@ export class CustomerAccessReader {
    * under the customer's row lock), and derives the access at the clock's now.
    */
   async read(customerId: string): Promise<CustomerAccess> {
-    // One query for the customer and its holds: this runs on every cache miss of the hot path.
+    const now = this.clock.now();
+    // One query for the customer and the holds that matter now: this runs on every cache miss of
+    // the hot path, and a customer's lifted and expired history is not read.
     const rows = await this.txHost.tx.query<HoldRow[]>(
       `SELECT h.id, h.customer_id, h.source, h.reason_code, h.reason, h.starts_at, h.ends_at,
               h.lifted_at, h.pause_billing
          FROM customers c
-         LEFT JOIN holds h ON h.customer_id = c.id
+         LEFT JOIN (${holdsInPlaySql('$1::uuid', '$2')}) h ON true
         WHERE c.id = $1`,
-      [customerId],
+      [customerId, now.toISOString()],
     );
     if (rows.length === 0) throw new NotFoundError('Customer', customerId);
     const holds = rows.filter((row) => row.id !== null).map(holdFromRow);
-    return accessFrom(holds, this.clock.now());
+    return accessFrom(holds, now);
   }
 
   /**
-   * Every hold of these customers that may still matter: unlifted ones, and lifted ones that
-   * may have begun the current disabled stretch. Ordered by start.
+   * The holds of these customers that can matter to their access from `at` on (holdsInPlaySql):
+   * unlifted ones yet to end, and those of the disabled stretch `at` is in. Ordered by customer,
+   * then start.
    */
-  holdsOf(customerIds: string[]): Promise<Hold[]> {
-    if (customerIds.length === 0) return Promise.resolve([]);
-    return this.txHost.tx
-      .getRepository(Hold)
-      .createQueryBuilder('h')
-      .where('h.customer_id IN (:...ids)', { ids: customerIds })
-      .orderBy('h.starts_at', 'ASC')
-      .addOrderBy('h.id', 'ASC')
-      .getMany();
+  async holdsOf(customerIds: string[], at: Date): Promise<Hold[]> {
+    if (customerIds.length === 0) return [];
+    const rows = await this.txHost.tx.query<Record<string, unknown>[]>(
+      `SELECT h.* FROM unnest($1::uuid[]) AS c(id),
+              LATERAL (${holdsInPlaySql('c.id', '$2')}) h
+        ORDER BY h.customer_id, h.starts_at, h.id`,
+      [customerIds, at.toISOString()],
+    );
+    return rows.map(holdFromColumns);
   }
 }
 

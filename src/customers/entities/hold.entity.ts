@@ -31,6 +31,9 @@ export type HoldActorType = ActingType;
 @Check('ck_holds_ends_after_starts', `ends_at IS NULL OR ends_at > starts_at`)
 @Index('ix_holds_customer_id_placed_at_id', ['customerId', 'placedAt', 'id'])
 @Index('ix_holds_placed_at_id', ['placedAt', 'id'])
+// The holds that can matter to a customer's access (holds-in-play.ts): unlifted ones by end,
+// lifted ones by lift, never its whole history.
+@Index('ix_holds_customer_id_lifted_at_ends_at', ['customerId', 'liftedAt', 'endsAt'])
 @Index('ix_holds_review_at', ['reviewAt'], { where: 'lifted_at IS NULL' })
 // The dunning run's walk: customers with an unlifted hold of the rules.
 @Index('ix_holds_overdue_customer_id', ['customerId'], {
