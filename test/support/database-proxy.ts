@@ -1,4 +1,4 @@
-import { createServer, type Server, type Socket, connect } from 'node:net';
+import { FreezableProxy } from './freezable-proxy';
 
 /** One connection through the proxy, known by the startup message its client sent first. */
 interface Connection {
@@ -7,26 +7,13 @@ interface Connection {
 }
 
 /**
- * A TCP proxy in front of the test's PostgreSQL that the test can freeze (bytes stop flowing
- * both ways and are held, sockets stay open: a database that stopped answering, like a SIGSTOP),
- * freeze for some connections only (a half-open LISTEN connection), or close (connections reset,
- * new ones refused: a database that is down).
+ * A freezable proxy (FreezableProxy) in front of the test's PostgreSQL: frozen, a database that
+ * stopped answering (like a SIGSTOP); frozen for some connections only, a half-open LISTEN
+ * connection; closed, a database that is down.
  */
-export class DatabaseProxy {
-  private server: Server | undefined;
-  private readonly sockets = new Set<Socket>();
-  private readonly clients = new Set<Socket>();
-  private readonly connectionsSeen: Connection[] = [];
-  private readonly held: { connection: Connection; to: Socket; chunk: Buffer }[] = [];
-  private frozen = false;
+export class DatabaseProxy extends FreezableProxy<Connection> {
   /** New connections whose application_name ends in this are frozen from their first byte. */
   private freezingNew: string | undefined;
-  private port = 0;
-
-  private constructor(
-    private readonly targetHost: string,
-    private readonly targetPort: number,
-  ) {}
 
   /** Starts a proxy to the server of `databaseUrl`; `url` is the same URL through the proxy. */
   static async start(databaseUrl: string): Promise<DatabaseProxy> {
@@ -44,13 +31,8 @@ export class DatabaseProxy {
     return url.toString();
   }
 
-  /** Connections open through the proxy now. */
-  get connections(): number {
-    return this.clients.size;
-  }
-
   freeze(): void {
-    this.frozen = true;
+    this.freezeAll();
   }
 
   /**
@@ -81,69 +63,22 @@ export class DatabaseProxy {
     this.freezingNew = undefined;
   }
 
-  /** Delivers what was held, in order, and lets bytes flow again. */
+  /** Delivers what was held, in order, and lets bytes flow again, but on connections frozen for good. */
   unfreeze(): void {
-    this.frozen = false;
-    const held = this.held.splice(0);
-    for (const entry of held) {
-      if (entry.connection.frozen) this.held.push(entry);
-      else if (!entry.to.destroyed) entry.to.write(entry.chunk);
+    this.release();
+  }
+
+  protected newConnection(): Connection {
+    return { startup: undefined, frozen: false };
+  }
+
+  /** The first chunk is the startup message, which names the connection. */
+  protected observe(connection: Connection, chunk: Buffer): void {
+    if (connection.startup !== undefined) return;
+    connection.startup = chunk;
+    if (this.freezingNew !== undefined && endsIn(connection, this.freezingNew)) {
+      connection.frozen = true;
     }
-  }
-
-  /** Stops listening and resets every connection: the next connect is refused. */
-  async close(): Promise<void> {
-    this.held.length = 0;
-    for (const socket of this.sockets) socket.destroy();
-    this.sockets.clear();
-    this.clients.clear();
-    const server = this.server;
-    this.server = undefined;
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
-  }
-
-  /** Listens again, on the same port as before (the first time: any free port). */
-  async open(): Promise<void> {
-    this.frozen = false;
-    const server = createServer((client) => this.accept(client));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.port, '127.0.0.1', () => resolve());
-    });
-    this.port = (server.address() as { port: number }).port;
-    this.server = server;
-  }
-
-  private accept(client: Socket): void {
-    const upstream = connect(this.targetPort, this.targetHost);
-    this.clients.add(client);
-    client.on('close', () => this.clients.delete(client));
-    for (const socket of [client, upstream]) {
-      this.sockets.add(socket);
-      socket.on('error', () => undefined);
-      socket.on('close', () => {
-        this.sockets.delete(socket);
-        client.destroy();
-        upstream.destroy();
-      });
-    }
-    const connection: Connection = { startup: undefined, frozen: false };
-    this.connectionsSeen.push(connection);
-    client.once('data', (chunk: Buffer) => {
-      connection.startup = chunk;
-      if (this.freezingNew !== undefined && endsIn(connection, this.freezingNew)) {
-        connection.frozen = true;
-      }
-    });
-    this.forward(connection, client, upstream);
-    this.forward(connection, upstream, client);
-  }
-
-  private forward(connection: Connection, from: Socket, to: Socket): void {
-    from.on('data', (chunk: Buffer) => {
-      if (this.frozen || connection.frozen) this.held.push({ connection, to, chunk });
-      else to.write(chunk);
-    });
   }
 }
 

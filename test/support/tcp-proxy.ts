@@ -1,4 +1,4 @@
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { FreezableProxy } from './freezable-proxy';
 
 /** One connection through the proxy, known by the last HTTP request line its client sent. */
 export interface ProxiedConnection {
@@ -10,24 +10,13 @@ export interface ProxiedConnection {
 const REQUEST_LINE = /^(GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS) (\S+) HTTP\/1\.[01]\r\n/;
 
 /**
- * A TCP proxy in front of an HTTP server (a service instance) that a test can freeze: bytes stop
- * flowing both ways and are held while the sockets stay open, as behind a proxy or a network path
- * that hangs. It can freeze some connections only (picked by the last request they carried, so
- * that a stream hangs while other requests pass), every connection old and new, or close
- * (connections reset, new ones refused).
+ * A freezable proxy (FreezableProxy) in front of an HTTP server (a service instance): it can
+ * freeze some connections only, picked by the last request they carried (so that a stream hangs
+ * while other requests pass), every connection old and new, or close.
  */
-export class TcpProxy {
-  private server: Server | undefined;
-  private readonly sockets = new Set<Socket>();
-  private readonly connections: ProxiedConnection[] = [];
-  private readonly held: { connection: ProxiedConnection; to: Socket; chunk: Buffer }[] = [];
-  private frozenAll = false;
-  private port = 0;
-
-  private constructor(private readonly targetPort: number) {}
-
+export class TcpProxy extends FreezableProxy<ProxiedConnection> {
   static async start(targetPort: number): Promise<TcpProxy> {
-    const proxy = new TcpProxy(targetPort);
+    const proxy = new TcpProxy('127.0.0.1', targetPort);
     await proxy.open();
     return proxy;
   }
@@ -38,7 +27,7 @@ export class TcpProxy {
 
   /** Connections through the proxy whose last request matched `pattern`. */
   carrying(pattern: RegExp): ProxiedConnection[] {
-    return this.connections.filter(
+    return this.connectionsSeen.filter(
       (c) => c.lastRequest !== undefined && pattern.test(c.lastRequest),
     );
   }
@@ -50,65 +39,18 @@ export class TcpProxy {
     return matching.length;
   }
 
-  /** Freezes every connection, open now or opened later. */
-  freezeAll(): void {
-    this.frozenAll = true;
-  }
-
-  /** Lets bytes flow again, delivering what was held, in order. */
+  /** Lets bytes flow again on every connection, delivering what was held, in order. */
   unfreeze(): void {
-    this.frozenAll = false;
-    for (const connection of this.connections) connection.frozen = false;
-    for (const { to, chunk } of this.held.splice(0)) if (!to.destroyed) to.write(chunk);
+    for (const connection of this.connectionsSeen) connection.frozen = false;
+    this.release();
   }
 
-  /** Stops listening and resets every connection: the next connect is refused. */
-  async close(): Promise<void> {
-    this.held.length = 0;
-    for (const socket of this.sockets) socket.destroy();
-    this.sockets.clear();
-    const server = this.server;
-    this.server = undefined;
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  protected newConnection(): ProxiedConnection {
+    return { lastRequest: undefined, frozen: false };
   }
 
-  /** Listens again, on the same port as before (the first time: any free port). */
-  async open(): Promise<void> {
-    this.frozenAll = false;
-    const server = createServer((client) => this.accept(client));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.port, '127.0.0.1', () => resolve());
-    });
-    this.port = (server.address() as { port: number }).port;
-    this.server = server;
-  }
-
-  private accept(client: Socket): void {
-    const upstream = connect(this.targetPort, '127.0.0.1');
-    client.setNoDelay(true);
-    upstream.setNoDelay(true);
-    for (const socket of [client, upstream]) {
-      this.sockets.add(socket);
-      socket.on('error', () => undefined);
-      socket.on('close', () => {
-        this.sockets.delete(socket);
-        client.destroy();
-        upstream.destroy();
-      });
-    }
-    const connection: ProxiedConnection = { lastRequest: undefined, frozen: false };
-    this.connections.push(connection);
-    client.on('data', (chunk: Buffer) => {
-      const line = REQUEST_LINE.exec(chunk.toString('latin1', 0, Math.min(chunk.length, 2048)));
-      if (line) connection.lastRequest = `${line[1]} ${line[2]}`;
-      this.forward(connection, upstream, chunk);
-    });
-    upstream.on('data', (chunk: Buffer) => this.forward(connection, client, chunk));
-  }
-
-  private forward(connection: ProxiedConnection, to: Socket, chunk: Buffer): void {
-    if (this.frozenAll || connection.frozen) this.held.push({ connection, to, chunk });
-    else to.write(chunk);
+  protected observe(connection: ProxiedConnection, chunk: Buffer): void {
+    const line = REQUEST_LINE.exec(chunk.toString('latin1', 0, Math.min(chunk.length, 2048)));
+    if (line) connection.lastRequest = `${line[1]} ${line[2]}`;
   }
 }
