@@ -1,9 +1,8 @@
-import { DataSource } from 'typeorm';
-import { migrations } from '../../migrations';
 import { AuditChain1795660000000 } from '../../migrations/1795660000000-AuditChain';
 import { entryHash, GENESIS_HASH } from '../../src/audit/audit-chain-encoding';
 import { CHAIN_COLUMNS, ChainRow, hashedFields } from '../../src/audit/audit-chain-rows';
 import { AuditChainVerifier } from '../../src/audit/audit-chain-verifier';
+import { migrated, migrationsBefore, withUpgraded } from '../support/migration-steps';
 import { createTestDatabase, TestDatabase } from '../support/test-app';
 import { onEmbeddedDatabase } from '../support/test-env';
 
@@ -21,13 +20,7 @@ describeOnServer(
     afterAll(() => database.drop());
 
     it('chains the entries written before it in (created_at, id) order, and the chain goes on from them', async () => {
-      const before = new DataSource({
-        type: 'postgres',
-        url: database.url,
-        migrations: migrations.slice(0, migrations.indexOf(AuditChain1795660000000)),
-      });
-      await before.initialize();
-      await before.runMigrations({ transaction: 'each' });
+      const before = await migrated(database.url, migrationsBefore(AuditChain1795660000000));
       const [customer] = await before.query<{ id: string }[]>(
         `INSERT INTO customers (email) VALUES ('old@example.com') RETURNING id`,
       );
@@ -51,10 +44,7 @@ describeOnServer(
       expect(old).toHaveLength(3);
       await before.destroy();
 
-      const after = new DataSource({ type: 'postgres', url: database.url, migrations });
-      await after.initialize();
-      try {
-        await after.runMigrations({ transaction: 'each' });
+      await withUpgraded(database.url, async (after) => {
         const rows = await after.query<ChainRow[]>(
           `SELECT ${CHAIN_COLUMNS} FROM audit_logs ORDER BY seq`,
         );
@@ -81,9 +71,7 @@ describeOnServer(
           'no key',
         );
         expect(await verifier.verify()).toMatchObject({ ok: true, checked: 4 });
-      } finally {
-        await after.destroy();
-      }
+      });
     });
   },
 );

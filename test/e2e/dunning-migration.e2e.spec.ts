@@ -1,6 +1,6 @@
 import { DataSource } from 'typeorm';
-import { migrations } from '../../migrations';
 import { Dunning1795650000000 } from '../../migrations/1795650000000-Dunning';
+import { migrated, migrationsBefore, withUpgraded } from '../support/migration-steps';
 import { createTestDatabase, TestDatabase } from '../support/test-app';
 import { onEmbeddedDatabase } from '../support/test-env';
 
@@ -17,10 +17,7 @@ describeOnServer(
 
     beforeAll(async () => {
       database = await createTestDatabase({ empty: true });
-      const before = migrations.slice(0, migrations.indexOf(Dunning1795650000000));
-      db = new DataSource({ type: 'postgres', url: database.url, migrations: before });
-      await db.initialize();
-      await db.runMigrations({ transaction: 'each' });
+      db = await migrated(database.url, migrationsBefore(Dunning1795650000000));
     });
     afterAll(async () => {
       await db.destroy();
@@ -55,10 +52,7 @@ describeOnServer(
       }
 
       const upgradedAt = Date.now();
-      const after = new DataSource({ type: 'postgres', url: database.url, migrations });
-      await after.initialize();
-      try {
-        await after.runMigrations({ transaction: 'each' });
+      await withUpgraded(database.url, async (after) => {
         const invoices = await after.query<
           { number: string; status: string; amount_due: number; due_at: Date; created_at: Date }[]
         >(
@@ -74,9 +68,7 @@ describeOnServer(
           const expected = Math.max(invoice.created_at.getTime(), upgradedAt) + 14 * DAY_MS;
           expect(Math.abs(invoice.due_at.getTime() - expected)).toBeLessThan(60_000);
         }
-      } finally {
-        await after.destroy();
-      }
+      });
     });
   },
 );

@@ -1,6 +1,6 @@
 import { DataSource } from 'typeorm';
-import { migrations } from '../../migrations';
 import { Holds1795630000000 } from '../../migrations/1795630000000-Holds';
+import { migrated, migrationsBefore, withUpgraded } from '../support/migration-steps';
 import { createTestDatabase, TestDatabase } from '../support/test-app';
 import { onEmbeddedDatabase } from '../support/test-env';
 
@@ -15,10 +15,7 @@ describeOnServer(
 
     beforeAll(async () => {
       database = await createTestDatabase({ empty: true });
-      const before = migrations.slice(0, migrations.indexOf(Holds1795630000000));
-      db = new DataSource({ type: 'postgres', url: database.url, migrations: before });
-      await db.initialize();
-      await db.runMigrations({ transaction: 'each' });
+      db = await migrated(database.url, migrationsBefore(Holds1795630000000));
     });
     afterAll(async () => {
       await db.destroy();
@@ -34,10 +31,7 @@ describeOnServer(
       const [enabled] = await db.query<{ id: string }[]>(
         `INSERT INTO customers (email) VALUES ('fine@example.com') RETURNING id`,
       );
-      const after = new DataSource({ type: 'postgres', url: database.url, migrations });
-      await after.initialize();
-      try {
-        await after.runMigrations({ transaction: 'each' });
+      await withUpgraded(database.url, async (after) => {
         const holds = await after.query<Record<string, unknown>[]>(
           `SELECT customer_id, source, reason_code, reason, starts_at, ends_at, placed_at,
                 pause_billing, placed_by_type, placed_by_id, lifted_at
@@ -59,9 +53,7 @@ describeOnServer(
           },
         ]);
         expect(holds.map((h) => h.customer_id)).not.toContain(enabled.id);
-      } finally {
-        await after.destroy();
-      }
+      });
     });
   },
 );
