@@ -19,8 +19,8 @@
  * It prints a markdown section and puts it into bench/RESULTS.md under "Audit chain", then stops
  * the service and drops the database.
  */
-import { ChildProcess, spawn } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
+import type { ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -42,7 +42,7 @@ import {
   uniqueDatabaseName,
   withDatabase,
 } from '../src/database/database-admin';
-import { freePort, stop } from './bench-support';
+import { ADMIN, cpuMicros, startService, stop } from './bench-support';
 import { writeSection } from './results-file';
 
 const ENTRIES = Number(process.env.BENCH_AUDIT_ENTRIES ?? 1_000_000);
@@ -53,9 +53,7 @@ const CHANGES = Number(process.env.BENCH_AUDIT_CHANGES ?? 400);
 const CONCURRENT_CHANGES = Number(process.env.BENCH_AUDIT_CONCURRENT_CHANGES ?? 800);
 const CONCURRENCY = 16;
 const ROOT = join(__dirname, '..', '..'); // dist/bench -> the repository
-const MAIN = join(__dirname, '..', 'src', 'main.js');
 const HEADING = 'Audit chain';
-const ADMIN = { email: 'bench-admin@example.com', password: randomBytes(24).toString('base64url') };
 
 const percentile = (values: number[], p: number) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -67,12 +65,6 @@ function memoryMiB(pid: number): { rss: number; hwm: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kib = (name: string) => Number(new RegExp(`${name}:\\s+(\\d+) kB`).exec(status)![1]);
   return { rss: kib('VmRSS') / 1024, hwm: kib('VmHWM') / 1024 };
-}
-
-/** utime + stime of a process, in ms (Linux). */
-function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
 }
 
 interface Observed<T> {
@@ -90,13 +82,13 @@ async function observed<T>(pid: number, work: () => Promise<T>): Promise<Observe
   const timer = setInterval(() => {
     rssPeak = Math.max(rssPeak, memoryMiB(pid).rss);
   }, 20);
-  const cpuBefore = cpuMs(pid);
+  const cpuBefore = cpuMicros(pid);
   const started = performance.now();
   try {
     const result = await work();
     const ms = performance.now() - started;
     rssPeak = Math.max(rssPeak, memoryMiB(pid).rss);
-    return { result, ms, rssBefore, rssPeak, cpuMs: cpuMs(pid) - cpuBefore };
+    return { result, ms, rssBefore, rssPeak, cpuMs: (cpuMicros(pid) - cpuBefore) / 1000 };
   } finally {
     clearInterval(timer);
   }
@@ -304,40 +296,6 @@ async function concurrentChanges(service: string, key: string, customers: string
   return { times, perSecond: (times.length / (performance.now() - started)) * 1000 };
 }
 
-async function startService(databaseUrl: string): Promise<{ url: string; child: ChildProcess }> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [MAIN], {
-    stdio: 'inherit',
-    env: {
-      ...process.env,
-      NODE_ENV: 'production',
-      DATABASE_URL: databaseUrl,
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      JWT_SECRET: randomBytes(48).toString('base64url'),
-      AUDIT_SIGNING_KEY: randomBytes(32).toString('base64'),
-      AUDIT_CHECKPOINT_CRON: 'off',
-      ADMIN_EMAIL: ADMIN.email,
-      ADMIN_PASSWORD: ADMIN.password,
-      LOG_LEVEL: 'warn',
-      RUN_MIGRATIONS: 'false',
-      OUTBOX_DISPATCH: 'false',
-    },
-  });
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`The service on ${url} exited`);
-    try {
-      if ((await fetch(`${url}/health`)).ok) return { url, child };
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error(`${url} did not answer in 60 s`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 /** Reads a streamed answer to its end: bytes and lines, never the whole body at once. */
 async function drain(response: Response): Promise<{ bytes: number; lines: number }> {
   if (!response.ok || !response.body) throw new Error(`Export answered ${response.status}`);
@@ -381,8 +339,11 @@ async function main(): Promise<void> {
       `SELECT pg_size_pretty(pg_total_relation_size('audit_logs')) AS size`,
     );
 
-    const service = await startService(databaseUrl);
-    child = service.child;
+    const service = await startService([], databaseUrl, {
+      AUDIT_CHECKPOINT_CRON: 'off',
+      OUTBOX_DISPATCH: 'false',
+    });
+    child = service.process;
     const pid = child.pid!;
     const login = await fetch(`${service.url}/api/v1/auth/login`, {
       method: 'POST',

@@ -279,7 +279,7 @@ export async function startService(
     child.once('exit', () => reject(new Error('The service exited')));
   });
   service.allInMemory.catch(() => undefined);
-  await waitFor(`${service.url}/health`, child);
+  await waitFor(`${service.url}/health/ready`, child);
   return service;
 }
 

@@ -15,10 +15,8 @@
  * It prints the figures and writes them to bench/RESULTS.md under "Client library" (replacing
  * that section, keeping the rest of the file), then stops everything and drops the database.
  */
-import { ChildProcess, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import { join } from 'node:path';
 import * as prettier from 'prettier';
@@ -34,6 +32,7 @@ import {
   uniqueDatabaseName,
   withDatabase,
 } from '../src/database/database-admin';
+import { startService, stop } from './bench-support';
 import { writeSection } from './results-file';
 
 const CUSTOMERS = Number(process.env.BENCH_CUSTOMERS ?? 10_000);
@@ -43,7 +42,6 @@ const ROUNDS = 5;
 const ROUND_MS = 1000;
 const FEATURE = 'api_calls';
 const ROOT = join(__dirname, '..', '..'); // dist/bench -> the repository
-const MAIN = join(__dirname, '..', 'src', 'main.js');
 const RESULTS = join(ROOT, 'bench', 'RESULTS.md');
 const HEADING = 'Client library';
 const TARGET_CHECKS_PER_S = 5_000_000;
@@ -61,8 +59,8 @@ async function main(): Promise<void> {
   let client: AccessClient | undefined;
   try {
     const { customerIds, key, postgres } = await seed(databaseUrl);
-    const a = await startService(children, databaseUrl);
-    const b = await startService(children, databaseUrl);
+    const a = (await startService(children, databaseUrl)).url;
+    const b = (await startService(children, databaseUrl)).url;
     client = new AccessClient({ baseUrl: a, apiKey: key, failMode: 'closed' });
     await client.ready();
 
@@ -312,57 +310,6 @@ async function measureDisables(
     return { p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1] };
   };
   return { samples, ...quantiles(samples), fromSent: quantiles(fromSent), beforeAnswer };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function startService(children: ChildProcess[], databaseUrl: string): Promise<string> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [MAIN], {
-    stdio: 'inherit',
-    env: {
-      ...process.env,
-      NODE_ENV: 'production',
-      DATABASE_URL: databaseUrl,
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      JWT_SECRET: randomBytes(48).toString('base64url'),
-      ADMIN_EMAIL: 'client-bench-admin@example.com',
-      ADMIN_PASSWORD: randomBytes(24).toString('base64url'),
-      LOG_LEVEL: 'warn',
-      RUN_MIGRATIONS: 'false',
-    },
-  });
-  children.push(child);
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`The service on ${url} exited`);
-    try {
-      if ((await fetch(`${url}/health/ready`)).ok) return url;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error(`${url} did not get ready in 30 s`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-  });
 }
 
 function median(values: number[]): number {

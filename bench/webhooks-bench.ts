@@ -16,9 +16,7 @@
  * It prints a markdown section and puts it into bench/RESULTS.md under "Webhook delivery", then
  * stops everything and drops the database.
  */
-import { ChildProcess, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
 import { createServer, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -37,7 +35,7 @@ import {
   withDatabase,
 } from '../src/database/database-admin';
 import { generateSecret } from '../src/webhooks/webhook-secrets';
-import { freePort, stop } from './bench-support';
+import { cpuMicros, startService as startBenchService, stop } from './bench-support';
 import { writeSection } from './results-file';
 
 const LATENCY_EVENTS = Number(process.env.BENCH_LATENCY_EVENTS ?? 100);
@@ -45,7 +43,6 @@ const BACKLOG_DISABLES = Number(process.env.BENCH_BACKLOG_DISABLES ?? 1000);
 const BACKLOG_EVENTS = BACKLOG_DISABLES * 2;
 const RECORDING_CONCURRENCY = 16;
 const ROOT = join(__dirname, '..', '..'); // dist/bench -> the repository
-const MAIN = join(__dirname, '..', 'src', 'main.js');
 const HEADING = 'Webhook delivery';
 
 interface Arrival {
@@ -164,51 +161,17 @@ async function prepare(
   }
 }
 
+/** The built service as in production (bench-support), with a loopback receiver allowed. */
 async function startService(
   children: ChildProcess[],
   databaseUrl: string,
   env: Record<string, string>,
 ): Promise<{ url: string; child: ChildProcess; readyAt: number }> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [MAIN], {
-    stdio: 'inherit',
-    env: {
-      ...process.env,
-      NODE_ENV: 'production',
-      DATABASE_URL: databaseUrl,
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      JWT_SECRET: randomBytes(48).toString('base64url'),
-      // Production needs a key for the audit chain's checkpoints.
-      AUDIT_SIGNING_KEY: randomBytes(32).toString('base64'),
-      ADMIN_EMAIL: 'bench-admin@example.com',
-      ADMIN_PASSWORD: randomBytes(24).toString('base64url'),
-      LOG_LEVEL: 'warn',
-      RUN_MIGRATIONS: 'false',
-      WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
-      ...env,
-    },
+  const service = await startBenchService(children, databaseUrl, {
+    WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
+    ...env,
   });
-  children.push(child);
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`The service on ${url} exited`);
-    try {
-      if ((await fetch(`${url}/health`)).ok) return { url, child, readyAt: performance.now() };
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error(`${url} did not answer in 30 s`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-/** utime + stime of a process, in ms (Linux). */
-function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  const ticks = Number(fields[11]) + Number(fields[12]);
-  return (ticks * 1000) / 100;
+  return { url: service.url, child: service.process, readyAt: performance.now() };
 }
 
 async function disable(service: string, key: string, customerId: string): Promise<void> {
@@ -282,13 +245,13 @@ async function main(): Promise<void> {
     const before = arrivals.length;
     console.log(`Delivering ${BACKLOG_EVENTS} events from one instance...`);
     const deliverer = await startService(children, databaseUrl, {});
-    const cpuBefore = cpuMs(deliverer.child.pid!);
+    const cpuBefore = cpuMicros(deliverer.child.pid!) / 1000;
     await receiver.until(
       () => arrivals.length >= before + BACKLOG_EVENTS,
       300_000,
       `${BACKLOG_EVENTS} deliveries`,
     );
-    const cpuAfter = cpuMs(deliverer.child.pid!);
+    const cpuAfter = cpuMicros(deliverer.child.pid!) / 1000;
     const batch = arrivals.slice(before);
     const first = batch[0].at;
     const last = batch[batch.length - 1].at;
