@@ -11,7 +11,9 @@
  * RSS every 10 s, and writes them into bench/RESULTS.md (its own section). Then each kind of
  * request alone for BENCH_KIND_DURATION seconds (default 8; 0 skips): its own CPU per request,
  * which says where the mix's CPU goes. BENCH_CPU_PROF=<dir> runs the service under
- * `node --cpu-prof` and leaves the profile there.
+ * `node --cpu-prof` and leaves the profile there. BENCH_ONLY=<kind> (limits, statusChanges,
+ * customerReads or auditPages) skips the mix and measures that kind alone, for a profile of it;
+ * it writes nothing to bench/RESULTS.md.
  */
 import { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -46,6 +48,7 @@ const TARGETS = { reqPerSec: 5000, p99Ms: 25 };
 const MIX = { limits: 0.8, statusChanges: 0.06, customerReads: 0.08, auditPages: 0.06 };
 const KIND_DURATION_S = Number(process.env.BENCH_KIND_DURATION ?? 8);
 const KIND_CONNECTIONS = 16;
+const ONLY = process.env.BENCH_ONLY as Kind | undefined;
 
 type Kind = 'limits' | 'statusChanges' | 'customerReads' | 'auditPages';
 const KIND_NAMES: Record<Kind, string> = {
@@ -54,6 +57,9 @@ const KIND_NAMES: Record<Kind, string> = {
   customerReads: 'customer read',
   auditPages: 'audit page',
 };
+if (ONLY !== undefined && !(ONLY in KIND_NAMES)) {
+  throw new Error(`BENCH_ONLY must be one of ${Object.keys(KIND_NAMES).join(', ')}`);
+}
 
 async function main(): Promise<void> {
   const serverUrl = process.env.DATABASE_URL ?? DEFAULT_SERVER_URL;
@@ -107,6 +113,20 @@ async function main(): Promise<void> {
           };
       }
     };
+    if (ONLY !== undefined) {
+      await measure(
+        KIND_NAMES[ONLY],
+        service,
+        {
+          url: service.url,
+          connections: KIND_CONNECTIONS,
+          requests: [{ setupRequest: (request) => requestOf(ONLY, request) }],
+        },
+        { warmup: 2, duration: KIND_DURATION_S },
+      );
+      return;
+    }
+
     const requests: autocannon.Request[] = [
       {
         setupRequest: (request): autocannon.Request => {
