@@ -377,7 +377,7 @@ function render(run: {
       ? 'met'
       : Math.abs(revoke.effect) - revoke.uncertainty >= TARGETS.revokeChange
         ? '**NOT met**'
-        : '**cannot tell** (the control pairs spread too much)';
+        : '**cannot tell** (the pairs spread more than the target)';
   const pairRow = (pair: Pair, at: number) =>
     `| ${at + 1} | ${pair.revoked ? 'yes' : 'no'} | ${pair.before.cpuUs.toFixed(1)} | ${pair.after.cpuUs.toFixed(1)} | ${pct(pair.change)} | ${Math.round(pair.before.reqPerSec)} | ${Math.round(pair.after.reqPerSec)} |`;
   const smallRatio = rows.small.cpuUs / rows.bare.cpuUs;
