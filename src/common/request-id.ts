@@ -8,10 +8,6 @@ const REQUEST_ID = /^[\w.:-]{1,128}$/;
  * of Fastify.
  */
 export function requestIdOf(headers: Record<string, string | string[] | undefined>): string {
-  return requestIdFrom(headers['x-request-id']);
-}
-
-/** The request id for an X-Request-Id given as this (undefined: none). */
-export function requestIdFrom(given: string | string[] | undefined): string {
+  const given = headers['x-request-id'];
   return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
 }

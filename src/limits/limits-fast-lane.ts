@@ -20,7 +20,7 @@ import {
   REQUEST_HOOKS,
   requestHooksOf,
 } from '../common/lane-hooks';
-import { requestIdFrom } from '../common/request-id';
+import { requestIdOf } from '../common/request-id';
 import { API_HEADERS, API_HEADERS_ONLY } from '../common/security-headers';
 import { HotObservations, Metrics } from '../observability/metrics';
 import { LIMITS_CONTENT_TYPE, LIMITS_FAST_LANE, LimitsController } from './limits.controller';
@@ -222,15 +222,18 @@ export class LimitsFastLane {
       return false;
     }
     const started = performance.now();
-    const raw = readLaneHeaders(req.rawHeaders);
-    if (raw === undefined) return false;
+    const headers = req.headers;
+    // A body is Fastify's to refuse or ignore.
+    if (headers['content-length'] !== undefined || headers['transfer-encoding'] !== undefined) {
+      return false;
+    }
     const id = url.slice(this.pathStart.length, this.pathStart.length + UUID_LENGTH);
-    const answer = this.answerFor(raw.key, { id });
+    const answer = this.answerFor(headers['x-api-key'], { id });
     if (answer === undefined) return false;
     this.served += 1;
     this.servedInFront += 1;
     const head = this.head;
-    head[3] = requestIdFrom(raw.requestId);
+    head[3] = requestIdOf(headers);
     head[head.length - 1] = Buffer.byteLength(answer);
     res.writeHead(200, head);
     res.end(answer);
@@ -239,51 +242,6 @@ export class LimitsFastLane {
     this.durations?.observe((performance.now() - started) / 1000);
     return true;
   }
-}
-
-/** The headers the front lane reads, as `readLaneHeaders` found them (one object, reused). */
-const laneHeaders: { key: string | undefined; requestId: string | undefined } = {
-  key: undefined,
-  requestId: undefined,
-};
-
-/**
- * The request's `X-API-Key` and `X-Request-Id` from its raw header list, without `req.headers`
- * (an object Node builds on first use, which the front lane's answers would pay for); undefined
- * when the request is Fastify's to handle: a body (`Content-Length`, `Transfer-Encoding`: Fastify
- * refuses or ignores it), or either header given twice (`req.headers` would join the values; the
- * route decides on those).
- */
-function readLaneHeaders(raw: readonly string[]): typeof laneHeaders | undefined {
-  let key: string | undefined;
-  let requestId: string | undefined;
-  for (let at = 0; at < raw.length; at += 2) {
-    const name = raw[at];
-    // Lengths first: most headers are none of these, and cost no lower-casing.
-    switch (name.length) {
-      case 9: // x-api-key
-        if (name.toLowerCase() === 'x-api-key') {
-          if (key !== undefined) return undefined;
-          key = raw[at + 1];
-        }
-        break;
-      case 12: // x-request-id
-        if (name.toLowerCase() === 'x-request-id') {
-          if (requestId !== undefined) return undefined;
-          requestId = raw[at + 1];
-        }
-        break;
-      case 14: // content-length
-        if (name.toLowerCase() === 'content-length') return undefined;
-        break;
-      case 17: // transfer-encoding
-        if (name.toLowerCase() === 'transfer-encoding') return undefined;
-        break;
-    }
-  }
-  laneHeaders.key = key;
-  laneHeaders.requestId = requestId;
-  return laneHeaders;
 }
 
 /**
