@@ -195,15 +195,15 @@ export async function startBare(children: ChildProcess[]): Promise<Server> {
 
 /**
  * node:http answering what a limits check answers from memory, with the same headers as the
- * service's (content type, a request id, the security headers): the least CPU that answer can
- * cost in Node, whatever serves it.
+ * service's (content type, a request id, the limits route's API_HEADERS): the least CPU that
+ * answer can cost in Node, whatever serves it.
  */
 export async function startBareLimits(children: ChildProcess[], answer: string): Promise<Server> {
   const port = await freePort();
   const headers = join(__dirname, '..', 'src', 'common', 'security-headers.js');
   const code = `
     const { randomUUID } = require('node:crypto');
-    const { SECURITY_HEADERS } = require(${JSON.stringify(headers)});
+    const { API_HEADERS } = require(${JSON.stringify(headers)});
     const body = ${JSON.stringify(answer)};
     require('node:http')
       .createServer((req, res) => {
@@ -212,7 +212,7 @@ export async function startBareLimits(children: ChildProcess[], answer: string):
           'content-length': Buffer.byteLength(body),
           'x-request-id': randomUUID(),
         };
-        for (const [name, value] of SECURITY_HEADERS) headers[name] = value;
+        for (const [name, value] of API_HEADERS) headers[name] = value;
         res.writeHead(200, headers);
         res.end(body);
       })

@@ -12,8 +12,11 @@
  *     per request, at 10,000 and at 1,000,000 customers; at 10,000 also with LIMITS_CACHE=false
  *     (every answer read from the database);
  *   - at 1,000,000: the time from the process's start to every customer in memory, its RSS, and
- *     two runs of twice the length, the second with another platform key revoked halfway
- *     (DELETE /api-keys/{id}): throughput and CPU per request in each half.
+ *     a platform key revoked under load (DELETE /api-keys/{id}): one uninterrupted load cut into
+ *     pairs of windows of BENCH_DURATION / 2 seconds, BENCH_REVOKE_PAIRS (4) pairs with another
+ *     platform key revoked between their two windows alternating with as many without (the
+ *     control): the CPU per request of each window, and the revoke's effect as the revoke pairs'
+ *     change between their windows less the control pairs', with the control's spread.
  * It prints the figures, writes them into bench/RESULTS.md (its own section) with the command and
  * the date, then stops everything and drops the databases. BENCH_DURATION (seconds) shortens a
  * trial run; BENCH_LARGE changes the 1,000,000.
@@ -51,7 +54,6 @@ import {
   startBareLimits,
   startService,
   stop,
-  summarise,
   writeResultsSection,
 } from './bench-support';
 import { entities } from '../src/entities';
@@ -61,6 +63,9 @@ const LARGE = Number(process.env.BENCH_LARGE ?? 1_000_000);
 const CONNECTIONS = 64;
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 10);
 const WARMUP_S = Math.min(3, DURATION_S);
+/** Pairs of windows with a revoke between them; as many without, alternating. */
+const REVOKE_PAIRS = Number(process.env.BENCH_REVOKE_PAIRS ?? 4);
+const REVOKE_WINDOW_S = Math.max(1, DURATION_S / 2);
 const TARGETS = {
   cpuVersusBare: 1.5,
   rssMb: 512,
@@ -68,18 +73,25 @@ const TARGETS = {
   revokeChange: 0.1,
 };
 
-interface Revoke {
-  control: { before: Measure; after: Measure };
+/** Two consecutive windows of one load, and the change of the service's CPU per request. */
+interface Pair {
+  revoked: boolean;
   before: Measure;
   after: Measure;
-  /**
-   * The revoke run's change between its halves, less the control run's, in the throughput the
-   * service's CPU time per request allows.
-   */
+  /** before / after - 1 of the CPU per request: the change in the throughput it allows. */
   change: number;
-  controlChange: number;
-  revokedChange: number;
-  refusedAfter: number;
+}
+
+interface Revoke {
+  pairs: Pair[];
+  /** Mean change of the revoke pairs less that of the control pairs. */
+  effect: number;
+  /** Two standard errors of `effect`, from the spread of both kinds of pairs. */
+  uncertainty: number;
+  control: { mean: number; min: number; max: number };
+  revokes: { mean: number; min: number; max: number };
+  /** The status each revoked key got right after its revoke (401 each). */
+  refusedAfter: number[];
 }
 
 async function main(): Promise<void> {
@@ -98,10 +110,14 @@ async function main(): Promise<void> {
     const large = await seed(largeUrl, LARGE);
     const seedLargeS = (performance.now() - seededAt) / 1000;
     console.log(`Seeded ${LARGE} customers in ${seedLargeS.toFixed(1)} s`);
-    const revokedKey = generateApiKey();
-    const revokedKeyId = await withDataSource(largeUrl, (db) =>
-      createKey(db, revokedKey, 'Benchmark key revoked under load'),
-    );
+    const revokedKeys = await withDataSource(largeUrl, async (db) => {
+      const keys: { key: string; id: string }[] = [];
+      for (let i = 0; i < REVOKE_PAIRS; i += 1) {
+        const key = generateApiKey();
+        keys.push({ key, id: await createKey(db, key, `Benchmark key revoked under load ${i}`) });
+      }
+      return keys;
+    });
 
     const bare = await startBare(children);
     const smallService = await startService(children, smallUrl);
@@ -119,7 +135,7 @@ async function main(): Promise<void> {
     const rows = {
       bare: await measure('bare node:http, constant JSON', bare, load(bare), seconds),
       bareLimits: await measure(
-        'node:http, a limits answer with the service’s headers (constant)',
+        'node:http, a limits answer with the limits route’s headers (constant)',
         bareLimits,
         load(bareLimits),
         seconds,
@@ -158,7 +174,7 @@ async function main(): Promise<void> {
       seconds,
     );
     const bareAgain = await measure('bare node:http, again', bare, load(bare), seconds);
-    const revoke = await revokeUnderLoad(largeService, large, revokedKey, revokedKeyId);
+    const revoke = await revokeUnderLoad(largeService, large, revokedKeys);
     const rssAfter = rssMb(pid);
     const rssPeak = peakRssMb(pid);
 
@@ -221,99 +237,106 @@ function limitsLoad(server: Server, seeded: Seeded) {
 }
 
 /**
- * The limits load for 2 x BENCH_DURATION seconds, and at half time `halfway` (or nothing):
- * req/s and server CPU per request in each half, the first second of each left out.
- */
-async function halves(
-  service: Service,
-  seeded: Seeded,
-  name: string,
-  halfway?: () => Promise<void>,
-): Promise<{ before: Measure; after: Measure }> {
-  const pid = service.process.pid!;
-  const half = DURATION_S * 1000;
-  const start = performance.now();
-  const counts = { before: 0, after: 0 };
-  const cpu: number[] = [];
-  const windows = [
-    [1000, half],
-    [half + 1000, 2 * half],
-  ];
-  const timers = [
-    setTimeout(() => cpu.push(cpuMicros(pid)), windows[0][0]),
-    setTimeout(() => {
-      cpu.push(cpuMicros(pid));
-      void halfway?.();
-    }, half),
-    setTimeout(() => cpu.push(cpuMicros(pid)), windows[1][0]),
-    setTimeout(() => cpu.push(cpuMicros(pid)), windows[1][1]),
-  ];
-  const result = await new Promise<autocannon.Result>((resolve, reject) => {
-    const instance = autocannon(
-      { ...limitsLoad(service, seeded), duration: (2 * half) / 1000 + 1 },
-      (error, finished) => (error ? reject(error) : resolve(finished)),
-    );
-    instance.on('response', () => {
-      const at = performance.now() - start;
-      if (at >= windows[0][0] && at < windows[0][1]) counts.before += 1;
-      else if (at >= windows[1][0] && at < windows[1][1]) counts.after += 1;
-    });
-  });
-  timers.forEach(clearTimeout);
-  const whole = summarise(name, result, 0);
-  const windowS = (half - 1000) / 1000;
-  const part = (label: string, requests: number, cpuUsed: number): Measure => ({
-    ...whole,
-    name: `${name}, ${label}`,
-    reqPerSec: requests / windowS,
-    requests,
-    cpuUs: cpuUsed / requests,
-  });
-  const measured = {
-    before: part('first half', counts.before, cpu[1] - cpu[0]),
-    after: part('second half', counts.after, cpu[3] - cpu[2]),
-  };
-  report(measured.before);
-  report(measured.after);
-  return measured;
-}
-
-/**
- * The same load twice: once as it is, once with another platform key revoked through the API
- * at half time. The revoke's effect is the change between the halves of the second run beyond
- * the change between the halves of the first (a long run slows down by itself on a busy machine).
+ * A platform key revoked under load. One uninterrupted limits load (so no ramp-up inside it)
+ * cut into 2 x REVOKE_PAIRS pairs of windows, the service's CPU time and the answers counted at
+ * each window's edge; pairs with a revoke between their two windows (each of another key)
+ * alternate with pairs without, so that the machine's drift, which moves both kinds alike, is
+ * measured by the control pairs and taken out. The window after a revoke holds the revoke's
+ * whole aftermath (its request, the change feed's notice, the cache's work).
  */
 async function revokeUnderLoad(
   service: Service,
   seeded: Seeded,
-  revokedKey: string,
-  revokedKeyId: string,
+  keys: { key: string; id: string }[],
 ): Promise<Revoke> {
   const token = await adminToken(service.url);
-  const control = await halves(service, seeded, 'no revoke');
-  let refusedAfter = NaN;
-  const revoked = await halves(service, seeded, 'a platform key revoked halfway', async () => {
-    const response = await fetch(`${service.url}/api/v1/api-keys/${revokedKeyId}`, {
+  const pid = service.process.pid!;
+  const windowMs = REVOKE_WINDOW_S * 1000;
+  const warmupMs = 1000;
+  const windows = 4 * keys.length;
+  // The edge before window i, and the answers and CPU time then.
+  const edges: { answers: number; cpu: number; at: number }[] = [];
+  const revokes: Promise<number>[] = [];
+  let answers = 0;
+  let failures = 0;
+  const revoke = async ({ key, id }: { key: string; id: string }): Promise<number> => {
+    const response = await fetch(`${service.url}/api/v1/api-keys/${id}`, {
       method: 'DELETE',
       headers: { authorization: `Bearer ${token}` },
     });
     if (response.status !== 204) throw new Error(`Revoke answered ${response.status}`);
-    const check = await fetch(`${service.url}/api/v1/customers`, {
-      headers: { 'x-api-key': revokedKey },
+    const check = await fetch(`${service.url}/api/v1/customers`, { headers: { 'x-api-key': key } });
+    return check.status;
+  };
+  const start = performance.now();
+  const timers: NodeJS.Timeout[] = [];
+  for (let edge = 0; edge <= windows; edge += 1) {
+    timers.push(
+      setTimeout(
+        () => {
+          edges.push({ answers, cpu: cpuMicros(pid), at: performance.now() - start });
+          // Pair p is windows 2p and 2p + 1; odd pairs are the revoke pairs.
+          if (edge % 2 === 1 && edge < windows && ((edge - 1) / 2) % 2 === 1) {
+            revokes.push(revoke(keys[(edge - 3) / 4]));
+          }
+        },
+        warmupMs + edge * windowMs,
+      ),
+    );
+  }
+  await new Promise<autocannon.Result>((resolve, reject) => {
+    const instance = autocannon(
+      { ...limitsLoad(service, seeded), duration: (warmupMs + windows * windowMs) / 1000 + 1 },
+      (error, finished) => (error ? reject(error) : resolve(finished)),
+    );
+    instance.on('response', (_client, status: number) => {
+      answers += 1;
+      if (status < 200 || status >= 300) failures += 1;
     });
-    refusedAfter = check.status;
   });
-  // Req/s on this shared machine mostly measures the load generator and its neighbours; the
-  // throughput the service can give is what its CPU time per request allows (1 s / CPU time).
-  const change = (run: { before: Measure; after: Measure }) =>
-    run.before.cpuUs / run.after.cpuUs - 1;
+  timers.forEach(clearTimeout);
+  const refusedAfter = await Promise.all(revokes);
+  if (edges.length !== windows + 1) throw new Error(`${edges.length} window edges measured`);
+  const window = (i: number, name: string): Measure => {
+    const requests = edges[i + 1].answers - edges[i].answers;
+    const seconds = (edges[i + 1].at - edges[i].at) / 1000;
+    const measured: Measure = {
+      name,
+      reqPerSec: requests / seconds,
+      p50: NaN,
+      p99: NaN,
+      requests,
+      failures: 0,
+      non2xx: 0,
+      cpuUs: (edges[i + 1].cpu - edges[i].cpu) / requests,
+    };
+    return measured;
+  };
+  const pairs: Pair[] = [];
+  for (let p = 0; 2 * p + 1 < windows; p += 1) {
+    const revoked = p % 2 === 1;
+    const label = revoked ? 'a key revoked between' : 'no revoke';
+    const before = window(2 * p, `pair ${p + 1} (${label}), first window`);
+    const after = window(2 * p + 1, `pair ${p + 1} (${label}), second window`);
+    report(before);
+    report(after);
+    pairs.push({ revoked, before, after, change: before.cpuUs / after.cpuUs - 1 });
+  }
+  if (failures > 0) console.error(`${failures} answers of the revoke run were not 2xx`);
+  const stats = (values: number[]) => {
+    const mean = values.reduce((a, b) => a + b, 0) / values.length;
+    const variance = values.reduce((a, b) => a + (b - mean) ** 2, 0) / (values.length - 1);
+    return { mean, min: Math.min(...values), max: Math.max(...values), variance };
+  };
+  const control = stats(pairs.filter((p) => !p.revoked).map((p) => p.change));
+  const revoked = stats(pairs.filter((p) => p.revoked).map((p) => p.change));
+  const n = keys.length;
   return {
+    pairs,
+    effect: revoked.mean - control.mean,
+    uncertainty: 2 * Math.sqrt(control.variance / n + revoked.variance / n),
     control,
-    before: revoked.before,
-    after: revoked.after,
-    change: change(revoked) - change(control),
-    controlChange: change(control),
-    revokedChange: change(revoked),
+    revokes: revoked,
     refusedAfter,
   };
 }
@@ -346,6 +369,17 @@ function render(run: {
   const line = (m: Measure, versus: Measure) =>
     `| ${m.name} | ${m.cpuUs.toFixed(1)} | ${(m.cpuUs / versus.cpuUs).toFixed(2)} | ${Math.round(m.reqPerSec)} | ${m.p50} | ${m.p99} | ${m.failures} |`;
   const pct = (value: number) => `${value >= 0 ? '+' : ''}${(value * 100).toFixed(1)}%`;
+  const pctPoints = (value: number) => `${value >= 0 ? '+' : ''}${(value * 100).toFixed(1)}`;
+  // Met only when the effect, and its uncertainty, stay inside the target; not met only when
+  // the effect is outside it beyond its uncertainty; else the run cannot tell.
+  const revokeVerdict =
+    Math.abs(revoke.effect) + revoke.uncertainty < TARGETS.revokeChange
+      ? 'met'
+      : Math.abs(revoke.effect) - revoke.uncertainty >= TARGETS.revokeChange
+        ? '**NOT met**'
+        : '**cannot tell** (the pairs spread more than the target)';
+  const pairRow = (pair: Pair, at: number) =>
+    `| ${at + 1} | ${pair.revoked ? 'yes' : 'no'} | ${pair.before.cpuUs.toFixed(1)} | ${pair.after.cpuUs.toFixed(1)} | ${pct(pair.change)} | ${Math.round(pair.before.reqPerSec)} | ${Math.round(pair.after.reqPerSec)} |`;
   const smallRatio = rows.small.cpuUs / rows.bare.cpuUs;
   const largeRatio = rows.large.cpuUs / rows.bareAgain.cpuUs;
   const command = `${process.env.BENCH_DURATION ? `BENCH_DURATION=${DURATION_S} ` : ''}${process.env.BENCH_LARGE ? `BENCH_LARGE=${LARGE} ` : ''}npm run bench`;
@@ -366,14 +400,20 @@ ${line(rows.small, rows.bare)}
 ${line(rows.uncached, rows.bare)}
 ${line(rows.bareAgain, rows.bareAgain)}
 ${line(rows.large, rows.bareAgain)}
-${line(revoke.control.before, rows.bareAgain)}
-${line(revoke.control.after, rows.bareAgain)}
-${line(revoke.before, rows.bareAgain)}
-${line(revoke.after, rows.bareAgain)}
 
 (The ${LARGE.toLocaleString('en')} rows compare with the second bare run, measured right after them.)
+
+A platform key revoked under load, at ${LARGE.toLocaleString('en')} customers: one uninterrupted limits
+load, cut into pairs of ${REVOKE_WINDOW_S} s windows; in every other pair another platform key is revoked
+between its two windows (DELETE /api-keys/{id}), the pairs between are the control. Change: the
+throughput the service's CPU time per request allows, second window against the first.
+
+| pair | revoke between | CPU µs/request, first window | second window | change | req/s, first | second |
+| --- | --- | --- | --- | --- | --- | --- |
+${revoke.pairs.map(pairRow).join('\n')}
+
 The second row is the floor: any Node server that sends this answer with the headers every answer
-of the service carries (the security headers, a request id) spends that much. The limits rows'
+of the limits route carries (its API_HEADERS, a request id) spends that much. The limits rows'
 hits are answered by the fast lane ahead of Fastify; it adds to that floor the key's, the access
 rule's and the customer's look-ups, building the answer and one histogram observation, and the
 service's process adds what it carries besides (AsyncLocalStorage's async hooks on every socket
@@ -385,7 +425,7 @@ write and tick, the timers of its background work).
 | limits CPU per request at ${LARGE.toLocaleString('en')} customers <= ${TARGETS.cpuVersusBare}x bare | ${largeRatio.toFixed(2)}x (${rows.large.cpuUs.toFixed(1)} vs ${rows.bareAgain.cpuUs.toFixed(1)} µs) | ${verdict(largeRatio <= TARGETS.cpuVersusBare)} |
 | RSS at ${LARGE.toLocaleString('en')} customers <= ${TARGETS.rssMb} MB | ${run.rssLoaded.toFixed(0)} MB loaded, ${run.rssAfter.toFixed(0)} MB after the runs (peak ${run.rssPeak.toFixed(0)} MB) | ${verdict(Math.max(run.rssLoaded, run.rssAfter) <= TARGETS.rssMb)} |
 | process start to all ${LARGE.toLocaleString('en')} in memory <= ${TARGETS.startToMemoryS} s | ${(run.startToMemoryMs / 1000).toFixed(1)} s (the load itself ${(run.loadMs / 1000).toFixed(1)} s of it) | ${verdict(run.startToMemoryMs / 1000 <= TARGETS.startToMemoryS)} |
-| a platform key revoked under load changes limits throughput by < ${TARGETS.revokeChange * 100}% | ${(revoke.change * 100).toFixed(1)} points: the throughput the service's CPU allows changed ${pct(revoke.revokedChange)} between the halves of the run with the revoke (CPU ${revoke.before.cpuUs.toFixed(1)} -> ${revoke.after.cpuUs.toFixed(1)} µs/request; measured ${Math.round(revoke.before.reqPerSec)} -> ${Math.round(revoke.after.reqPerSec)} req/s), ${pct(revoke.controlChange)} in the run without it; the revoked key then got ${revoke.refusedAfter} | ${verdict(Math.abs(revoke.change) < TARGETS.revokeChange)} |
+| a platform key revoked under load changes limits throughput by < ${TARGETS.revokeChange * 100}% | ${pctPoints(revoke.effect)} ± ${(revoke.uncertainty * 100).toFixed(1)} points: the throughput the service's CPU allows changed ${pct(revoke.revokes.mean)} on average across a revoke (${pct(revoke.revokes.min)} to ${pct(revoke.revokes.max)}), ${pct(revoke.control.mean)} across the control pairs' edge (${pct(revoke.control.min)} to ${pct(revoke.control.max)}); each revoked key then got ${[...new Set(revoke.refusedAfter)].join(', ')} | ${revokeVerdict} |
 
 Latencies are autocannon's, in whole milliseconds. Compare figures within one run only: this
 machine is shared, and runs differ.`;

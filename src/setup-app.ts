@@ -16,7 +16,12 @@ import {
 import { ProblemDetailsFilter } from './common/problem-details.filter';
 import { bypassableByLanes } from './common/lane-hooks';
 import { requestIdOf } from './common/request-id';
-import { CSP_HEADER, SECURITY_HEADERS } from './common/security-headers';
+import {
+  API_HEADERS,
+  API_HEADERS_ONLY,
+  CSP_HEADER,
+  SECURITY_HEADERS,
+} from './common/security-headers';
 import { createValidationPipe, installCanonicalUuidParams } from './common/validation';
 import type { AppConfig } from './config/app-config';
 import { migrateDatabase } from './database/run-migrations';
@@ -89,13 +94,19 @@ export function setupApp(app: NestFastifyApplication, config: AppConfig): NestFa
         done: (e: null, p: unknown) => void,
       ) => {
         reply.header('x-request-id', request.id);
-        const ownPolicy = reply.hasHeader(CSP_HEADER);
-        for (const [name, value] of SECURITY_HEADERS) {
-          if (!ownPolicy || name !== CSP_HEADER) reply.header(name, value);
+        const config = request.routeOptions.config as unknown as
+          Record<string, unknown> | undefined;
+        if (config?.[API_HEADERS_ONLY] === true) {
+          for (const [name, value] of API_HEADERS) reply.header(name, value);
+        } else {
+          const ownPolicy = reply.hasHeader(CSP_HEADER);
+          for (const [name, value] of SECURITY_HEADERS) {
+            if (!ownPolicy || name !== CSP_HEADER) reply.header(name, value);
+          }
         }
         done(null, payload);
       },
-      'sends the same request id (requestIdOf) and SECURITY_HEADERS',
+      'sends the same request id (requestIdOf) and the route’s API_HEADERS',
     ),
   );
   SwaggerModule.setup('docs', app, () => buildOpenApiDocument(app), {

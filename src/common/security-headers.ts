@@ -44,5 +44,25 @@ function recordHelmetHeaders(): [string, string][] {
 
 export const SECURITY_HEADERS: ReadonlyArray<readonly [string, string]> = recordHelmetHeaders();
 
+/**
+ * The headers of a route that answers JSON to programs only (the limits check, which a backend
+ * asks on every request of its own), in place of SECURITY_HEADERS: those of the OWASP REST
+ * Security Cheat Sheet ("Security headers"), HSTS excepted (the TLS proxy's, as for every
+ * answer). helmet's others are for documents a browser renders or embeds: a JSON answer runs no
+ * script and loads nothing (`default-src 'none'`), and it can only be had with an `X-API-Key`
+ * header, which a cross-origin page cannot send without CORS (the service allows none), so the
+ * Referrer-Policy, Cross-Origin-* and legacy browser headers guard nothing there (README,
+ * "Using the API"). Each header is work on every answer of the hottest route.
+ */
+export const API_HEADERS: ReadonlyArray<readonly [string, string]> = [
+  ['cache-control', 'no-store'],
+  ['content-security-policy', "default-src 'none'; frame-ancestors 'none'"],
+  ['x-content-type-options', 'nosniff'],
+  ['x-frame-options', 'DENY'],
+];
+
+/** Fastify route config flag: the route's answers carry API_HEADERS, not SECURITY_HEADERS. */
+export const API_HEADERS_ONLY = 'apiHeadersOnly';
+
 /** A page may send a stricter policy of its own (the admin page): it is kept. */
 export const CSP_HEADER = 'content-security-policy';

@@ -21,8 +21,8 @@ import {
   requestHooksOf,
 } from '../common/lane-hooks';
 import { requestIdOf } from '../common/request-id';
-import { SECURITY_HEADERS } from '../common/security-headers';
-import { Metrics } from '../observability/metrics';
+import { API_HEADERS, API_HEADERS_ONLY } from '../common/security-headers';
+import { HotObservations, Metrics } from '../observability/metrics';
 import { LIMITS_CONTENT_TYPE, LIMITS_FAST_LANE, LimitsController } from './limits.controller';
 import { LimitsStore } from './limits-store';
 
@@ -51,8 +51,9 @@ const UUID_LENGTH = 36;
  * - the front lane, a `request` listener of the HTTP server ahead of Fastify's, takes a GET of
  *   the route's path exactly as the clients send it (a canonical id, no query string, no body)
  *   and answers before Fastify routes it: no Fastify request, reply or hook. It sends the headers
- *   the service's hooks send (the request id, SECURITY_HEADERS), observes the request duration
- *   histogram as the request observer would, and writes no per-request log line (README,
+ *   the service's hooks send for the route (the request id, API_HEADERS), observes the request
+ *   duration histogram as the request observer would (counted in plain numbers, added to the
+ *   histogram when /metrics reads it), and writes no per-request log line (README,
  *   Operating). It is armed only once the server is ready and every Fastify request hook has been
  *   found bypassable (`bypassableByLanes`: a hook nobody declared makes the start fail), and
  *   disarmed when the server starts closing.
@@ -77,8 +78,8 @@ export class LimitsFastLane {
   private pathStart = '';
   private pathEnd = '';
   private pathLength = 0;
-  /** The request duration histogram's child for the route's 200s (bound once). */
-  private observe: ((seconds: number) => void) | undefined;
+  /** The request duration histogram's series for the route's 200s, counted in plain numbers. */
+  private durations: HotObservations | undefined;
   private readonly metrics: Metrics | undefined;
   /** The answer's headers, flat, the request id's and the length's values filled per answer. */
   private readonly head: (string | number)[] = [
@@ -86,7 +87,7 @@ export class LimitsFastLane {
     LIMITS_CONTENT_TYPE,
     'x-request-id',
     '',
-    ...SECURITY_HEADERS.flat(),
+    ...API_HEADERS.flat(),
     'content-length',
     0,
   ];
@@ -118,6 +119,10 @@ export class LimitsFastLane {
       try {
         if (routes !== 1 || wrapped === undefined) {
           throw new Error(`The limits fast lane wraps ${routes} routes, not 1`);
+        }
+        // The front lane sends API_HEADERS: so must the route, for the same answer.
+        if ((wrapped.config as Record<string, unknown> | undefined)?.[API_HEADERS_ONLY] !== true) {
+          throw new Error('The limits fast lane sends API_HEADERS: its route must too');
         }
         assertNothingToSkip(globalEnhancersOf(app));
         assertHooksBypassable(app, fastify, wrapped);
@@ -191,8 +196,11 @@ export class LimitsFastLane {
     [this.pathStart, this.pathEnd] = parts;
     this.pathLength = this.pathStart.length + UUID_LENGTH + this.pathEnd.length;
     const fastifyRoutes = listeners[0] as (req: IncomingMessage, res: ServerResponse) => void;
-    const child = this.metrics?.httpRequestDuration.labels('GET', routeUrl, '200');
-    this.observe = child ? (seconds) => child.observe(seconds) : undefined;
+    this.durations = this.metrics?.hotRequestDurations({
+      method: 'GET',
+      route: routeUrl,
+      status: '200',
+    });
     server.removeListener('request', fastifyRoutes);
     server.on('request', (req: IncomingMessage, res: ServerResponse) => {
       if (!this.front(req, res)) fastifyRoutes(req, res);
@@ -231,7 +239,7 @@ export class LimitsFastLane {
     res.end(answer);
     // From the lane taking the request to the answer handed to the socket (the request
     // observer's duration runs from Fastify's request to the end of the write: a little longer).
-    this.observe?.((performance.now() - started) / 1000);
+    this.durations?.observe((performance.now() - started) / 1000);
     return true;
   }
 }

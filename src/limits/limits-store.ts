@@ -15,7 +15,7 @@ import type { AppConfig } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
 import { pgPoolOf } from '../database/pg-pool';
 import { isDatabaseUnavailable } from '../common/postgres-errors';
-import { Metrics } from '../observability/metrics';
+import { HotCount, Metrics } from '../observability/metrics';
 import {
   CustomerLimits,
   customerLimitsAt,
@@ -179,8 +179,8 @@ export class LimitsStore implements OnApplicationBootstrap, OnApplicationShutdow
   private loads = 0;
   private isoOf = NaN;
   private iso = '';
-  private readonly countHit: { inc(): void } | undefined;
-  private readonly countMiss: { inc(): void } | undefined;
+  private readonly countHit: HotCount | undefined;
+  private readonly countMiss: HotCount | undefined;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -189,10 +189,10 @@ export class LimitsStore implements OnApplicationBootstrap, OnApplicationShutdow
     @InjectConfig() config: AppConfig,
     @Optional() metrics?: Metrics,
   ) {
-    // Children bound once: counting a look-up costs the hot path one increment, no label lookup.
-    const lookups = metrics?.limitsLookups;
-    this.countHit = lookups ? lookups.labels('hit') : undefined;
-    this.countMiss = lookups ? lookups.labels('miss') : undefined;
+    // Plain counts, added to limits_cache_lookups_total when /metrics reads it: counting a
+    // look-up costs the hot path one addition, no label hashing.
+    this.countHit = metrics?.hotLookups('hit');
+    this.countMiss = metrics?.hotLookups('miss');
     this.keeping = config.limitsCache;
     this.connectTimeoutMs = config.databaseConnectTimeoutMs;
     this.reads = new LimitsReads(dataSource);

@@ -4,6 +4,7 @@ import { ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger'
 import type { FastifyRequest } from 'fastify';
 import { AllowDisabledCustomerKey, Roles } from '../access/access.decorators';
 import { ApiProblemResponses } from '../common/api-problem-responses';
+import { API_HEADERS_ONLY } from '../common/security-headers';
 import { parseUuid } from '../common/validation';
 import { LimitsDto } from './dto/limits.dto';
 import { LimitsStore } from './limits-store';
@@ -22,8 +23,9 @@ export class LimitsController {
   @Roles('user', { apiKeys: 'platform_and_own_customer' })
   @AllowDisabledCustomerKey()
   // A key and limits found in memory are answered before Nest's pipeline (LimitsFastLane),
-  // with the same answer; everything else comes here.
-  @RouteConfig({ [LIMITS_FAST_LANE]: true })
+  // with the same answer; everything else comes here. Every answer of the route carries the
+  // headers of a JSON API (API_HEADERS), the lane's as the route's.
+  @RouteConfig({ [LIMITS_FAST_LANE]: true, [API_HEADERS_ONLY]: true })
   @Header('Content-Type', LIMITS_CONTENT_TYPE)
   @ApiOperation({
     summary: 'What the customer may do now (the hot path)',

@@ -1,7 +1,10 @@
+import { FASTIFY_ROUTE_CONFIG_METADATA } from '@nestjs/platform-fastify/constants';
 import type { FastifyInstance } from 'fastify';
 import request, { Response } from 'supertest';
 import { CustomerChangeFeed } from '../../src/changes/customer-change-feed';
+import { API_HEADERS_ONLY } from '../../src/common/security-headers';
 import { LimitsFastLane } from '../../src/limits/limits-fast-lane';
+import { LimitsController } from '../../src/limits/limits.controller';
 import { createApiKey, TestApiKey } from '../support/api-keys';
 import { createCustomer, insertHold, signIn, StaffSession } from '../support/factories';
 import { createFeature, createPlan, createSubscription } from '../support/plans';
@@ -407,6 +410,28 @@ describe('GET /customers/{id}/limits through the fast lane', () => {
     expect(lane.servedInFront).toBe(before);
   });
 
+  it('reads its headers in any case; a repeated key or request id is one Node joins', async () => {
+    const customer = await customerWithPlans();
+    const path = `/api/v1/customers/${customer.id}/limits`;
+    await get(path, platform.header).expect(200);
+    expect((await call(path, platform.header)).front).toBe(true);
+    const key = platform.key;
+    const shouted = await call(path, { 'X-API-KEY': key, 'X-REQUEST-ID': 'Loud-1' });
+    expect(shouted.front).toBe(true);
+    expect(shouted.response.headers['x-request-id']).toBe('Loud-1');
+
+    // Node joins a repeated header's values ("a, b"): no request id (a new one), no key.
+    // (superagent sends an array as one header line per value; its types allow only Cookie.)
+    const twice = (first: string, second: string) => [first, second] as unknown as string;
+    const ids = await get(path, platform.header)
+      .set('X-Request-Id', twice('r-1', 'r-2'))
+      .expect(200);
+    expect(ids.headers['x-request-id']).toMatch(UUID);
+    const before = lane.servedInFront;
+    await request(t.http).get(path).set('X-API-Key', twice(key, key)).expect(401);
+    expect(lane.servedInFront).toBe(before);
+  });
+
   it('refuses to start when Fastify has a request hook nobody declared bypassable: the front lane would skip it', async () => {
     // A plugin that shares the root's hooks (what fastify-plugin does), added as any plugin is.
     const plugin = Object.assign(
@@ -426,5 +451,23 @@ describe('GET /customers/{id}/limits through the fast lane', () => {
     ).rejects.toThrow(
       /A Fastify preHandler hook \(rateLimit\): the limits fast lane would skip it/,
     );
+  });
+
+  it('refuses to start when the route would send other headers than the lane (API_HEADERS)', async () => {
+    // eslint-disable-next-line @typescript-eslint/unbound-method
+    const handler = LimitsController.prototype.get;
+    const config = Reflect.getMetadata(FASTIFY_ROUTE_CONFIG_METADATA, handler) as object;
+    Reflect.defineMetadata(
+      FASTIFY_ROUTE_CONFIG_METADATA,
+      { ...config, [API_HEADERS_ONLY]: false },
+      handler,
+    );
+    try {
+      await expect(startTestApp({}, { database: t.database })).rejects.toThrow(
+        'The limits fast lane sends API_HEADERS: its route must too',
+      );
+    } finally {
+      Reflect.defineMetadata(FASTIFY_ROUTE_CONFIG_METADATA, config, handler);
+    }
   });
 });

@@ -220,6 +220,10 @@ describe('operating the service: logs and metrics', () => {
     expect(log.where({ event: 'http.request', request_id: 'limits-miss' })).toHaveLength(1);
     const before = await scrape();
     const inFront = lane.servedInFront;
+    const lookups = (text: string) => ({
+      hit: sample(text, 'limits_cache_lookups_total{result="hit"}'),
+      miss: sample(text, 'limits_cache_lookups_total{result="miss"}'),
+    });
     for (let i = 0; i < 5; i += 1) {
       await request(t.http)
         .get(path)
@@ -232,6 +236,10 @@ describe('operating the service: logs and metrics', () => {
     const after = await scrape();
     // Every answer counted, from the lane or through Fastify; only those through Fastify logged.
     expect(sample(after, series) - sample(before, series)).toBe(5);
+    // And every look-up, once: a hit (the lane's, or the route's from memory) or a miss.
+    const [was, now] = [lookups(before), lookups(after)];
+    expect(now.hit - was.hit).toBeGreaterThanOrEqual(hits);
+    expect(now.hit - was.hit + (now.miss - was.miss)).toBe(5);
     const logged = [0, 1, 2, 3, 4].filter(
       (i) => log.where({ event: 'http.request', request_id: `limits-hit-${i}` }).length > 0,
     );
