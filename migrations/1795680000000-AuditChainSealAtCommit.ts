@@ -1,0 +1,182 @@
+import { MigrationInterface, QueryRunner } from 'typeorm';
+
+/**
+ * The audit chain's head is locked at COMMIT only, not from an entry's INSERT to the end of its
+ * transaction (issue 12). Before this, the BEFORE INSERT trigger locked `audit_chain_head` FOR
+ * UPDATE and held it until the inserting transaction ended, so every transaction that wrote an
+ * entry waited for all the client round trips of the one ahead of it between its entry and its
+ * COMMIT.
+ *
+ * Now an entry is inserted unsealed: the BEFORE INSERT trigger `audit_logs_chain` only clears
+ * `seq`, `prev_hash` and `hash` (whatever an INSERT says of them), so they are NULL inside the
+ * inserting transaction. The constraint trigger `audit_logs_seal`, AFTER INSERT, DEFERRABLE
+ * INITIALLY DEFERRED, fires for each entry when its transaction commits, in the order the entries
+ * were inserted: it locks the head, numbers the entry, links it, stamps created_at after the lock,
+ * hashes it (the same `audit_entry_hash()`), writes those four columns into the row and moves the
+ * head. The lock is then held only through the rest of the commit, so `seq` order is still commit
+ * order, without a gap: an entry rolled back was never numbered. A transaction that sets the
+ * constraint IMMEDIATE seals at the end of its INSERT statement and holds the lock to its end,
+ * as every transaction did before. Whoever inserts, the database seals.
+ *
+ * The append-only trigger lets exactly that one UPDATE through: from inside a trigger
+ * (pg_trigger_depth() > 1), of an unsealed row (OLD.seq IS NULL, so once), changing nothing but
+ * the four sealed columns, to the seq and hash right after the head it links to. A committed entry
+ * always carries seq, prev_hash and hash: the seal fires for every inserted row before its
+ * transaction commits and refuses to leave one unset; the columns lose NOT NULL only because the
+ * row exists unsealed until then (UNIQUE (seq) and UNIQUE (prev_hash) still refuse a fork).
+ *
+ * Nothing may take the head's lock before its commit any more: a transaction that did (as
+ * webhook endpoint changes did, AuditWriter.lockChain) would hold it while waiting for rows that a
+ * committing transaction holds, which then waits for the head.
+ */
+export class AuditChainSealAtCommit1795680000000 implements MigrationInterface {
+  public async up(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`
+      CREATE OR REPLACE FUNCTION "audit_logs_chain"() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        -- Sealed at commit by audit_logs_seal; unsealed until then, whatever the INSERT said.
+        NEW.seq := NULL;
+        NEW.prev_hash := NULL;
+        NEW.hash := NULL;
+        RETURN NEW;
+      END
+      $$`);
+
+    // As the owner (SECURITY DEFINER): the service's role may only INSERT into audit_logs. With
+    // the schema the migrations run in, and pg_temp last, as such a function must.
+    const [{ schema }] = (await queryRunner.query(`SELECT current_schema() AS schema`)) as {
+      schema: string;
+    }[];
+    await queryRunner.query(`
+      CREATE FUNCTION "audit_logs_seal"() RETURNS trigger LANGUAGE plpgsql
+        SECURITY DEFINER SET search_path = "${schema.replace(/"/g, '""')}", pg_temp AS $$
+      DECLARE
+        head audit_chain_head%ROWTYPE;
+        entry audit_logs%ROWTYPE := NEW;
+      BEGIN
+        -- Held until this transaction ends, which it is about to (unless it set the constraint
+        -- IMMEDIATE): the next entry is sealed after this one commits or rolls back.
+        SELECT * INTO head FROM audit_chain_head WHERE id FOR UPDATE;
+        IF NOT FOUND THEN
+          RAISE EXCEPTION 'audit_chain_head has no row: the audit chain cannot go on';
+        END IF;
+        entry.seq := head.seq + 1;
+        entry.prev_hash := head.hash;
+        -- Taken after the lock, in a statement of its own (a snapshot that sees the previous
+        -- entry): never before the head's time, and after the customer's previous sealed entry
+        -- (this transaction's own unsealed ones do not count: they are sealed after this one).
+        entry.created_at := GREATEST(
+          date_trunc('milliseconds', clock_timestamp()),
+          head.created_at,
+          (SELECT max(a.created_at) + interval '1 millisecond'
+             FROM audit_logs a WHERE a.customer_id = NEW.customer_id AND a.seq IS NOT NULL));
+        entry.hash := audit_entry_hash(entry);
+        IF entry.hash IS NULL OR entry.prev_hash IS NULL OR entry.seq IS NULL THEN
+          RAISE EXCEPTION 'audit entry % cannot be sealed', NEW.id;
+        END IF;
+        UPDATE audit_logs
+           SET seq = entry.seq, prev_hash = entry.prev_hash, created_at = entry.created_at,
+               hash = entry.hash
+         WHERE id = NEW.id AND seq IS NULL;
+        IF NOT FOUND THEN
+          RAISE EXCEPTION 'audit entry % is not there unsealed: it cannot be sealed', NEW.id;
+        END IF;
+        UPDATE audit_chain_head
+           SET seq = entry.seq, hash = entry.hash, created_at = entry.created_at
+         WHERE id;
+        RETURN NULL;
+      END
+      $$`);
+    await queryRunner.query(`
+      CREATE CONSTRAINT TRIGGER "audit_logs_seal" AFTER INSERT ON "audit_logs"
+        DEFERRABLE INITIALLY DEFERRED
+        FOR EACH ROW EXECUTE FUNCTION "audit_logs_seal"()`);
+
+    // Archived entries may still go (up to the seq the owner's session names); the seal is the
+    // one update, checked against the head it links to.
+    await queryRunner.query(`
+      CREATE OR REPLACE FUNCTION "audit_logs_refuse_change"() RETURNS trigger LANGUAGE plpgsql AS $$
+      DECLARE
+        through bigint;
+        head audit_chain_head%ROWTYPE;
+      BEGIN
+        IF TG_OP = 'DELETE' AND TG_LEVEL = 'ROW' THEN
+          through := nullif(current_setting('customer_access.audit_archive_through', true), '')::bigint;
+          IF through IS NOT NULL AND pg_has_role(current_user,
+              (SELECT relowner FROM pg_class WHERE oid = TG_RELID), 'MEMBER') THEN
+            IF OLD.seq <= through THEN
+              RETURN OLD;
+            END IF;
+          END IF;
+        ELSIF TG_OP = 'UPDATE' AND TG_LEVEL = 'ROW' AND pg_trigger_depth() > 1
+            AND OLD.seq IS NULL AND OLD.prev_hash IS NULL AND OLD.hash IS NULL
+            AND NEW.seq IS NOT NULL AND NEW.prev_hash IS NOT NULL AND NEW.hash IS NOT NULL
+            AND to_jsonb(NEW) - '{seq,prev_hash,hash,created_at}'::text[]
+              = to_jsonb(OLD) - '{seq,prev_hash,hash,created_at}'::text[] THEN
+          SELECT * INTO head FROM audit_chain_head WHERE id;
+          IF NEW.seq = head.seq + 1 AND NEW.prev_hash = head.hash
+              AND (head.created_at IS NULL OR NEW.created_at >= head.created_at) THEN
+            RETURN NEW;
+          END IF;
+        END IF;
+        RAISE EXCEPTION 'audit_logs is append-only: % refused', TG_OP
+          USING ERRCODE = 'insufficient_privilege';
+      END
+      $$`);
+
+    await queryRunner.query(`ALTER TABLE "audit_logs" ALTER COLUMN "seq" DROP NOT NULL`);
+    await queryRunner.query(`ALTER TABLE "audit_logs" ALTER COLUMN "prev_hash" DROP NOT NULL`);
+    await queryRunner.query(`ALTER TABLE "audit_logs" ALTER COLUMN "hash" DROP NOT NULL`);
+  }
+
+  public async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`ALTER TABLE "audit_logs" ALTER COLUMN "hash" SET NOT NULL`);
+    await queryRunner.query(`ALTER TABLE "audit_logs" ALTER COLUMN "prev_hash" SET NOT NULL`);
+    await queryRunner.query(`ALTER TABLE "audit_logs" ALTER COLUMN "seq" SET NOT NULL`);
+    await queryRunner.query(`
+      CREATE OR REPLACE FUNCTION "audit_logs_refuse_change"() RETURNS trigger LANGUAGE plpgsql AS $$
+      DECLARE
+        through bigint;
+      BEGIN
+        IF TG_OP = 'DELETE' AND TG_LEVEL = 'ROW' THEN
+          through := nullif(current_setting('customer_access.audit_archive_through', true), '')::bigint;
+          IF through IS NOT NULL AND pg_has_role(current_user,
+              (SELECT relowner FROM pg_class WHERE oid = TG_RELID), 'MEMBER') THEN
+            IF OLD.seq <= through THEN
+              RETURN OLD;
+            END IF;
+          END IF;
+        END IF;
+        RAISE EXCEPTION 'audit_logs is append-only: % refused', TG_OP
+          USING ERRCODE = 'insufficient_privilege';
+      END
+      $$`);
+    await queryRunner.query(`DROP TRIGGER "audit_logs_seal" ON "audit_logs"`);
+    await queryRunner.query(`DROP FUNCTION "audit_logs_seal"()`);
+    await queryRunner.query(`
+      CREATE OR REPLACE FUNCTION "audit_logs_chain"() RETURNS trigger LANGUAGE plpgsql AS $$
+      DECLARE
+        head audit_chain_head%ROWTYPE;
+      BEGIN
+        -- Held until this transaction ends: the next entry waits for it to commit or roll back.
+        SELECT * INTO head FROM audit_chain_head WHERE id FOR UPDATE;
+        IF NOT FOUND THEN
+          RAISE EXCEPTION 'audit_chain_head has no row: the audit chain cannot go on';
+        END IF;
+        NEW.seq := head.seq + 1;
+        NEW.prev_hash := head.hash;
+        -- Taken after the lock, in a statement of its own (a snapshot that sees the previous
+        -- entry): never before the head's time, and after the customer's previous entry.
+        NEW.created_at := GREATEST(
+          date_trunc('milliseconds', clock_timestamp()),
+          head.created_at,
+          (SELECT max(a.created_at) + interval '1 millisecond'
+             FROM audit_logs a WHERE a.customer_id = NEW.customer_id));
+        NEW.hash := audit_entry_hash(NEW);
+        UPDATE audit_chain_head SET seq = NEW.seq, hash = NEW.hash, created_at = NEW.created_at
+         WHERE id;
+        RETURN NEW;
+      END
+      $$`);
+  }
+}
