@@ -7,16 +7,18 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * entry waited for all the client round trips of the one ahead of it between its entry and its
  * COMMIT.
  *
- * Now an entry is inserted unsealed: the BEFORE INSERT trigger `audit_logs_chain` only clears
- * `seq`, `prev_hash` and `hash` (whatever an INSERT says of them), so they are NULL inside the
- * inserting transaction. The constraint trigger `audit_logs_seal`, AFTER INSERT, DEFERRABLE
- * INITIALLY DEFERRED, fires for each entry when its transaction commits, in the order the entries
- * were inserted: it locks the head, numbers the entry, links it, stamps created_at after the lock,
- * hashes it (the same `audit_entry_hash()`), writes those four columns into the row and moves the
- * head. The lock is then held only through the rest of the commit, so `seq` order is still commit
- * order, without a gap: an entry rolled back was never numbered. A transaction that sets the
- * constraint IMMEDIATE seals at the end of its INSERT statement and holds the lock to its end,
- * as every transaction did before. Whoever inserts, the database seals.
+ * Now an entry is inserted unsealed: the BEFORE INSERT trigger `audit_logs_chain` clears `seq`,
+ * `prev_hash` and `hash` (whatever an INSERT says of them), so they are NULL inside the inserting
+ * transaction, and dates the entry with the time of its INSERT. The constraint trigger
+ * `audit_logs_seal`, AFTER INSERT, DEFERRABLE INITIALLY DEFERRED, fires for each entry when its
+ * transaction commits, in the order the entries were inserted: it locks the head, numbers the
+ * entry, links it, raises created_at to the head's time (and past the customer's previous entry)
+ * where the chain is already beyond it, hashes it (the same `audit_entry_hash()`), writes those
+ * four columns into the row and moves the head. The lock is then held only through the rest of
+ * the commit, so `seq` order is still commit order, without a gap: an entry rolled back was never
+ * numbered. A transaction that sets the constraint IMMEDIATE seals at the end of its INSERT
+ * statement and holds the lock to its end, as every transaction did before. Whoever inserts, the
+ * database seals.
  *
  * The append-only trigger lets exactly that one UPDATE through: from inside a trigger
  * (pg_trigger_depth() > 1), of an unsealed row (OLD.seq IS NULL, so once), changing nothing but
@@ -38,6 +40,8 @@ export class AuditChainSealAtCommit1795680000000 implements MigrationInterface {
         NEW.seq := NULL;
         NEW.prev_hash := NULL;
         NEW.hash := NULL;
+        -- When the change was written: the seal keeps it unless the chain is already past it.
+        NEW.created_at := date_trunc('milliseconds', clock_timestamp());
         RETURN NEW;
       END
       $$`);
@@ -62,11 +66,13 @@ export class AuditChainSealAtCommit1795680000000 implements MigrationInterface {
         END IF;
         entry.seq := head.seq + 1;
         entry.prev_hash := head.hash;
-        -- Taken after the lock, in a statement of its own (a snapshot that sees the previous
-        -- entry): never before the head's time, and after the customer's previous sealed entry
-        -- (this transaction's own unsealed ones do not count: they are sealed after this one).
+        -- The time of the INSERT, raised after the lock, in a statement of its own (a snapshot
+        -- that sees the previous entry): never before the head's time, and after the customer's
+        -- previous sealed entry (this transaction's own unsealed ones do not count: they are
+        -- sealed after this one). Not the time of the commit: a transaction that writes many
+        -- changes before it commits (the boundary scheduler's batch) dates each one when written.
         entry.created_at := GREATEST(
-          date_trunc('milliseconds', clock_timestamp()),
+          NEW.created_at,
           head.created_at,
           (SELECT max(a.created_at) + interval '1 millisecond'
              FROM audit_logs a WHERE a.customer_id = NEW.customer_id AND a.seq IS NOT NULL));

@@ -40,7 +40,7 @@ export interface AuditEntryInput {
  *
  * The database chains the entry when this transaction commits (the audit_logs_seal trigger,
  * deferred): it locks the chain's head row only then, numbers the entry (`seq`), links it to the
- * previous one, stamps created_at after the lock and hashes it. Until the commit the entry is
+ * previous one, settles its created_at under the lock and hashes it. Until the commit the entry is
  * unsealed (seq, prev_hash and hash are NULL to a read in this transaction); and
  * nothing may take the head's lock earlier: a transaction holding it while it waits for a row
  * would deadlock with a committing transaction that holds the row and waits for the head.
@@ -51,9 +51,10 @@ export class AuditWriter {
 
   /**
    * Returns the entry's id (its seq and hash exist only once the transaction has committed).
-   * created_at is taken under the chain's lock at commit and is never before the previous entry's,
-   * and strictly after the customer's previous entry: a customer's entries are ordered by
-   * created_at exactly as its changes committed, even two within the same millisecond.
+   * created_at is the time of the INSERT, raised at the commit under the chain's lock where
+   * needed so that it is never before the previous entry's, and strictly after the customer's
+   * previous entry: a customer's entries are ordered by created_at exactly as its changes
+   * committed, even two within the same millisecond.
    */
   async append(entry: AuditEntryInput, origin: AuditOrigin): Promise<string> {
     if (!this.txHost.isTransactionActive()) {
