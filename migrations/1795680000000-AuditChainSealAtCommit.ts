@@ -21,8 +21,8 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * database seals.
  *
  * The append-only trigger lets exactly that one UPDATE through: from inside a trigger
- * (pg_trigger_depth() > 1), of an unsealed row (OLD.seq IS NULL, so once), changing nothing but
- * the four sealed columns, to the seq and hash right after the head it links to. A committed entry
+ * (pg_trigger_depth() > 1), of the entry the seal names (a transaction-local setting), unsealed
+ * (OLD.seq IS NULL, so once), changing nothing but the four sealed columns. A committed entry
  * always carries seq, prev_hash and hash: the seal fires for every inserted row before its
  * transaction commits and refuses to leave one unset; the columns lose NOT NULL only because the
  * row exists unsealed until then (UNIQUE (seq) and UNIQUE (prev_hash) still refuse a fork).
@@ -55,17 +55,22 @@ export class AuditChainSealAtCommit1795680000000 implements MigrationInterface {
       CREATE FUNCTION "audit_logs_seal"() RETURNS trigger LANGUAGE plpgsql
         SECURITY DEFINER SET search_path = "${schema.replace(/"/g, '""')}", pg_temp AS $$
       DECLARE
-        head audit_chain_head%ROWTYPE;
+        head_seq bigint;
+        head_hash text;
+        head_time timestamptz;
+        head_row tid;
         entry audit_logs%ROWTYPE := NEW;
       BEGIN
         -- Held until this transaction ends, which it is about to (unless it set the constraint
-        -- IMMEDIATE): the next entry is sealed after this one commits or rolls back.
-        SELECT * INTO head FROM audit_chain_head WHERE id FOR UPDATE;
+        -- IMMEDIATE): the next entry is sealed after this one commits or rolls back. Its ctid
+        -- moves it without looking for it again (past every old version not yet pruned).
+        SELECT seq, hash, created_at, ctid INTO head_seq, head_hash, head_time, head_row
+          FROM audit_chain_head WHERE id FOR UPDATE;
         IF NOT FOUND THEN
           RAISE EXCEPTION 'audit_chain_head has no row: the audit chain cannot go on';
         END IF;
-        entry.seq := head.seq + 1;
-        entry.prev_hash := head.hash;
+        entry.seq := head_seq + 1;
+        entry.prev_hash := head_hash;
         -- The time of the INSERT, raised after the lock, in a statement of its own (a snapshot
         -- that sees the previous entry): never before the head's time, and after the customer's
         -- previous sealed entry (this transaction's own unsealed ones do not count: they are
@@ -73,13 +78,15 @@ export class AuditChainSealAtCommit1795680000000 implements MigrationInterface {
         -- changes before it commits (the boundary scheduler's batch) dates each one when written.
         entry.created_at := GREATEST(
           NEW.created_at,
-          head.created_at,
+          head_time,
           (SELECT max(a.created_at) + interval '1 millisecond'
              FROM audit_logs a WHERE a.customer_id = NEW.customer_id AND a.seq IS NOT NULL));
         entry.hash := audit_entry_hash(entry);
         IF entry.hash IS NULL OR entry.prev_hash IS NULL OR entry.seq IS NULL THEN
           RAISE EXCEPTION 'audit entry % cannot be sealed', NEW.id;
         END IF;
+        -- Names the one update the append-only trigger lets through, for this entry only.
+        PERFORM set_config('customer_access.audit_sealing', NEW.id::text, true);
         UPDATE audit_logs
            SET seq = entry.seq, prev_hash = entry.prev_hash, created_at = entry.created_at,
                hash = entry.hash
@@ -87,9 +94,10 @@ export class AuditChainSealAtCommit1795680000000 implements MigrationInterface {
         IF NOT FOUND THEN
           RAISE EXCEPTION 'audit entry % is not there unsealed: it cannot be sealed', NEW.id;
         END IF;
+        PERFORM set_config('customer_access.audit_sealing', '', true);
         UPDATE audit_chain_head
            SET seq = entry.seq, hash = entry.hash, created_at = entry.created_at
-         WHERE id;
+         WHERE ctid = head_row;
         RETURN NULL;
       END
       $$`);
@@ -99,12 +107,13 @@ export class AuditChainSealAtCommit1795680000000 implements MigrationInterface {
         FOR EACH ROW EXECUTE FUNCTION "audit_logs_seal"()`);
 
     // Archived entries may still go (up to the seq the owner's session names); the seal is the
-    // one update, checked against the head it links to.
+    // one update: from inside a trigger, of the entry the seal names, unsealed, nothing else
+    // changed. The service's role has no UPDATE on audit_logs at all; the owner, who could switch
+    // this trigger off anyway, could name an entry the same way.
     await queryRunner.query(`
       CREATE OR REPLACE FUNCTION "audit_logs_refuse_change"() RETURNS trigger LANGUAGE plpgsql AS $$
       DECLARE
         through bigint;
-        head audit_chain_head%ROWTYPE;
       BEGIN
         IF TG_OP = 'DELETE' AND TG_LEVEL = 'ROW' THEN
           through := nullif(current_setting('customer_access.audit_archive_through', true), '')::bigint;
@@ -115,15 +124,12 @@ export class AuditChainSealAtCommit1795680000000 implements MigrationInterface {
             END IF;
           END IF;
         ELSIF TG_OP = 'UPDATE' AND TG_LEVEL = 'ROW' AND pg_trigger_depth() > 1
+            AND current_setting('customer_access.audit_sealing', true) = OLD.id::text
             AND OLD.seq IS NULL AND OLD.prev_hash IS NULL AND OLD.hash IS NULL
             AND NEW.seq IS NOT NULL AND NEW.prev_hash IS NOT NULL AND NEW.hash IS NOT NULL
             AND to_jsonb(NEW) - '{seq,prev_hash,hash,created_at}'::text[]
               = to_jsonb(OLD) - '{seq,prev_hash,hash,created_at}'::text[] THEN
-          SELECT * INTO head FROM audit_chain_head WHERE id;
-          IF NEW.seq = head.seq + 1 AND NEW.prev_hash = head.hash
-              AND (head.created_at IS NULL OR NEW.created_at >= head.created_at) THEN
-            RETURN NEW;
-          END IF;
+          RETURN NEW;
         END IF;
         RAISE EXCEPTION 'audit_logs is append-only: % refused', TG_OP
           USING ERRCODE = 'insufficient_privilege';
