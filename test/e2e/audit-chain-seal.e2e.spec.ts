@@ -65,11 +65,15 @@ async function chainAfter(client: Client, after: number): Promise<ChainRow[]> {
   return rows;
 }
 
-const verify = (client: Client) =>
+/**
+ * The service's verifier, from `fromSeq` on: the embedded engine shares one database between test
+ * files, whose tampering tests break its older entries on purpose.
+ */
+const verify = (client: Client, fromSeq: number) =>
   new AuditChainVerifier(
     async (sql, parameters) => (await client.query(sql, parameters)).rows,
     'no key',
-  ).verify();
+  ).verify({ fromSeq });
 
 describe('the audit chain, sealed at commit', () => {
   let database: TestDatabase;
@@ -97,7 +101,7 @@ describe('the audit chain, sealed at commit', () => {
     const [row] = await chainAfter(app, start);
     expect(row.id).toBe(id);
     expect(await headSeq(app)).toBe(start + 1);
-    expect(await verify(app)).toMatchObject({ ok: true });
+    expect(await verify(app, start + 1)).toMatchObject({ ok: true });
   });
 
   it('seals the entries of one transaction one after the other, in the order they were inserted', async () => {
@@ -159,8 +163,9 @@ describe('the audit chain, sealed at commit', () => {
     try {
       await app.query('BEGIN');
       const id = await insert(app, 'not yours to seal');
+      // No UPDATE grant for the service's role (the embedded engine has only the owner's).
       await expect(app.query('UPDATE audit_logs SET seq = 1 WHERE id = $1', [id])).rejects.toThrow(
-        /permission denied/,
+        /permission denied|append-only: UPDATE refused/,
       );
       await app.query('ROLLBACK');
 
@@ -213,7 +218,7 @@ describe('the audit chain, sealed at commit', () => {
       const rows = await chainAfter(app, start);
       // Commit order; the slow transaction's two entries together, in their order.
       expect(rows.map((r) => r.id)).toEqual([fast, slow, later]);
-      expect(await verify(app)).toMatchObject({ ok: true });
+      expect(await verify(app, start + 1)).toMatchObject({ ok: true });
     });
 
     it('makes a transaction that sealed IMMEDIATE hold the head to its end: the next commit waits for it', async () => {
@@ -296,7 +301,7 @@ describe('the audit chain, sealed at commit', () => {
           .map((r) => r.created_at.getTime());
         times.slice(1).forEach((time, i) => expect(time).toBeGreaterThan(times[i]));
       }
-      expect(await verify(app)).toMatchObject({ ok: true });
+      expect(await verify(app, start + 1)).toMatchObject({ ok: true });
     });
   });
 });
