@@ -11,6 +11,7 @@ import { Events1795640000000 } from './1795640000000-Events';
 import { Dunning1795650000000 } from './1795650000000-Dunning';
 import { AuditChain1795660000000 } from './1795660000000-AuditChain';
 import { HoldsInPlay1795670000000 } from './1795670000000-HoldsInPlay';
+import { AuditChainSealAtCommit1795680000000 } from './1795680000000-AuditChainSealAtCommit';
 
 /**
  * Every migration, in order. A new migration file must be listed here (a test checks that each
@@ -29,4 +30,5 @@ export const migrations: (new () => MigrationInterface)[] = [
   Dunning1795650000000,
   AuditChain1795660000000,
   HoldsInPlay1795670000000,
+  AuditChainSealAtCommit1795680000000,
 ];

@@ -38,20 +38,23 @@ export interface AuditEntryInput {
  * unit of work), so an entry commits exactly with the change it records; it knows nothing of
  * customers, holds or notes.
  *
- * The database chains the entry as it is inserted (the audit_logs_chain trigger): it locks the
- * chain's head row until this transaction ends, numbers the entry (`seq`), links it to the
- * previous one, stamps created_at after the lock and hashes it. Write it after the use case's
- * own row locks: the head is the last lock a use case takes, so that nobody waits for a row while
- * holding the whole chain.
+ * The database chains the entry when this transaction commits (the audit_logs_seal trigger,
+ * deferred): it locks the chain's head row only then, numbers the entry (`seq`), links it to the
+ * previous one, settles its created_at under the lock and hashes it. Until the commit the entry is
+ * unsealed (seq, prev_hash and hash are NULL to a read in this transaction); and
+ * nothing may take the head's lock earlier: a transaction holding it while it waits for a row
+ * would deadlock with a committing transaction that holds the row and waits for the head.
  */
 @Injectable()
 export class AuditWriter {
   constructor(private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>) {}
 
   /**
-   * Returns the entry's id. created_at is taken under the chain's lock and is never before the
-   * previous entry's, and strictly after the customer's previous entry: a customer's entries are
-   * ordered by created_at exactly as its changes happened, even two within the same millisecond.
+   * Returns the entry's id (its seq and hash exist only once the transaction has committed).
+   * created_at is the time of the INSERT, raised at the commit under the chain's lock where
+   * needed so that it is never before the previous entry's, and strictly after the customer's
+   * previous entry: a customer's entries are ordered by created_at exactly as its changes
+   * committed, even two within the same millisecond.
    */
   async append(entry: AuditEntryInput, origin: AuditOrigin): Promise<string> {
     if (!this.txHost.isTransactionActive()) {
@@ -68,18 +71,6 @@ export class AuditWriter {
    */
   batch(): AuditBatch {
     return new AuditBatch(this.txHost);
-  }
-
-  /**
-   * Takes the chain's lock now, for a use case whose own locks could otherwise be waited for by
-   * a transaction that holds the chain (a webhook endpoint: every status change's deliveries
-   * reference it). Its entry, appended later, then waits for nothing.
-   */
-  async lockChain(): Promise<void> {
-    if (!this.txHost.isTransactionActive()) {
-      throw new Error('The audit chain can only be locked inside a transaction');
-    }
-    await this.txHost.tx.query('SELECT seq FROM audit_chain_head WHERE id FOR UPDATE');
   }
 }
 
@@ -140,8 +131,8 @@ const APPEND_ALL = {
 
 /**
  * Entries collected during a use case and written together by `write()`, in the order they were
- * added (the chain trigger numbers them so). Writing them last also takes the chain's lock last,
- * so the chain waits for nothing else the use case does before its entries.
+ * added (the seal numbers them so at commit, one after the other: nobody else's entry comes
+ * between them).
  */
 export class AuditBatch {
   private readonly entries: { id: string; entry: AuditEntryInput; origin: AuditOrigin }[] = [];

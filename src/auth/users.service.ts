@@ -170,7 +170,6 @@ export class UsersService {
     // Reactivating a user must not bring back the tokens it had before.
     if (passwordHash !== undefined || input.active === false) user.tokenVersion += 1;
     const saved = await this.users.save(user);
-    // Last, after every row lock of this use case: the chain's lock is held to the commit.
     if (Object.keys(after).length > 0) {
       await this.audit.append(
         {

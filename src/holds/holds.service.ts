@@ -648,7 +648,7 @@ export class HoldsService {
     if (locked.dirty || locked.placed.length > 0 || locked.lifted.length > 0) {
       const placed = locked.placed.splice(0);
       const lifted = locked.lifted.splice(0);
-      // Delivered at the commit, whenever it is sent: before the chain's lock is taken.
+      // Delivered at the commit, whenever it is sent.
       const announce = locked.dirty ? this.changes.changedWithin(customer.id) : null;
       const iso = (date: Date | null) => date?.toISOString() ?? null;
       const { rows } = await runInTransaction<SavedWrites>(this.txHost.tx, SAVE_WRITES, [
@@ -701,8 +701,8 @@ export class HoldsService {
         locked.stored = projectionKey(customer);
       }
     }
-    // The entries after the use case's own writes: the chain's lock is the last one it takes,
-    // and only the entries, the notes and the events are written while it is held.
+    // The entries are sealed into the chain at the commit (the database takes the chain's lock
+    // then, after every lock of this use case), in the order written here.
     await locked.audit.write();
     for (const { reason, auditLogId, author } of locked.notes.splice(0)) {
       await this.notes.addForAuditEntry(customer.id, author, reason, auditLogId);

@@ -105,8 +105,6 @@ export class WebhookEndpointsService {
   ): Promise<WebhookEndpointDto> {
     await this.check(input);
     return this.unitOfWork.run(async () => {
-      // The chain before the endpoint: a status change holding the chain references endpoints.
-      await this.audit.lockChain();
       const endpoint = await this.lockOrFail(id);
       const before = described(endpoint);
       if (input.url !== undefined) endpoint.url = input.url;
@@ -137,7 +135,6 @@ export class WebhookEndpointsService {
    */
   async remove(id: string, origin: AuditOrigin): Promise<void> {
     await this.unitOfWork.run(async () => {
-      await this.audit.lockChain();
       const endpoint = await this.lockOrFail(id);
       await this.endpoints.delete({ id });
       await this.record('webhook_endpoint.deleted', id, described(endpoint), {}, origin);
@@ -152,7 +149,6 @@ export class WebhookEndpointsService {
    */
   rotateSecret(id: string, origin: AuditOrigin): Promise<WebhookSecretDto> {
     return this.unitOfWork.run(async () => {
-      await this.audit.lockChain();
       const endpoint = await this.lockOrFail(id);
       const secret = generateSecret();
       const now = this.clock.now();

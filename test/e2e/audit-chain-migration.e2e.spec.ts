@@ -1,4 +1,5 @@
 import { AuditChain1795660000000 } from '../../migrations/1795660000000-AuditChain';
+import { AuditChainSealAtCommit1795680000000 } from '../../migrations/1795680000000-AuditChainSealAtCommit';
 import { entryHash, GENESIS_HASH } from '../../src/audit/audit-chain-encoding';
 import { CHAIN_COLUMNS, ChainRow, hashedFields } from '../../src/audit/audit-chain-rows';
 import { AuditChainVerifier } from '../../src/audit/audit-chain-verifier';
@@ -71,6 +72,82 @@ describeOnServer(
           'no key',
         );
         expect(await verifier.verify()).toMatchObject({ ok: true, checked: 4 });
+      });
+    });
+  },
+);
+
+describeOnServer(
+  'the AuditChainSealAtCommit migration (needs an empty database: skipped on the embedded engine)',
+  () => {
+    let database: TestDatabase;
+
+    beforeAll(async () => {
+      database = await createTestDatabase({ empty: true });
+    });
+    afterAll(() => database.drop());
+
+    const appendAll = (db: { query: (sql: string) => Promise<unknown> }, reasons: string[]) =>
+      db.query(
+        `INSERT INTO audit_logs (action, actor_type, actor_name, reason, before, after)
+         VALUES ${reasons.map((r) => `('audit.exported', 'system', 'system', '${r}', '{}', '{}')`).join(', ')}`,
+      );
+
+    it('goes on from a chain written under the lock held to the end, seals new entries at commit, and still verifies', async () => {
+      const before = await migrated(
+        database.url,
+        migrationsBefore(AuditChainSealAtCommit1795680000000),
+      );
+      // A chain as the previous trigger wrote it: sealed at the INSERT, in its statement.
+      await appendAll(before, ['old 1', 'old 2']);
+      await appendAll(before, ['old 3']);
+      const [sealedAtInsert] = await before.query<{ seq: string | null }[]>(
+        `INSERT INTO audit_logs (action, actor_type, actor_name, before, after)
+         VALUES ('audit.exported', 'system', 'system', '{}', '{}') RETURNING seq`,
+      );
+      expect(sealedAtInsert.seq).toBe('4');
+      await before.destroy();
+
+      await withUpgraded(database.url, async (after) => {
+        const runner = after.createQueryRunner();
+        await runner.connect();
+        try {
+          await runner.startTransaction();
+          const [unsealed] = (await runner.query(
+            `INSERT INTO audit_logs (action, actor_type, actor_name, before, after)
+             VALUES ('audit.exported', 'system', 'system', '{}', '{}') RETURNING id, seq`,
+          )) as { seq: string | null; id: string }[];
+          // Unsealed until the commit now.
+          expect(unsealed.seq).toBeNull();
+          await runner.commitTransaction();
+        } finally {
+          await runner.release();
+        }
+        await appendAll(after, ['new 2', 'new 3']);
+
+        const rows = await after.query<ChainRow[]>(
+          `SELECT ${CHAIN_COLUMNS} FROM audit_logs ORDER BY seq`,
+        );
+        expect(rows.map((r) => Number(r.seq))).toEqual([1, 2, 3, 4, 5, 6, 7]);
+        rows.forEach((row, i) => {
+          expect(row.prev_hash).toBe(i === 0 ? GENESIS_HASH : rows[i - 1].hash);
+          expect(entryHash(hashedFields(row))).toBe(row.hash);
+        });
+        expect(rows.map((r) => r.reason).slice(5)).toEqual(['new 2', 'new 3']);
+        const verifier = new AuditChainVerifier(
+          (sql, parameters) => after.query(sql, parameters),
+          'no key',
+        );
+        expect(await verifier.verify()).toMatchObject({ ok: true, checked: 7 });
+
+        // And back: the lock held to the end again, the chain going on unbroken.
+        await after.undoLastMigration({ transaction: 'each' });
+        const [atInsert] = await after.query<{ seq: string | null }[]>(
+          `INSERT INTO audit_logs (action, actor_type, actor_name, before, after)
+           VALUES ('audit.exported', 'system', 'system', '{}', '{}') RETURNING seq`,
+        );
+        expect(atInsert.seq).toBe('8');
+        expect(await verifier.verify()).toMatchObject({ ok: true, checked: 8 });
       });
     });
   },

@@ -163,8 +163,8 @@ describe('the audit hash chain', () => {
       rows.forEach((row, i) => {
         expect(Number(row.seq)).toBe(before + i + 1);
       });
-      // A change's entries (its hold, then the transition) hold the chain from the first to the
-      // commit: nobody else's entry comes between them.
+      // A change's entries (its hold, then the transition) are sealed together at its commit:
+      // nobody else's entry comes between them.
       for (const customer of customers) {
         const own = rows.filter((row) => row.customer_id === customer.id);
         expect(own.map((row) => row.action)).toEqual(['hold.placed', 'customer.disabled']);
@@ -179,12 +179,17 @@ describe('the audit hash chain', () => {
     });
 
     it('takes seq, prev_hash, hash and created_at from the database, whatever an INSERT says', async () => {
-      const [inserted] = await a.db.query<{ seq: string; created_at: Date }[]>(
+      const [{ id }] = await a.db.query<{ id: string }[]>(
         `INSERT INTO audit_logs (seq, prev_hash, hash, action, actor_type, actor_name, before, after,
                                  created_at)
          VALUES (999999, repeat('a', 64), repeat('b', 64), 'audit.exported', 'system', 'system',
                  '{}', '{}', '2001-01-01T00:00:00Z')
-         RETURNING seq, created_at`,
+         RETURNING id`,
+      );
+      // Sealed at its commit: read after it.
+      const [inserted] = await a.db.query<{ seq: string; created_at: Date }[]>(
+        'SELECT seq, created_at FROM audit_logs WHERE id = $1',
+        [id],
       );
       const latest = await head(a);
       expect(inserted.seq).toBe(latest.seq);

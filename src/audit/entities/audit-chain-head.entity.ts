@@ -2,8 +2,8 @@ import { Check, Column, Entity, PrimaryColumn } from 'typeorm';
 
 /**
  * The chain's one-row head: the last entry's seq, hash and time. Its row is what every append
- * locks (FOR UPDATE, in the audit_logs_chain trigger), so that entries are numbered and linked
- * one transaction at a time, in commit order. It always exists: the migration inserts it and a
+ * locks at its commit (FOR UPDATE, in the audit_logs_seal trigger), so that entries are numbered
+ * and linked one transaction at a time, in commit order. It always exists: the migration inserts it and a
  * trigger refuses to delete it.
  */
 @Entity({ name: 'audit_chain_head' })

@@ -75,7 +75,8 @@ export interface StatusSnapshot {
  * One audited change. Append-only: the database refuses UPDATE, DELETE and TRUNCATE (see the
  * migrations), and nothing references the actor, the customer or the target by foreign key, so an
  * entry outlives whatever it names. `seq`, `prev_hash`, `hash` and `created_at` are the
- * database's own (the audit_logs_chain trigger): whatever an INSERT says of them is replaced.
+ * database's own: whatever an INSERT says of them is replaced, and the audit_logs_seal trigger
+ * sets them when the inserting transaction commits (docs/audit-chain.md).
  */
 @Entity({ name: 'audit_logs' })
 @Check('ck_audit_logs_actor_type', `actor_type IN (${sqlList(ACTOR_TYPES)})`)
@@ -93,16 +94,20 @@ export class AuditLog {
   @PrimaryGeneratedColumn('uuid', { primaryKeyConstraintName: 'pk_audit_logs' })
   id: string;
 
-  /** Gap-free, in commit order (a bigint: TypeORM reads it as a string). */
-  @Column({ type: 'bigint' })
+  /**
+   * Gap-free, in commit order (a bigint: TypeORM reads it as a string). Set on every committed
+   * entry; NULL in the database only inside the inserting transaction, before its commit seals
+   * the entry (so are prev_hash and hash), which is why the columns are nullable.
+   */
+  @Column({ type: 'bigint', nullable: true })
   seq: string;
 
   /** The previous entry's hash; 64 zeros before the first. */
-  @Column({ name: 'prev_hash', type: 'text' })
+  @Column({ name: 'prev_hash', type: 'text', nullable: true })
   prevHash: string;
 
   /** Lower-case hex SHA-256 of this entry's fields and prev_hash (docs/audit-chain.md). */
-  @Column({ type: 'text' })
+  @Column({ type: 'text', nullable: true })
   hash: string;
 
   @Column({ type: 'text' })
