@@ -10,7 +10,7 @@ import {
 } from '../audit/audit-writer';
 import type { Actor, Origin } from '../access/actor';
 import { roleSatisfies } from '../access/roles';
-import { CustomerChanges } from '../changes/customer-changes';
+import { CommittedHolds, CustomerChanges } from '../changes/customer-changes';
 import { Clock } from '../common/clock';
 import { FieldError, ForbiddenError, NotFoundError, ValidationFailedError } from '../common/errors';
 import { KeysetColumn, keysetPage, Page, PageQueryDto } from '../common/pagination';
@@ -24,7 +24,7 @@ import { CustomerDto } from '../customers/dto/customer.dto';
 import { Customer } from '../customers/entities/customer.entity';
 import { Hold, HoldSource, HoldState } from '../customers/entities/hold.entity';
 import { hydrate } from '../database/hydrate';
-import { runInTransaction, Statement } from '../database/statement';
+import { backendPidOf, runInTransaction, Statement } from '../database/statement';
 import { holdsInPlay } from '../customers/access/holds-in-play';
 import { UnitOfWork } from '../database/unit-of-work';
 import { NotesService } from '../notes/notes.service';
@@ -674,8 +674,11 @@ export class HoldsService {
       customer.updatedAt = at;
       customer.version += 1;
     }
-    // Delivered at the commit, whenever it is sent.
-    const announce = locked.dirty ? this.changes.changedWithin(customer.id) : null;
+    // Delivered at the commit, whenever it is sent; this instance is told what was committed (a
+    // change to the holds alone), so that its limits need not read the customer again.
+    const announce = locked.dirty
+      ? this.changes.changedWithin(customer.id, await this.committedHolds(locked))
+      : null;
     const events = this.outbox.within(publish ? this.pendingEvents(locked) : [], SAVE_EVENTS_FIRST);
     if (publish) this.logAfterCommit(locked);
     locked.events = [];
@@ -726,6 +729,13 @@ export class HoldsService {
       await this.notes.addForAuditEntry(customer.id, author, reason, auditLogId);
     }
     await this.outbox.written(events, rows[0]);
+  }
+
+  /** The holds not lifted as the use case commits them, and who announces them. */
+  private async committedHolds(locked: Locked): Promise<CommittedHolds | undefined> {
+    const backendPid = await backendPidOf(this.txHost.tx);
+    if (backendPid === undefined) return undefined;
+    return { backendPid, unlifted: locked.holds.filter((hold) => hold.liftedAt === null) };
   }
 
   /** The events of the changes, with the customer as saved. */

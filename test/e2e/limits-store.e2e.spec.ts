@@ -208,6 +208,65 @@ describeOnPostgres('every customer’s limits in memory (LimitsStore)', () => {
     );
   });
 
+  it('applies its own disable and enable to a customer in memory without reading it again; another instance reads each once', async () => {
+    const id = customers['one plan twice'];
+    const inMemoryOn = async (t: TestApp, status: string) =>
+      eventually(
+        async () => {
+          const answer = await limits(t, id);
+          return answer.fast && JSON.parse(answer.text).status === status ? true : undefined;
+        },
+        5000,
+        `${status}, from memory`,
+      );
+    await inMemoryOn(a, 'enabled');
+    await inMemoryOn(b, 'enabled');
+    const own = storeOf(a).stats().customerReads;
+    const other = storeOf(b).stats().customerReads;
+    // A change through B that A hears after its own change's NOTIFY (they come in commit order).
+    const heardBack = async (status: 'disable' | 'enable') => {
+      const marker = customers['no subscription'];
+      await request(b.http)
+        .post(`/api/v1/customers/${marker}/${status}`)
+        .set(support.header)
+        .send({})
+        .expect(200);
+      await eventually(
+        async () =>
+          JSON.parse((await limits(a, marker)).text).status === `${status}d` ? true : undefined,
+        5000,
+        `A heard B's ${status}`,
+      );
+    };
+
+    for (const [change, status] of [
+      ['disable', 'disabled'],
+      ['enable', 'enabled'],
+    ] as const) {
+      await request(a.http)
+        .post(`/api/v1/customers/${id}/${change}`)
+        .set(support.header)
+        .send({})
+        .expect(200);
+      // A answers at once from memory, as the database does.
+      const answer = await limits(a, id);
+      expect({ fast: answer.fast, status: JSON.parse(answer.text).status }).toEqual({
+        fast: true,
+        status,
+      });
+      expect(answer.text.replace(AS_OF, '')).toBe(await fromDatabase(id));
+      await inMemoryOn(b, status);
+      expect((await limits(b, id)).text.replace(AS_OF, '')).toBe(await fromDatabase(id));
+      await heardBack(change);
+    }
+    // A read only the marker customer (B's changes), never its own changes; B read each of A's.
+    const marker = customers['no subscription'];
+    expect((await limits(a, marker)).fast).toBe(true);
+    expect(storeOf(a).stats().customerReads).toBe(own + 2);
+    expect(storeOf(b).stats().customerReads - other).toBeGreaterThanOrEqual(2);
+    expect((await limits(a, id)).text.replace(AS_OF, '')).toBe(await fromDatabase(id));
+  });
+
   it('keeps every customer’s limits in memory when a platform key is revoked', async () => {
     const other = await createApiKey(a);
     expect((await limits(b, customers['no subscription'], other.header)).status).toBe(200);
