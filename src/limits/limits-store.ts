@@ -195,6 +195,12 @@ export class LimitsStore implements OnApplicationBootstrap, OnApplicationShutdow
    * server process whose NOTIFY of it is still to come back through LISTEN.
    */
   private readonly echoes = new Map<string, number>();
+  /**
+   * Customers being reloaded after a change heard through LISTEN, by the server process that
+   * announced it: when it was this instance's own change, heard before this instance said so
+   * itself, the reload already reads it.
+   */
+  private readonly heardFirst = new Map<string, number>();
   private stopped = false;
   private customerReads = 0;
   private loads = 0;
@@ -223,6 +229,9 @@ export class LimitsStore implements OnApplicationBootstrap, OnApplicationShutdow
         else if (origin === 'local') this.ownChange(customerId, detail);
         else if (!this.ownEcho(customerId, detail?.backendPid)) {
           this.customerChanged(customerId, true);
+          if (detail !== undefined && this.reloading.has(customerId)) {
+            this.heardFirst.set(customerId, detail.backendPid);
+          }
         }
       });
     }
@@ -341,6 +350,11 @@ export class LimitsStore implements OnApplicationBootstrap, OnApplicationShutdow
    * commit order: the second is read again when heard, as before).
    */
   private ownChange(customerId: string, detail: ChangeDetail | undefined): void {
+    if (detail !== undefined && this.heardFirst.get(customerId) === detail.backendPid) {
+      // Its NOTIFY was heard first (delivered once committed): the reload it started reads it.
+      this.heardFirst.delete(customerId);
+      return;
+    }
     const listening = this.feed.listening;
     const slots = this.slots;
     const slot = slots.ids.get(customerId);
@@ -406,6 +420,7 @@ export class LimitsStore implements OnApplicationBootstrap, OnApplicationShutdow
         this.logger.debug(`Reloading the limits of ${customerId} failed: ${error.message}`),
       )
       .finally(() => {
+        this.heardFirst.delete(customerId);
         const again = this.reloading.get(customerId);
         this.reloading.delete(customerId);
         const slot = this.slots.ids.get(customerId);
@@ -482,6 +497,7 @@ export class LimitsStore implements OnApplicationBootstrap, OnApplicationShutdow
     this.epoch += 1;
     // What was applied is dropped, and so are the hearings it awaits (the connection may be new).
     this.echoes.clear();
+    this.heardFirst.clear();
     this.abortBuild();
     this.loaded = false;
     this.slots = new Slots(Math.max(MIN_CAPACITY, this.slots.size));
