@@ -194,7 +194,12 @@ export class LimitsStore implements OnApplicationBootstrap, OnApplicationShutdow
    * Customers whose change this instance committed and applied itself (ownChange), by the
    * server process whose NOTIFY of it is still to come back through LISTEN.
    */
-  private readonly echoes = new Map<string, number>();
+  private readonly echoes = new Map<string, { backendPid: number; at: number }>();
+  /**
+   * How long an own change's NOTIFY may take to come back while the feed is live: a wait for it
+   * older than this is stale (it was heard before this instance said so itself).
+   */
+  private readonly echoWithinMs: number;
   /**
    * Customers being reloaded after a change heard through LISTEN, by the server process that
    * announced it: when it was this instance's own change, heard before this instance said so
@@ -222,6 +227,7 @@ export class LimitsStore implements OnApplicationBootstrap, OnApplicationShutdow
     this.countMiss = lookups ? lookups.labels('miss') : undefined;
     this.keeping = config.limitsCache;
     this.connectTimeoutMs = config.databaseConnectTimeoutMs;
+    this.echoWithinMs = config.changeFeedStaleMs;
     this.reads = new LimitsReads(dataSource);
     if (this.keeping) {
       feed.subscribe((customerId, origin, detail) => {
@@ -366,7 +372,7 @@ export class LimitsStore implements OnApplicationBootstrap, OnApplicationShutdow
       !known ||
       !listening ||
       !this.feed.live ||
-      this.echoes.has(customerId)
+      this.awaitsEcho(customerId)
     ) {
       return;
     }
@@ -377,7 +383,7 @@ export class LimitsStore implements OnApplicationBootstrap, OnApplicationShutdow
       now,
     );
     slots.set(slot, limits);
-    this.echoes.set(customerId, detail.backendPid);
+    this.echoes.set(customerId, { backendPid: detail.backendPid, at: performance.now() });
   }
 
   /**
@@ -385,9 +391,19 @@ export class LimitsStore implements OnApplicationBootstrap, OnApplicationShutdow
    * announced by the server process it awaits for the customer. Any other is read.
    */
   private ownEcho(customerId: string, backendPid: number | undefined): boolean {
-    if (backendPid === undefined || this.echoes.get(customerId) !== backendPid) return false;
+    const echo = this.echoes.get(customerId);
+    if (backendPid === undefined || echo?.backendPid !== backendPid) return false;
     this.echoes.delete(customerId);
-    return true;
+    return performance.now() - echo.at <= this.echoWithinMs;
+  }
+
+  /** Whether an own change applied to the customer still awaits its NOTIFY (and may get it). */
+  private awaitsEcho(customerId: string): boolean {
+    const echo = this.echoes.get(customerId);
+    if (echo === undefined) return false;
+    if (performance.now() - echo.at <= this.echoWithinMs) return true;
+    this.echoes.delete(customerId);
+    return false;
   }
 
   /** Drops the customer's answer, and reads it again at once when `reload`. */
