@@ -18,6 +18,7 @@
 import { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import autocannon from 'autocannon';
+import { Client } from 'pg';
 import {
   createDatabase,
   DEFAULT_SERVER_URL,
@@ -49,6 +50,8 @@ const MIX = { limits: 0.8, statusChanges: 0.06, customerReads: 0.08, auditPages:
 const KIND_DURATION_S = Number(process.env.BENCH_KIND_DURATION ?? 8);
 const KIND_CONNECTIONS = 16;
 const ONLY = process.env.BENCH_ONLY as Kind | undefined;
+/** With BENCH_ONLY=auditPages: entries per customer, so that the first page is a full one. */
+const AUDIT_ENTRIES_PER_CUSTOMER = 60;
 
 type Kind = 'limits' | 'statusChanges' | 'customerReads' | 'auditPages';
 const KIND_NAMES: Record<Kind, string> = {
@@ -71,6 +74,8 @@ async function main(): Promise<void> {
   try {
     const url = withDatabase(serverUrl, name);
     const seeded = await seed(url, CUSTOMERS);
+    // Alone, the audit pages would be empty: the mix fills them through its disables and enables.
+    if (ONLY === 'auditPages') await seedAuditEntries(url, AUDIT_ENTRIES_PER_CUSTOMER);
     const profileDir = process.env.BENCH_CPU_PROF;
     const service = await startService(
       children,
@@ -222,6 +227,32 @@ ${kinds.join('\n')}`
 }
 
 /** A staff member of `role`, created by the admin, signed in: their bearer token. */
+/**
+ * `perCustomer` disables and enables per customer in the audit log, as a status change writes
+ * them (a staff member, a hold, a request id and address); the chain's trigger links them.
+ */
+async function seedAuditEntries(url: string, perCustomer: number): Promise<void> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(
+      `INSERT INTO audit_logs (action, customer_id, actor_type, actor_id, actor_name, reason, before,
+                             after, request_id, ip, hold_id, effective_at, created_at)
+     SELECT CASE WHEN i % 2 = 0 THEN 'customer.disabled' ELSE 'customer.enabled' END, c.id,
+            'user', gen_random_uuid(), 'Bench support', CASE WHEN i % 2 = 0 THEN 'Benchmark' END,
+            jsonb_build_object('status', CASE WHEN i % 2 = 0 THEN 'enabled' ELSE 'disabled' END),
+            jsonb_build_object('status', CASE WHEN i % 2 = 0 THEN 'disabled' ELSE 'enabled' END),
+            gen_random_uuid()::text, '127.0.0.1', gen_random_uuid(),
+            now() - (i || ' minutes')::interval, now() - (i || ' minutes')::interval
+       FROM customers c, generate_series($1::int, 1, -1) AS i
+      ORDER BY i DESC, c.id`,
+      [perCustomer],
+    );
+  } finally {
+    await client.end();
+  }
+}
+
 async function staff(base: string, adminToken: string, role: string): Promise<string> {
   const email = `bench-${role}-${randomBytes(4).toString('hex')}@example.com`;
   const password = randomBytes(24).toString('base64url');

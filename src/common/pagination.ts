@@ -133,6 +133,11 @@ export function pageOfRows<E, R>(
   };
 }
 
+/** The JSON of a page whose items are JSON texts already: as JSON.stringify writes a page. */
+export function pageJson(page: Page<string>): string {
+  return `{"data":[${page.data.join(',')}],"next_cursor":${JSON.stringify(page.next_cursor)}}`;
+}
+
 export function encodeCursor(values: (string | number)[]): string {
   return Buffer.from(JSON.stringify(values)).toString('base64url');
 }

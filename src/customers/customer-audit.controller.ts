@@ -1,10 +1,10 @@
-import { Controller, Get, Query } from '@nestjs/common';
+import { Controller, Get, Header, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AuditService } from '../audit/audit.service';
 import { AuditLogDto } from '../audit/dto/audit-log.dto';
 import { Roles } from '../access/access.decorators';
 import { ApiProblemResponses } from '../common/api-problem-responses';
-import { Page, PageDtoOf, PageQueryDto } from '../common/pagination';
+import { PageDtoOf, PageQueryDto } from '../common/pagination';
 import { UuidParam } from '../common/validation';
 import { NotFoundError } from '../common/errors';
 
@@ -18,7 +18,9 @@ export class CustomerAuditController {
   @ApiOperation({ summary: 'A customer’s audit entries, newest first' })
   @ApiOkResponse({ type: PageDtoOf(AuditLogDto) })
   @ApiProblemResponses(400, 404)
-  async list(@UuidParam() id: string, @Query() page: PageQueryDto): Promise<Page<AuditLogDto>> {
+  // The page comes as JSON text (AuditService.customerPage): sent as it is, typed as JSON.
+  @Header('content-type', 'application/json; charset=utf-8')
+  async list(@UuidParam() id: string, @Query() page: PageQueryDto): Promise<string> {
     const found = await this.audit.customerPage(id, page);
     if (!found) throw new NotFoundError('Customer', id);
     return found;

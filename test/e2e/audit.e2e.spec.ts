@@ -413,6 +413,43 @@ describe('audit log', () => {
       expect(seen).toHaveLength(6);
     });
 
+    it('answers each entry as GET /audit-logs?customer_id= does: same fields, values and order', async () => {
+      const customer = await createCustomer(t);
+      await request(t.http)
+        .post(`/api/v1/customers/${customer.id}/disable`)
+        .set(support.header)
+        .set('user-agent', 'Agent "quoted" \\ backslash')
+        .send({ reason: 'Line one\nline "two" \u0001 — ü 😀' })
+        .expect(200);
+      await toggle(customer.id, 'enable', support);
+      // What no HTTP call writes for a customer: a target, nested and numeric before/after,
+      // no actor id, no request details; the database's own trigger chains it.
+      await t.asOwner(
+        `INSERT INTO audit_logs (action, customer_id, actor_type, actor_id, actor_name, reason,
+                                 before, after, target_type, target_id, effective_at)
+         VALUES ('staff_user.updated', $1, 'system', NULL, 'system', NULL,
+                 '{"role": "user", "limits": {"a": 1.5, "b": [1, null, "x"]}, "active": true}',
+                 '{"role": "admin", "limits": {}, "active": false}',
+                 'staff_user', $2, '2026-01-02T03:04:05.006Z')`,
+        [customer.id, UNKNOWN_ID],
+      );
+      for (const limit of [1, 2, 50]) {
+        const own = await walk(`/api/v1/customers/${customer.id}/audit-logs`, limit);
+        const listed = await walk(`/api/v1/audit-logs?customer_id=${customer.id}`, limit);
+        expect(own.length).toBeGreaterThanOrEqual(3);
+        expect(own).toEqual(listed);
+        // Same fields in the same order, nested objects included.
+        expect(JSON.stringify(own)).toBe(JSON.stringify(listed));
+      }
+      const first = await request(t.http)
+        .get(`/api/v1/customers/${customer.id}/audit-logs?limit=1`)
+        .set(reader.header)
+        .expect(200);
+      expect(first.headers['content-type']).toBe('application/json; charset=utf-8');
+      const listedFirst = await list(`customer_id=${customer.id}&limit=1`).expect(200);
+      expect(first.body.next_cursor).toBe(listedFirst.body.next_cursor);
+    });
+
     it('answers an empty page for a customer never disabled', async () => {
       const customer = await createCustomer(t);
       const response = await request(t.http)

@@ -131,6 +131,57 @@ describeOnPostgres(
       expect(refusedAfter).toBeLessThanOrEqual(WITHIN_MS);
     });
 
+    describe('a staff member changed through the other instance (kept in memory by each)', () => {
+      let admin: StaffSession;
+      beforeAll(async () => {
+        admin = await signIn(a, 'admin');
+      });
+
+      /** Polls B with `session` until it answers `status`; how long that took. */
+      const untilB = (session: StaffSession, path: string, status: number) =>
+        timeUntil(
+          async () => (await request(b.http).get(path).set(session.header)).status === status,
+          2000,
+        );
+
+      it(`refuses a signed-out member's token within ${WITHIN_MS} ms`, async () => {
+        const member = await signIn(a, 'user');
+        await request(b.http).get('/api/v1/customers').set(member.header).expect(200); // kept on B
+        await request(a.http).post('/api/v1/auth/logout').set(member.header).expect(204);
+        expect(await untilB(member, '/api/v1/customers', 401)).toBeLessThanOrEqual(WITHIN_MS);
+      });
+
+      it(`refuses a deactivated member and one whose password was reset within ${WITHIN_MS} ms`, async () => {
+        const [deactivated, reset] = [await signIn(a, 'user'), await signIn(a, 'user')];
+        for (const member of [deactivated, reset]) {
+          await request(b.http).get('/api/v1/customers').set(member.header).expect(200);
+        }
+        await request(a.http)
+          .patch(`/api/v1/users/${deactivated.user.id}`)
+          .set(admin.header)
+          .send({ active: false })
+          .expect(200);
+        expect(await untilB(deactivated, '/api/v1/customers', 401)).toBeLessThanOrEqual(WITHIN_MS);
+        await request(a.http)
+          .patch(`/api/v1/users/${reset.user.id}`)
+          .set(admin.header)
+          .send({ password: 'a new Passphrase for the reset 42!' })
+          .expect(200);
+        expect(await untilB(reset, '/api/v1/customers', 401)).toBeLessThanOrEqual(WITHIN_MS);
+      });
+
+      it(`applies a role change to the next request within ${WITHIN_MS} ms`, async () => {
+        const member = await signIn(a, 'developer');
+        await request(b.http).get('/api/v1/events').set(member.header).expect(200);
+        await request(a.http)
+          .patch(`/api/v1/users/${member.user.id}`)
+          .set(admin.header)
+          .send({ role: 'user' })
+          .expect(200);
+        expect(await untilB(member, '/api/v1/events', 403)).toBeLessThanOrEqual(WITHIN_MS);
+      });
+    });
+
     it(`sees a subscription added through the other instance within ${WITHIN_MS} ms`, async () => {
       const { customer, plan } = await cachedOnB();
       await request(a.http)
