@@ -111,23 +111,34 @@ export async function appendAuditEntry(
   return rows[0].id;
 }
 
-/** One entry as a row of the batch's statement, each column in an array of its own. */
-const APPEND_ALL = {
-  name: 'audit_append_all',
-  text: `INSERT INTO audit_logs
+/**
+ * The batch's INSERT, one entry per row of its parameters (a column each, in an array),
+ * numbered from `$first`: the batch's own statement, and a part of a use case's statement that
+ * writes its entries with its other writes (AuditBatch.take).
+ */
+export function auditInsertSql(first: number): string {
+  const p = (i: number) => `$${first + i}`;
+  return `INSERT INTO audit_logs
            (id, action, customer_id, target_type, target_id, hold_id, actor_type, actor_id,
             actor_name, reason, before, after, effective_at, request_id, ip, user_agent)
          SELECT e.id, e.action, e.customer_id, e.target_type, e.target_id, e.hold_id, e.actor_type,
                 e.actor_id, e.actor_name, e.reason, e.before, e.after, e.effective_at,
                 e.request_id, e.ip, e.user_agent
-           FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::uuid[], $6::uuid[],
-                       $7::text[], $8::uuid[], $9::text[], $10::text[], $11::jsonb[], $12::jsonb[],
-                       $13::timestamptz[], $14::text[], $15::text[], $16::text[])
+           FROM unnest(${p(0)}::uuid[], ${p(1)}::text[], ${p(2)}::uuid[], ${p(3)}::text[],
+                       ${p(4)}::uuid[], ${p(5)}::uuid[], ${p(6)}::text[], ${p(7)}::uuid[],
+                       ${p(8)}::text[], ${p(9)}::text[], ${p(10)}::jsonb[], ${p(11)}::jsonb[],
+                       ${p(12)}::timestamptz[], ${p(13)}::text[], ${p(14)}::text[],
+                       ${p(15)}::text[])
                 WITH ORDINALITY AS e(id, action, customer_id, target_type, target_id, hold_id,
                                      actor_type, actor_id, actor_name, reason, before, after,
                                      effective_at, request_id, ip, user_agent, n)
-          ORDER BY e.n`,
-};
+          ORDER BY e.n`;
+}
+
+/** How many parameters auditInsertSql takes. */
+export const AUDIT_INSERT_PARAMETERS = 16;
+
+const APPEND_ALL = { name: 'audit_append_all', text: auditInsertSql(1) };
 
 /**
  * Entries collected during a use case and written together by `write()`, in the order they were
@@ -156,9 +167,18 @@ export class AuditBatch {
     if (!this.txHost.isTransactionActive()) {
       throw new Error('An audit entry must be written in the transaction of its change');
     }
+    await runInTransaction(this.txHost.tx, APPEND_ALL, this.take());
+  }
+
+  /**
+   * The entries added since the last write as auditInsertSql's parameters (empty arrays when
+   * there are none), taken out of the batch: for a use case that writes them within a statement
+   * of its own, which must run in the transaction of the change.
+   */
+  take(): unknown[] {
     const rows = this.entries.splice(0);
     const column = <T>(of: (row: (typeof rows)[number]) => T): T[] => rows.map(of);
-    await runInTransaction(this.txHost.tx, APPEND_ALL, [
+    return [
       column((r) => r.id),
       column((r) => r.entry.action),
       column((r) => r.entry.customerId ?? null),
@@ -175,6 +195,6 @@ export class AuditBatch {
       column((r) => r.origin.requestId),
       column((r) => r.origin.ip),
       column((r) => r.origin.userAgent),
-    ]);
+    ];
   }
 }

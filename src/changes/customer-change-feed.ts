@@ -13,6 +13,7 @@ import { InjectConfig } from '../config/config.module';
 import { ChangeAwareCache } from './change-aware-cache';
 import {
   CUSTOMER_CHANGES_CHANNEL,
+  CommittedHolds,
   CustomerChanges,
   RECORD_KINDS,
   RecordKind,
@@ -22,8 +23,20 @@ import {
  * `customerId` null: anything may have changed, drop everything. `origin`: `local` when this
  * instance committed the change and says so itself (at once, after the commit), `database` when
  * it came through LISTEN (any instance's, this one's too) or from the connection itself.
+ * `detail`: for `database`, the server process that sent the NOTIFY (none for what the
+ * connection itself says); for `local`, what the instance knows of a change to the customer's
+ * holds alone, if it was one (CommittedHolds: its NOTIFY comes back from `backendPid`).
  */
-export type ChangeListener = (customerId: string | null, origin: ChangeOrigin) => void;
+export type ChangeListener = (
+  customerId: string | null,
+  origin: ChangeOrigin,
+  detail?: ChangeDetail,
+) => void;
+export interface ChangeDetail {
+  backendPid: number;
+  /** Only for `local`: the customer's holds not lifted, as committed. */
+  unlifted?: CommittedHolds['unlifted'];
+}
 export type ChangeOrigin = 'local' | 'database';
 /** `id` null: any record of the kind may have changed unheard (or everything did): drop them all. */
 export type RecordListener = (id: string | null) => void;
@@ -184,8 +197,8 @@ export class CustomerChangeFeed
   }
 
   onModuleInit(): void {
-    this.unsubscribeLocal = this.changes.onLocalChange((customerId) =>
-      this.emit(customerId, 'local'),
+    this.unsubscribeLocal = this.changes.onLocalChange((customerId, committed) =>
+      this.emit(customerId, 'local', committed),
     );
     this.unsubscribeLocalRecords = RECORD_KINDS.map((kind) =>
       this.changes.onLocalRecordChange(kind, (id) => this.emitRecord(kind, id)),
@@ -224,10 +237,14 @@ export class CustomerChangeFeed
     await client?.end().catch(() => undefined);
   }
 
-  private emit(customerId: string | null, origin: ChangeOrigin = 'database'): void {
+  private emit(
+    customerId: string | null,
+    origin: ChangeOrigin = 'database',
+    detail?: ChangeDetail,
+  ): void {
     for (const listener of this.listeners) {
       try {
-        listener(customerId, origin);
+        listener(customerId, origin, detail);
       } catch (error) {
         this.logger.error('A change listener failed', (error as Error).stack);
       }
@@ -268,7 +285,9 @@ export class CustomerChangeFeed
       if (kind !== undefined && this.recordListeners.has(kind)) {
         this.emitRecord(kind, payload!.slice(colon + 1));
       } else if (colon === -1) {
-        this.emit(!payload || payload === '*' ? null : payload);
+        this.emit(!payload || payload === '*' ? null : payload, 'database', {
+          backendPid: message.processId,
+        });
       }
     });
     let listenSent: number;

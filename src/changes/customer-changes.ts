@@ -17,6 +17,29 @@ export type RecordKind = (typeof RECORD_KINDS)[number];
 /** The NOTIFY payload announcing a change to one record. */
 export const recordPayload = (kind: RecordKind, id: string): string => `${kind}:${id}`;
 
+/** A hold as a committed change left it: what a cache of the access rule's answers reads of it. */
+export interface CommittedHold {
+  id: string;
+  source: string;
+  reasonCode: string;
+  startsAt: Date;
+  endsAt: Date | null;
+}
+
+/**
+ * What this instance knows of a change it committed to a customer's holds alone (not to its
+ * subscriptions or plans): enough for a cache to apply it rather than read the customer again.
+ */
+export interface CommittedHolds {
+  /**
+   * The server process of the transaction that sent the NOTIFY: this instance's own hearing of
+   * the change through LISTEN comes from it.
+   */
+  backendPid: number;
+  /** The customer's holds not lifted, as committed (those that ended included). */
+  unlifted: readonly CommittedHold[];
+}
+
 /**
  * Announces that what a customer may do has changed (status, subscriptions, plans, keys), so
  * that every cache of it, in every instance, is dropped.
@@ -49,10 +72,14 @@ export class CustomerChanges {
   /**
    * As `changed(customerId)`, for a use case that sends the NOTIFY within a statement of its own
    * (`pg_notify(channel, payload)` among its writes, in the same transaction): returns the
-   * arguments, and tells this instance after the commit.
+   * arguments, and tells this instance after the commit, with `committed` when the change was to
+   * the customer's holds alone.
    */
-  changedWithin(customerId: string): { channel: string; payload: string } {
-    this.unitOfWork.afterCommit(() => this.local.emit('change', customerId));
+  changedWithin(
+    customerId: string,
+    committed?: CommittedHolds,
+  ): { channel: string; payload: string } {
+    this.unitOfWork.afterCommit(() => this.local.emit('change', customerId, committed));
     return { channel: CUSTOMER_CHANGES_CHANNEL, payload: customerId };
   }
 
@@ -82,8 +109,13 @@ export class CustomerChanges {
     this.unitOfWork.afterCommit(() => this.local.emit(kind, id));
   }
 
-  /** Listens to this instance's own committed changes. Returns the unsubscribe function. */
-  onLocalChange(listener: (customerId: string | null) => void): () => void {
+  /**
+   * Listens to this instance's own committed changes (with what it knows of a change to a
+   * customer's holds alone). Returns the unsubscribe function.
+   */
+  onLocalChange(
+    listener: (customerId: string | null, committed?: CommittedHolds) => void,
+  ): () => void {
     this.local.on('change', listener);
     return () => this.local.off('change', listener);
   }

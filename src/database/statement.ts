@@ -37,3 +37,14 @@ export async function runInTransaction<R = Record<string, unknown>>(
   });
   return { rows: result.rows, rowCount: result.rowCount ?? 0 };
 }
+
+/**
+ * The server process of `manager`'s transaction connection (what a NOTIFY it sends is heard
+ * from), when the server tells one: undefined outside a transaction or on the embedded engine.
+ */
+export async function backendPidOf(manager: EntityManager): Promise<number | undefined> {
+  const runner = manager.queryRunner;
+  if (!runner?.isTransactionActive) return undefined;
+  const client = (await runner.connect()) as { processID?: number | null };
+  return client.processID ?? undefined;
+}

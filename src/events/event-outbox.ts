@@ -10,26 +10,51 @@ import { UnitOfWork } from '../database/unit-of-work';
 import type { EventType } from './entities/event.entity';
 
 /**
- * Every event of a change in one statement, inserted in the order given (ORDER BY the
- * ordinality), so that `seq` follows the order of the causes; the sinks' own INSERTs read them
- * from `recorded` in the same statement. Ids are chosen here, so that no RETURNING has to be
- * matched back to its event.
+ * Every event of a change, and the sinks' work, as the common table expressions of one
+ * statement (`recorded AS (...), sink_0 AS (...)`, parameters numbered from `$first`) and the
+ * select list that counts what each wrote. The events are inserted in the order given (ORDER BY
+ * the ordinality), so that `seq` follows the order of the causes; the sinks' own INSERTs read
+ * them from `recorded` in the same statement. Ids are chosen here, so that no RETURNING has to
+ * be matched back to its event.
  */
-function insertEvents(sinkStatements: string[]): Statement {
-  const text = `WITH recorded AS (
+function eventsSql(sinkStatements: string[], first: number): { ctes: string; counts: string } {
+  const p = (i: number) => `$${first + i}`;
+  const ctes = `recorded AS (
       INSERT INTO events (id, type, customer_id, data, created_at)
-      SELECT e.id, e.type, e.customer_id, e.data, $5::timestamptz
-        FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::jsonb[])
+      SELECT e.id, e.type, e.customer_id, e.data, ${p(4)}::timestamptz
+        FROM unnest(${p(0)}::uuid[], ${p(1)}::text[], ${p(2)}::uuid[], ${p(3)}::jsonb[])
              WITH ORDINALITY AS e(id, type, customer_id, data, n)
        ORDER BY e.n
       RETURNING id, type, customer_id, created_at
-    )${sinkStatements.map((sql, i) => `,\n    sink_${i} AS (${sql} RETURNING 1)`).join('')}
-    SELECT ${['(SELECT count(*)::int FROM recorded) AS recorded', ...sinkStatements.map((_, i) => `(SELECT count(*)::int FROM sink_${i}) AS sink_${i}`)].join(', ')}`;
-  // Named after the text: sinks registered later make another statement, never a clash.
-  return {
-    name: `events_insert_${createHash('sha1').update(text).digest('hex').slice(0, 12)}`,
-    text,
-  };
+    )${sinkStatements.map((sql, i) => `,\n    sink_${i} AS (${sql} RETURNING 1)`).join('')}`;
+  const counts = [
+    '(SELECT count(*)::int FROM recorded) AS recorded',
+    ...sinkStatements.map((_, i) => `(SELECT count(*)::int FROM sink_${i}) AS sink_${i}`),
+  ].join(', ');
+  return { ctes, counts };
+}
+
+/** How many parameters the events' part of a statement takes (EventOutbox.within). */
+export const EVENTS_PARAMETERS = 5;
+
+/** A statement named after its text: one that differs (other sinks) is another, never a clash. */
+export function namedByText(prefix: string, text: string): Statement {
+  return { name: `${prefix}_${createHash('sha1').update(text).digest('hex').slice(0, 12)}`, text };
+}
+
+/**
+ * Events about to be written within a caller's own statement (EventOutbox.within): its part of
+ * the statement, and what `written` needs once the statement has run.
+ */
+export interface EventsWithin {
+  recorded: RecordedEvent[];
+  /** The common table expressions, to follow `WITH` or a comma; parameters from `$first`. */
+  ctes: string;
+  /** Select-list items: what the events and each sink wrote, as `recorded` and `sink_<i>`. */
+  counts: string;
+  /** The parameters, EVENTS_PARAMETERS of them. */
+  values: unknown[];
+  sinks: OutboxSink[];
 }
 
 /** An event to publish, as its cause knows it. */
@@ -99,25 +124,63 @@ export class EventOutbox {
     if (!this.txHost.isTransactionActive()) {
       throw new Error('EventOutbox.record() must run inside the transaction of its change');
     }
-    const manager = this.txHost.tx;
+    const within = this.within(events, 1);
+    this.insert ??= namedByText(
+      'events_insert',
+      `WITH ${within.ctes}\n    SELECT ${within.counts}`,
+    );
+    const { rows } = await runInTransaction<Record<string, number>>(
+      this.txHost.tx,
+      this.insert,
+      within.values,
+    );
+    return this.written(within, rows[0]);
+  }
+
+  /**
+   * The events as a part of the caller's own statement (parameters numbered from `$first`),
+   * for a use case that writes them with its other writes in one round trip. The caller runs
+   * the statement in the transaction of the change, then calls `written` with its row.
+   */
+  within(events: NewEvent[], first: number): EventsWithin {
     const createdAt = this.clock.now();
     const recorded: RecordedEvent[] = events.map((event) => ({
       ...event,
       id: randomUUID(),
       createdAt,
     }));
-    const inSql = this.sinks.filter((sink) => sink.insertFromRecorded !== undefined);
-    this.insert ??= insertEvents(inSql.map((sink) => sink.insertFromRecorded!));
-    const { rows } = await runInTransaction<Record<string, number>>(manager, this.insert, [
-      recorded.map((e) => e.id),
-      recorded.map((e) => e.type),
-      recorded.map((e) => e.customerId),
-      recorded.map((e) => JSON.stringify(e.data)),
-      createdAt.toISOString(),
-    ]);
+    const sinks = this.sinks.filter((sink) => sink.insertFromRecorded !== undefined);
+    const { ctes, counts } = eventsSql(
+      sinks.map((sink) => sink.insertFromRecorded!),
+      first,
+    );
+    return {
+      recorded,
+      ctes,
+      counts,
+      sinks,
+      values: [
+        recorded.map((e) => e.id),
+        recorded.map((e) => e.type),
+        recorded.map((e) => e.customerId),
+        recorded.map((e) => JSON.stringify(e.data)),
+        createdAt.toISOString(),
+      ],
+    };
+  }
+
+  /**
+   * After the statement that wrote `within`'s events (`row`: its counts): the sinks that write
+   * in JS write theirs, in the same transaction, and this instance's workers are told after
+   * the commit.
+   */
+  async written(within: EventsWithin, row: Record<string, unknown>): Promise<RecordedEvent[]> {
+    const { recorded } = within;
+    if (recorded.length === 0) return recorded;
+    const manager = this.txHost.tx;
     for (const sink of this.sinks) await sink.enqueue?.(recorded, manager);
     const written = new Map<OutboxSink, number>();
-    inSql.forEach((sink, i) => written.set(sink, rows[0][`sink_${i}`]));
+    within.sinks.forEach((sink, i) => written.set(sink, Number(row[`sink_${i}`])));
     this.unitOfWork.afterCommit(() => this.committed.emit('events', recorded, written));
     return recorded;
   }

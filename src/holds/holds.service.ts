@@ -2,10 +2,15 @@ import { TransactionHost } from '@nestjs-cls/transactional';
 import { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { AuditBatch, AuditWriter } from '../audit/audit-writer';
+import {
+  AUDIT_INSERT_PARAMETERS,
+  AuditBatch,
+  auditInsertSql,
+  AuditWriter,
+} from '../audit/audit-writer';
 import type { Actor, Origin } from '../access/actor';
 import { roleSatisfies } from '../access/roles';
-import { CustomerChanges } from '../changes/customer-changes';
+import { CommittedHolds, CustomerChanges } from '../changes/customer-changes';
 import { Clock } from '../common/clock';
 import { FieldError, ForbiddenError, NotFoundError, ValidationFailedError } from '../common/errors';
 import { KeysetColumn, keysetPage, Page, PageQueryDto } from '../common/pagination';
@@ -19,11 +24,11 @@ import { CustomerDto } from '../customers/dto/customer.dto';
 import { Customer } from '../customers/entities/customer.entity';
 import { Hold, HoldSource, HoldState } from '../customers/entities/hold.entity';
 import { hydrate } from '../database/hydrate';
-import { runInTransaction } from '../database/statement';
+import { backendPidOf, runInTransaction, Statement } from '../database/statement';
 import { holdsInPlay } from '../customers/access/holds-in-play';
 import { UnitOfWork } from '../database/unit-of-work';
 import { NotesService } from '../notes/notes.service';
-import { EventOutbox } from '../events/event-outbox';
+import { EventOutbox, EventsWithin, namedByText, NewEvent } from '../events/event-outbox';
 import { OperationsLog } from '../observability/operations-log';
 import { CustomerProjection, PendingEvent } from './customer-projection';
 import type { DisableCustomerDto, EnableCustomerDto } from './dto/customer-status.dto';
@@ -77,6 +82,8 @@ interface Locked {
   stored: string;
   holds: Hold[];
   now: Date;
+  /** The transaction's start as the writes stamp it (TX_STARTED_AT). */
+  txStartedAt: Date;
   /** Something was changed: the projection is saved and the change announced. */
   dirty: boolean;
   /** The events of the changes, published with the saved customer. */
@@ -90,13 +97,6 @@ interface Locked {
   notes: { reason: string; auditLogId: string; author: Actor }[];
 }
 
-/** What SAVE_WRITES answers (json: times as text). */
-interface SavedWrites {
-  placed: { id: string; created_at: string; updated_at: string }[] | null;
-  lifted: { id: string; updated_at: string }[] | null;
-  saved: { updated_at: string; version: number } | null;
-}
-
 /** The stored projection's columns, as one comparable value. */
 function projectionKey(customer: Customer): string {
   return [
@@ -108,22 +108,32 @@ function projectionKey(customer: Customer): string {
   ].join('|');
 }
 
+/**
+ * The transaction's start as every column the use cases stamp with CURRENT_TIMESTAMP stores it
+ * (timestamptz(3) rounds): read with the lock, so that a saved customer's updated_at, and the
+ * events that show it, are known before the writes' statement, which then returns nothing.
+ */
+const TX_STARTED_AT = 'CURRENT_TIMESTAMP::timestamptz(3) AS tx_started_at';
+
 // The use cases' own statements, straight through `pg` on the transaction's connection: a
 // status change runs on the request path, and the ORM's query building, change detection
 // (a SELECT before each save) and hydration cost more than the statements themselves.
 const LOCK_CUSTOMER = {
   name: 'holds_lock_customer',
-  text: 'SELECT * FROM customers WHERE id = $1 FOR UPDATE',
+  text: `SELECT c.*, ${TX_STARTED_AT} FROM customers c WHERE c.id = $1 FOR UPDATE`,
 };
 /**
- * A use case's own writes in one statement, each part empty when it has nothing to write: the
- * holds it placed ($1-$14, a column each), the holds it lifted ($15-$20), the projection as the
- * ORM saves a changed customer (version and updated_at move with it; $21-$27, $27 whether it
- * changed) and the announcement of the change ($28-$30, $30 whether anything changed).
+ * A use case's writes in one statement, each part empty when it has nothing to write: the holds
+ * it placed ($1-$14, a column each), the holds it lifted ($15-$20), the projection as the ORM
+ * saves a changed customer (version and updated_at move with it; $21-$27, $27 whether it
+ * changed), the announcement of the change ($28-$30, $30 whether anything changed), its audit
+ * entries (from $31, auditInsertSql) and its events with the outbox's sinks' work (after them,
+ * EventOutbox.within). One round trip for all of it: on this path each statement costs the
+ * service more than what it writes. Nothing is returned but the outbox's counts: the times it
+ * stamps are the transaction's start, known since the lock (TX_STARTED_AT).
  */
-const SAVE_WRITES = {
-  name: 'holds_save_writes',
-  text: `WITH placed AS (
+function saveWritesSql(events: EventsWithin): string {
+  return `WITH placed AS (
       INSERT INTO holds
         (id, customer_id, source, reason_code, reason, starts_at, ends_at, pause_billing,
          notify_customer, placed_by_type, placed_by_id, placed_by_name, placed_at, review_at)
@@ -131,7 +141,6 @@ const SAVE_WRITES = {
                            $6::timestamptz[], $7::timestamptz[], $8::boolean[], $9::boolean[],
                            $10::text[], $11::uuid[], $12::text[], $13::timestamptz[],
                            $14::timestamptz[])
-      RETURNING id, created_at, updated_at
     ), lifted AS (
       UPDATE holds h
          SET lifted_at = l.at, lifted_by_type = l.by_type, lifted_by_id = l.by_id,
@@ -139,22 +148,24 @@ const SAVE_WRITES = {
         FROM unnest($15::uuid[], $16::timestamptz[], $17::text[], $18::uuid[], $19::text[],
                     $20::text[]) AS l(id, at, by_type, by_id, by_name, reason)
        WHERE h.id = l.id
-      RETURNING h.id, h.updated_at
     ), saved AS (
       UPDATE customers
          SET status = $22, disabled_at = $23, disabled_reason = $24, billing_paused = $25,
              next_boundary_at = $26, version = version + 1, updated_at = CURRENT_TIMESTAMP
        WHERE id = $21 AND $27::boolean
-      RETURNING updated_at, version
-    )
-    SELECT (SELECT json_agg(placed) FROM placed) AS placed,
-           (SELECT json_agg(lifted) FROM lifted) AS lifted,
-           (SELECT row_to_json(saved) FROM saved) AS saved,
-           CASE WHEN $30::boolean THEN pg_notify($28, $29) END AS announced`,
-};
+    ), audited AS (
+      ${auditInsertSql(SAVE_AUDIT_FIRST)}
+    ), ${events.ctes}
+    SELECT CASE WHEN $30::boolean THEN pg_notify($28, $29) END AS announced, ${events.counts}`;
+}
+const SAVE_AUDIT_FIRST = 31;
+const SAVE_EVENTS_FIRST = SAVE_AUDIT_FIRST + AUDIT_INSERT_PARAMETERS;
 
 @Injectable()
 export class HoldsService {
+  /** The writes' statement, made again if the outbox's sinks change (its events' part). */
+  private saveWrites: { ctes: string; statement: Statement } | undefined;
+
   constructor(
     private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>,
     private readonly unitOfWork: UnitOfWork,
@@ -385,18 +396,18 @@ export class HoldsService {
     if (!any) return 0;
     return this.unitOfWork.run(async () => {
       const now = this.clock.now();
-      const due = await this.txHost.tx.query<{ id: string }[]>(
-        `SELECT id FROM customers
+      const due = await this.txHost.tx.query<{ id: string; tx_started_at: Date }[]>(
+        `SELECT id, ${TX_STARTED_AT} FROM customers
           WHERE next_boundary_at <= $1
           ORDER BY next_boundary_at
           LIMIT $2
           FOR UPDATE SKIP LOCKED`,
         [now.toISOString(), limit],
       );
-      for (const { id } of due) {
+      for (const { id, tx_started_at } of due) {
         const customer = await this.customers.findOrFail(id);
         const holds = await holdsInPlay(this.txHost.tx, id, this.lookFrom(customer, now, null));
-        await this.save(this.caughtUp(customer, holds, now));
+        await this.save(this.caughtUp(customer, holds, now, tx_started_at));
       }
       return due.length;
     });
@@ -494,7 +505,7 @@ export class HoldsService {
     const now = this.clock.now();
     // A statement of its own after the lock: it sees what the lock's previous holder committed.
     const holds = await holdsInPlay(tx, customerId, this.lookFrom(customer, now, startsAt));
-    return this.caughtUp(customer, holds, now);
+    return this.caughtUp(customer, holds, now, rows[0].tx_started_at as Date);
   }
 
   /**
@@ -519,12 +530,13 @@ export class HoldsService {
     return locked.holds.find((h) => h.id === holdId) ?? (await this.findOrFail(holdId));
   }
 
-  private caughtUp(customer: Customer, holds: Hold[], now: Date): Locked {
+  private caughtUp(customer: Customer, holds: Hold[], now: Date, txStartedAt: Date): Locked {
     const locked: Locked = {
       customer,
       stored: projectionKey(customer),
       holds,
       now,
+      txStartedAt,
       dirty: false,
       events: [],
       audit: this.audit.batch(),
@@ -639,88 +651,104 @@ export class HoldsService {
   }
 
   /**
-   * Saves the projection, publishes the changes' events with the customer as saved, and tells
-   * every cache, when anything changed.
+   * Saves the holds, the projection, the audit entries and the events with the customer as
+   * saved, and tells every cache, when anything changed: one statement (saveWritesSql), then
+   * the notes (which name their entries) and the outbox's sinks that write in JS.
    */
   private async save(locked: Locked): Promise<void> {
     const customer = locked.customer;
     const changed = locked.dirty && projectionKey(customer) !== locked.stored;
-    if (locked.dirty || locked.placed.length > 0 || locked.lifted.length > 0) {
-      const placed = locked.placed.splice(0);
-      const lifted = locked.lifted.splice(0);
-      // Delivered at the commit, whenever it is sent.
-      const announce = locked.dirty ? this.changes.changedWithin(customer.id) : null;
-      const iso = (date: Date | null) => date?.toISOString() ?? null;
-      const { rows } = await runInTransaction<SavedWrites>(this.txHost.tx, SAVE_WRITES, [
-        placed.map((h) => h.id),
-        placed.map((h) => h.customerId),
-        placed.map((h) => h.source),
-        placed.map((h) => h.reasonCode),
-        placed.map((h) => h.reason),
-        placed.map((h) => iso(h.startsAt)),
-        placed.map((h) => iso(h.endsAt)),
-        placed.map((h) => h.pauseBilling),
-        placed.map((h) => h.notifyCustomer),
-        placed.map((h) => h.placedByType),
-        placed.map((h) => h.placedById),
-        placed.map((h) => h.placedByName),
-        placed.map((h) => iso(h.placedAt)),
-        placed.map((h) => iso(h.reviewAt)),
-        lifted.map((h) => h.id),
-        lifted.map((h) => iso(h.liftedAt)),
-        lifted.map((h) => h.liftedByType),
-        lifted.map((h) => h.liftedById),
-        lifted.map((h) => h.liftedByName),
-        lifted.map((h) => h.liftReason),
-        customer.id,
-        customer.status,
-        iso(customer.disabledAt),
-        customer.disabledReason,
-        customer.billingPaused,
-        iso(customer.nextBoundaryAt),
-        changed,
-        announce?.channel ?? null,
-        announce?.payload ?? null,
-        announce !== null,
-      ]);
-      const [result] = rows;
-      for (const row of result.placed ?? []) {
-        const hold = placed.find((h) => h.id === row.id);
-        if (hold) {
-          hold.createdAt = new Date(row.created_at);
-          hold.updatedAt = new Date(row.updated_at);
-        }
-      }
-      for (const row of result.lifted ?? []) {
-        const hold = lifted.find((h) => h.id === row.id);
-        if (hold) hold.updatedAt = new Date(row.updated_at);
-      }
-      if (result.saved) {
-        customer.updatedAt = new Date(result.saved.updated_at);
-        customer.version = result.saved.version;
-        locked.stored = projectionKey(customer);
-      }
+    const placed = locked.placed.splice(0);
+    const lifted = locked.lifted.splice(0);
+    const entries = locked.audit.size;
+    const publish = locked.dirty && locked.events.length > 0;
+    if (!locked.dirty && placed.length === 0 && lifted.length === 0 && entries === 0) return;
+    // What the statement stamps (CURRENT_TIMESTAMP, version + 1), set first: the events show it.
+    const at = locked.txStartedAt;
+    for (const hold of placed) {
+      hold.createdAt = at;
+      hold.updatedAt = at;
     }
+    for (const hold of lifted) hold.updatedAt = at;
+    if (changed) {
+      customer.updatedAt = at;
+      customer.version += 1;
+    }
+    // Delivered at the commit, whenever it is sent; this instance is told what was committed (a
+    // change to the holds alone), so that its limits need not read the customer again.
+    const announce = locked.dirty
+      ? this.changes.changedWithin(customer.id, await this.committedHolds(locked))
+      : null;
+    const events = this.outbox.within(publish ? this.pendingEvents(locked) : [], SAVE_EVENTS_FIRST);
+    if (publish) this.logAfterCommit(locked);
+    locked.events = [];
+    if (this.saveWrites?.ctes !== events.ctes) {
+      this.saveWrites = {
+        ctes: events.ctes,
+        statement: namedByText('holds_save_writes', saveWritesSql(events)),
+      };
+    }
+    const iso = (date: Date | null) => date?.toISOString() ?? null;
+    const { rows } = await runInTransaction(this.txHost.tx, this.saveWrites.statement, [
+      placed.map((h) => h.id),
+      placed.map((h) => h.customerId),
+      placed.map((h) => h.source),
+      placed.map((h) => h.reasonCode),
+      placed.map((h) => h.reason),
+      placed.map((h) => iso(h.startsAt)),
+      placed.map((h) => iso(h.endsAt)),
+      placed.map((h) => h.pauseBilling),
+      placed.map((h) => h.notifyCustomer),
+      placed.map((h) => h.placedByType),
+      placed.map((h) => h.placedById),
+      placed.map((h) => h.placedByName),
+      placed.map((h) => iso(h.placedAt)),
+      placed.map((h) => iso(h.reviewAt)),
+      lifted.map((h) => h.id),
+      lifted.map((h) => iso(h.liftedAt)),
+      lifted.map((h) => h.liftedByType),
+      lifted.map((h) => h.liftedById),
+      lifted.map((h) => h.liftedByName),
+      lifted.map((h) => h.liftReason),
+      customer.id,
+      customer.status,
+      iso(customer.disabledAt),
+      customer.disabledReason,
+      customer.billingPaused,
+      iso(customer.nextBoundaryAt),
+      changed,
+      announce?.channel ?? null,
+      announce?.payload ?? null,
+      announce !== null,
+      ...locked.audit.take(),
+      ...events.values,
+    ]);
+    if (changed) locked.stored = projectionKey(customer);
     // The entries are sealed into the chain at the commit (the database takes the chain's lock
-    // then, after every lock of this use case), in the order written here.
-    await locked.audit.write();
+    // then, after every lock of this use case), in the order written here. The notes name their
+    // entries, written by now.
     for (const { reason, auditLogId, author } of locked.notes.splice(0)) {
       await this.notes.addForAuditEntry(customer.id, author, reason, auditLogId);
     }
-    if (!locked.dirty) return;
-    if (locked.events.length > 0) {
-      const customer = this.customerDto(locked);
-      this.logAfterCommit(locked);
-      await this.outbox.record(
-        locked.events.map(({ type, hold }) => ({
-          type,
-          customerId: locked.customer.id,
-          data: hold === null ? { customer } : { customer, hold: HoldDto.from(hold, locked.now) },
-          notifyCustomer: hold?.notifyCustomer ?? true,
-        })),
-      );
-      locked.events = [];
-    }
+    await this.outbox.written(events, rows[0]);
+  }
+
+  /** The holds not lifted as the use case commits them, and who announces them. */
+  private async committedHolds(locked: Locked): Promise<CommittedHolds | undefined> {
+    const backendPid = await backendPidOf(this.txHost.tx);
+    if (backendPid === undefined) return undefined;
+    return { backendPid, unlifted: locked.holds.filter((hold) => hold.liftedAt === null) };
+  }
+
+  /** The events of the changes, with the customer as saved. */
+  private pendingEvents(locked: Locked): NewEvent[] {
+    const customer = this.customerDto(locked);
+    return locked.events.map(({ type, hold }) => ({
+      type,
+      customerId: locked.customer.id,
+      data: hold === null ? { customer } : { customer, hold: HoldDto.from(hold, locked.now) },
+      notifyCustomer: hold?.notifyCustomer ?? true,
+    }));
   }
 
   /** One log line per status change and hold change, once (and only if) they are committed. */

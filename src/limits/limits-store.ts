@@ -8,7 +8,8 @@ import {
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Client, PoolClient } from 'pg';
 import { DataSource } from 'typeorm';
-import { CustomerChangeFeed } from '../changes/customer-change-feed';
+import { ChangeDetail, CustomerChangeFeed } from '../changes/customer-change-feed';
+import type { CommittedHold } from '../changes/customer-changes';
 import { Clock } from '../common/clock';
 import { NotFoundError } from '../common/errors';
 import type { AppConfig } from '../config/app-config';
@@ -20,6 +21,7 @@ import {
   CustomerLimits,
   customerLimitsAt,
   limitsJson,
+  PendingHold,
   pendingHoldsFromJson,
   Standing,
 } from './customer-limits';
@@ -107,6 +109,20 @@ class Slots {
   }
 }
 
+/** A committed hold as the access rule reads a pending one (as pendingHoldsFromJson does). */
+function pendingHold(hold: CommittedHold): PendingHold {
+  return {
+    id: hold.id,
+    source: hold.source as PendingHold['source'],
+    reasonCode: hold.reasonCode,
+    reason: null,
+    startsAt: hold.startsAt,
+    endsAt: hold.endsAt,
+    liftedAt: null,
+    pauseBilling: false,
+  };
+}
+
 /** A read of one customer in flight, and the changes announced for it since. */
 interface Flight {
   generation: number;
@@ -174,6 +190,22 @@ export class LimitsStore implements OnApplicationBootstrap, OnApplicationShutdow
   private readonly flights = new Map<string, Flight>();
   /** Customers being reloaded after a change; true: changed again meanwhile, reload again. */
   private readonly reloading = new Map<string, boolean>();
+  /**
+   * Customers whose change this instance committed and applied itself (ownChange), by the
+   * server process whose NOTIFY of it is still to come back through LISTEN.
+   */
+  private readonly echoes = new Map<string, { backendPid: number; at: number }>();
+  /**
+   * How long an own change's NOTIFY may take to come back while the feed is live: a wait for it
+   * older than this is stale (it was heard before this instance said so itself).
+   */
+  private readonly echoWithinMs: number;
+  /**
+   * Customers being reloaded after a change heard through LISTEN, by the server process that
+   * announced it: when it was this instance's own change, heard before this instance said so
+   * itself, the reload already reads it.
+   */
+  private readonly heardFirst = new Map<string, number>();
   private stopped = false;
   private customerReads = 0;
   private loads = 0;
@@ -195,13 +227,18 @@ export class LimitsStore implements OnApplicationBootstrap, OnApplicationShutdow
     this.countMiss = metrics?.hotLookups('miss');
     this.keeping = config.limitsCache;
     this.connectTimeoutMs = config.databaseConnectTimeoutMs;
+    this.echoWithinMs = config.changeFeedStaleMs;
     this.reads = new LimitsReads(dataSource);
     if (this.keeping) {
-      feed.subscribe((customerId, origin) => {
+      feed.subscribe((customerId, origin, detail) => {
         if (customerId === null) this.everythingChanged();
-        // This instance's own change comes back through LISTEN a moment later: dropped now,
-        // read again then, once (not twice: once for each hearing).
-        else this.customerChanged(customerId, origin === 'database' || !feed.listening);
+        else if (origin === 'local') this.ownChange(customerId, detail);
+        else if (!this.ownEcho(customerId, detail?.backendPid)) {
+          this.customerChanged(customerId, true);
+          if (detail !== undefined && this.reloading.has(customerId)) {
+            this.heardFirst.set(customerId, detail.backendPid);
+          }
+        }
       });
     }
   }
@@ -308,6 +345,67 @@ export class LimitsStore implements OnApplicationBootstrap, OnApplicationShutdow
     return this.iso;
   }
 
+  /**
+   * This instance's own committed change. Its NOTIFY comes back through LISTEN a moment later:
+   * the answer is dropped now and read again then, once (not twice: once for each hearing).
+   * But a change to the customer's holds alone, on a customer in memory, is applied here from
+   * the holds as committed (its plan-set is what it was), and its hearing is skipped: no read.
+   * Other instances hear it and read it as before. Applied only when the answer was known (no
+   * change announced and not read since, so the plan-set is the latest heard) and no other
+   * change of this instance to the customer awaits its hearing (two of them may get here out of
+   * commit order: the second is read again when heard, as before).
+   */
+  private ownChange(customerId: string, detail: ChangeDetail | undefined): void {
+    if (detail !== undefined && this.heardFirst.get(customerId) === detail.backendPid) {
+      // Its NOTIFY was heard first (delivered once committed): the reload it started reads it.
+      this.heardFirst.delete(customerId);
+      return;
+    }
+    const listening = this.feed.listening;
+    const slots = this.slots;
+    const slot = slots.ids.get(customerId);
+    const known = slot !== undefined && slots.standing[slot] !== Standing.Unknown;
+    this.customerChanged(customerId, !listening);
+    if (
+      detail?.unlifted === undefined ||
+      slot === undefined ||
+      !known ||
+      !listening ||
+      !this.feed.live ||
+      this.awaitsEcho(customerId)
+    ) {
+      return;
+    }
+    const now = this.clock.now().getTime();
+    const limits = customerLimitsAt(
+      this.planSets.at(slots.planSet[slot]),
+      detail.unlifted.map(pendingHold),
+      now,
+    );
+    slots.set(slot, limits);
+    this.echoes.set(customerId, { backendPid: detail.backendPid, at: performance.now() });
+  }
+
+  /**
+   * Whether a change heard through LISTEN is this instance's own, already applied (ownChange):
+   * announced by the server process it awaits for the customer. Any other is read.
+   */
+  private ownEcho(customerId: string, backendPid: number | undefined): boolean {
+    const echo = this.echoes.get(customerId);
+    if (backendPid === undefined || echo?.backendPid !== backendPid) return false;
+    this.echoes.delete(customerId);
+    return performance.now() - echo.at <= this.echoWithinMs;
+  }
+
+  /** Whether an own change applied to the customer still awaits its NOTIFY (and may get it). */
+  private awaitsEcho(customerId: string): boolean {
+    const echo = this.echoes.get(customerId);
+    if (echo === undefined) return false;
+    if (performance.now() - echo.at <= this.echoWithinMs) return true;
+    this.echoes.delete(customerId);
+    return false;
+  }
+
   /** Drops the customer's answer, and reads it again at once when `reload`. */
   private customerChanged(customerId: string, reload: boolean): void {
     const flight = this.flights.get(customerId);
@@ -338,6 +436,7 @@ export class LimitsStore implements OnApplicationBootstrap, OnApplicationShutdow
         this.logger.debug(`Reloading the limits of ${customerId} failed: ${error.message}`),
       )
       .finally(() => {
+        this.heardFirst.delete(customerId);
         const again = this.reloading.get(customerId);
         this.reloading.delete(customerId);
         const slot = this.slots.ids.get(customerId);
@@ -412,6 +511,9 @@ export class LimitsStore implements OnApplicationBootstrap, OnApplicationShutdow
   /** A change to everything, or to what the feed may not have heard: start again from nothing. */
   private everythingChanged(): void {
     this.epoch += 1;
+    // What was applied is dropped, and so are the hearings it awaits (the connection may be new).
+    this.echoes.clear();
+    this.heardFirst.clear();
     this.abortBuild();
     this.loaded = false;
     this.slots = new Slots(Math.max(MIN_CAPACITY, this.slots.size));

@@ -208,6 +208,52 @@ describeOnPostgres('every customer’s limits in memory (LimitsStore)', () => {
     );
   });
 
+  it('applies its own disables and enables to a customer in memory rather than reading it again; another instance reads them', async () => {
+    // Customers of their own: the changes below leave the others as they were.
+    const { id } = await createCustomer(a);
+    const { id: marker } = await createCustomer(a);
+    const inMemoryOn = async (t: TestApp, customerId: string, status: string) =>
+      eventually(
+        async () => {
+          const answer = await limits(t, customerId);
+          return answer.fast && JSON.parse(answer.text).status === status ? true : undefined;
+        },
+        5000,
+        `${status}, from memory`,
+      );
+    await inMemoryOn(a, id, 'enabled');
+    await inMemoryOn(a, marker, 'enabled');
+    await inMemoryOn(b, id, 'enabled');
+    const own = storeOf(a).stats().customerReads;
+
+    const changes = 10;
+    for (let i = 0; i < changes; i += 1) {
+      const change = i % 2 === 0 ? 'disable' : 'enable';
+      await request(a.http)
+        .post(`/api/v1/customers/${id}/${change}`)
+        .set(support.header)
+        .send({})
+        .expect(200);
+      await inMemoryOn(a, id, `${change}d`);
+      expect((await limits(a, id)).text.replace(AS_OF, '')).toBe(await fromDatabase(id));
+    }
+    // B hears every change, reads it and answers as the database does.
+    await inMemoryOn(b, id, 'enabled');
+    expect((await limits(b, id)).text.replace(AS_OF, '')).toBe(await fromDatabase(id));
+
+    // A change through B, heard by A after every NOTIFY of its own (they come in commit order).
+    await request(b.http)
+      .post(`/api/v1/customers/${marker}/disable`)
+      .set(support.header)
+      .send({})
+      .expect(200);
+    await inMemoryOn(a, marker, 'disabled');
+    // Reading again what it committed would cost A a read per change (its NOTIFY heard back);
+    // it reads one only when that NOTIFY beats its own word, and the marker once.
+    expect(storeOf(a).stats().customerReads - own).toBeLessThan(changes);
+    expect((await limits(a, id)).text.replace(AS_OF, '')).toBe(await fromDatabase(id));
+  });
+
   it('keeps every customer’s limits in memory when a platform key is revoked', async () => {
     const other = await createApiKey(a);
     expect((await limits(b, customers['no subscription'], other.header)).status).toBe(200);
