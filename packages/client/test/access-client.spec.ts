@@ -215,7 +215,9 @@ describe('AccessClient against the service', () => {
   it('stops trusting a disabled answer at the end of its hold, with nothing announced', async () => {
     const client = await connected();
     const customerId = await subscriber();
-    const endsAt = Date.now() + 1500;
+    // Far enough ahead that caching it, through the disable's announcements, ends first even on
+    // a loaded machine (with 1.5 s, a parallel run once found the hold over by then).
+    const endsAt = Date.now() + 4000;
     await disableCustomer(a, customerId, support.header, { ends_at: iso(endsAt) }).expect(200);
     // Cached once the disable's own announcements (this instance's, then NOTIFY's) are past.
     await waitFor(
