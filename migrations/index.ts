@@ -12,6 +12,7 @@ import { Dunning1795650000000 } from './1795650000000-Dunning';
 import { AuditChain1795660000000 } from './1795660000000-AuditChain';
 import { HoldsInPlay1795670000000 } from './1795670000000-HoldsInPlay';
 import { AuditChainSealAtCommit1795680000000 } from './1795680000000-AuditChainSealAtCommit';
+import { AuditEntryHashPlanned1795690000000 } from './1795690000000-AuditEntryHashPlanned';
 
 /**
  * Every migration, in order. A new migration file must be listed here (a test checks that each
@@ -31,4 +32,5 @@ export const migrations: (new () => MigrationInterface)[] = [
   AuditChain1795660000000,
   HoldsInPlay1795670000000,
   AuditChainSealAtCommit1795680000000,
+  AuditEntryHashPlanned1795690000000,
 ];

@@ -1,9 +1,10 @@
 import { AuditChain1795660000000 } from '../../migrations/1795660000000-AuditChain';
 import { AuditChainSealAtCommit1795680000000 } from '../../migrations/1795680000000-AuditChainSealAtCommit';
+import { AuditEntryHashPlanned1795690000000 } from '../../migrations/1795690000000-AuditEntryHashPlanned';
 import { entryHash, GENESIS_HASH } from '../../src/audit/audit-chain-encoding';
 import { CHAIN_COLUMNS, ChainRow, hashedFields } from '../../src/audit/audit-chain-rows';
 import { AuditChainVerifier } from '../../src/audit/audit-chain-verifier';
-import { migrated, migrationsBefore, withUpgraded } from '../support/migration-steps';
+import { migrated, migrationsBefore, undoThrough, withUpgraded } from '../support/migration-steps';
 import { createTestDatabase, TestDatabase } from '../support/test-app';
 import { onEmbeddedDatabase } from '../support/test-env';
 
@@ -141,13 +142,87 @@ describeOnServer(
         expect(await verifier.verify()).toMatchObject({ ok: true, checked: 7 });
 
         // And back: the lock held to the end again, the chain going on unbroken.
-        await after.undoLastMigration({ transaction: 'each' });
+        await undoThrough(after, AuditChainSealAtCommit1795680000000);
         const [atInsert] = await after.query<{ seq: string | null }[]>(
           `INSERT INTO audit_logs (action, actor_type, actor_name, before, after)
            VALUES ('audit.exported', 'system', 'system', '{}', '{}') RETURNING seq`,
         );
         expect(atInsert.seq).toBe('8');
         expect(await verifier.verify()).toMatchObject({ ok: true, checked: 8 });
+      });
+    });
+  },
+);
+
+describeOnServer(
+  'the AuditEntryHashPlanned migration (needs an empty database: skipped on the embedded engine)',
+  () => {
+    let database: TestDatabase;
+
+    beforeAll(async () => {
+      database = await createTestDatabase({ empty: true });
+    });
+    afterAll(() => database.drop());
+
+    // What an encoding can get wrong: NULLs, multi-byte text, nested and reordered JSON, times.
+    const append = (
+      db: { query: (sql: string, parameters?: unknown[]) => Promise<unknown> },
+      reason: string,
+    ) =>
+      db.query(
+        `INSERT INTO audit_logs (action, customer_id, actor_type, actor_id, actor_name, reason,
+                                 before, after, effective_at, request_id, ip, user_agent)
+         VALUES ('customer.disabled', gen_random_uuid(), 'user', gen_random_uuid(), 'Zoë "Ops"',
+                 $1, '{"z":1,"a":{"y":[1,"ü",null],"b":true}}', '{"status":"disabled"}',
+                 '2026-11-27T09:00:00.5Z', 'req-1', '203.0.113.9', 'Mozilla/5.0 🚀')`,
+        [reason],
+      );
+    const hashesOf = (db: { query: (sql: string) => Promise<unknown> }) =>
+      db.query(
+        `SELECT seq, hash, audit_entry_hash(a) AS again FROM audit_logs a ORDER BY seq`,
+      ) as Promise<{ seq: string; hash: string; again: string }[]>;
+
+    it('hashes every entry as before, old and new, and the chain still verifies both ways', async () => {
+      const before = await migrated(
+        database.url,
+        migrationsBefore(AuditEntryHashPlanned1795690000000),
+      );
+      await append(before, 'sealed by the SQL function');
+      await append(before, 'again, ünïcödé');
+      const old = await hashesOf(before);
+      await before.destroy();
+
+      await withUpgraded(database.url, async (after) => {
+        const [{ language }] = await after.query<{ language: string }[]>(
+          `SELECT l.lanname AS language FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
+            WHERE p.proname = 'audit_entry_hash'`,
+        );
+        expect(language).toBe('plpgsql');
+        // The new function gives the entries sealed by the old one their own hashes back.
+        expect(await hashesOf(after)).toEqual(old.map((row) => ({ ...row, again: row.hash })));
+        await append(after, 'sealed by the PL/pgSQL function');
+        await append(after, "with a NULL-free 'quote'");
+        const rows = await after.query<ChainRow[]>(
+          `SELECT ${CHAIN_COLUMNS} FROM audit_logs ORDER BY seq`,
+        );
+        expect(rows).toHaveLength(4);
+        rows.forEach((row, i) => {
+          expect(row.prev_hash).toBe(i === 0 ? GENESIS_HASH : rows[i - 1].hash);
+          // The service's own encoder (the verifier's) agrees with the database's.
+          expect(entryHash(hashedFields(row))).toBe(row.hash);
+        });
+        const verifier = new AuditChainVerifier(
+          (sql, parameters) => after.query(sql, parameters),
+          'no key',
+        );
+        expect(await verifier.verify()).toMatchObject({ ok: true, checked: 4 });
+
+        await undoThrough(after, AuditEntryHashPlanned1795690000000);
+        await append(after, 'sealed by the SQL function again');
+        const back = await hashesOf(after);
+        expect(back).toHaveLength(5);
+        for (const row of back) expect(row.again).toBe(row.hash);
+        expect(await verifier.verify()).toMatchObject({ ok: true, checked: 5 });
       });
     });
   },

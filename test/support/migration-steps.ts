@@ -38,3 +38,12 @@ export async function withUpgraded<T>(
     await db.destroy();
   }
 }
+
+/** Undoes, newest first, every migration from the last one back to `migration`, itself included. */
+export async function undoThrough(db: DataSource, migration: Migration): Promise<void> {
+  const index = migrations.indexOf(migration);
+  if (index < 0) throw new Error(`${migration.name} is not in migrations/index.ts`);
+  for (let i = migrations.length - 1; i >= index; i--) {
+    await db.undoLastMigration({ transaction: 'each' });
+  }
+}
