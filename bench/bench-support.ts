@@ -7,13 +7,14 @@
  */
 import { ChildProcess, execSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
 import * as prettier from 'prettier';
+import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { displayPrefix, generateApiKey, hashApiKey } from '../src/api-keys/api-key-format';
 import { dataSourceOptions } from '../src/database/data-source-options';
@@ -304,6 +305,61 @@ export function cpuMicros(pid: number): number {
   return ((utime + stime) * 1e6) / clockTicks;
 }
 
+/**
+ * CPU time (user + system) of every `postgres` process of this machine so far, in µs: the
+ * database's share of a run when it runs here. A backend that exits during the run takes its
+ * time with it (the service's pool keeps its connections, so few do).
+ */
+export function postgresCpuMicros(): number {
+  clockTicks ??= Number(execSync('getconf CLK_TCK').toString().trim()) || 100;
+  let ticks = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (!stat.includes('(postgres)')) continue;
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // Gone between the listing and the read.
+    }
+  }
+  return (ticks * 1e6) / clockTicks;
+}
+
+/**
+ * Does what autovacuum would, when the server has it off (this machine's PostgreSQL does; a
+ * managed one never): `VACUUM (ANALYZE)` of the database every `everyMs`. Without it the planner
+ * keeps the statistics of the seed, so statements planned while a table was a few rows scan it
+ * whole when it has grown to thousands, and every update leaves a dead version behind: the
+ * database gets slower by the minute, which no deployment sees. Returns how to stop it.
+ */
+export async function standInForAutovacuum(
+  url: string,
+  everyMs = 10_000,
+): Promise<{ on: boolean; stop: () => Promise<void> }> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  const { rows } = await client.query<{ autovacuum: string }>('SHOW autovacuum');
+  if (rows[0].autovacuum === 'on') {
+    await client.end();
+    return { on: false, stop: () => Promise.resolve() };
+  }
+  await client.query('VACUUM (ANALYZE)');
+  let running: Promise<unknown> = Promise.resolve();
+  const timer = setInterval(() => {
+    running = client.query('VACUUM (ANALYZE)').catch(() => undefined);
+  }, everyMs);
+  return {
+    on: true,
+    stop: async () => {
+      clearInterval(timer);
+      await running;
+      await client.end();
+    },
+  };
+}
+
 /** Resident memory of the process, in MB. */
 export function rssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -321,6 +377,8 @@ export interface Measure {
   non2xx: number;
   /** The server's CPU time per request served, in microseconds. */
   cpuUs: number;
+  /** PostgreSQL's CPU time (all its processes on this machine) per request served, µs. */
+  postgresCpuUs?: number;
 }
 
 export interface Load {
@@ -330,7 +388,12 @@ export interface Load {
   requests?: autocannon.Request[];
 }
 
-export function summarise(name: string, result: autocannon.Result, cpuUsed: number): Measure {
+export function summarise(
+  name: string,
+  result: autocannon.Result,
+  cpuUsed: number,
+  postgresCpuUsed = NaN,
+): Measure {
   const requests = result.requests.total;
   return {
     name,
@@ -341,6 +404,7 @@ export function summarise(name: string, result: autocannon.Result, cpuUsed: numb
     failures: result.errors + result.timeouts + result.non2xx,
     non2xx: result.non2xx,
     cpuUs: requests > 0 ? cpuUsed / requests : NaN,
+    postgresCpuUs: requests > 0 ? postgresCpuUsed / requests : NaN,
   };
 }
 
@@ -360,16 +424,25 @@ export async function measure(
   if (seconds.warmup > 0) await run({ ...load, duration: seconds.warmup });
   const pid = server.process.pid!;
   const before = cpuMicros(pid);
+  const postgresBefore = postgresCpuMicros();
   const result = await run({ ...load, duration: seconds.duration });
-  const measured = summarise(name, result, cpuMicros(pid) - before);
+  const measured = summarise(
+    name,
+    result,
+    cpuMicros(pid) - before,
+    postgresCpuMicros() - postgresBefore,
+  );
   report(measured);
   return measured;
 }
 
 export function report(m: Measure): void {
   console.log(
-    `${m.name}: ${Math.round(m.reqPerSec)} req/s, server CPU ${m.cpuUs.toFixed(1)} us/request, ` +
-      `p50 ${m.p50} ms, p99 ${m.p99} ms` +
+    `${m.name}: ${Math.round(m.reqPerSec)} req/s, server CPU ${m.cpuUs.toFixed(1)} us/request` +
+      (m.postgresCpuUs === undefined || Number.isNaN(m.postgresCpuUs)
+        ? ''
+        : `, PostgreSQL CPU ${m.postgresCpuUs.toFixed(1)} us/request`) +
+      `, p50 ${m.p50} ms, p99 ${m.p99} ms` +
       (m.failures > 0 ? `, ${m.failures} FAILED (${m.non2xx} non-2xx)` : ''),
   );
 }

@@ -11,7 +11,8 @@
  * RSS every 10 s, and writes them into bench/RESULTS.md (its own section). Then each kind of
  * request alone for BENCH_KIND_DURATION seconds (default 8; 0 skips): its own CPU per request,
  * which says where the mix's CPU goes. BENCH_CPU_PROF=<dir> runs the service under
- * `node --cpu-prof` and leaves the profile there. BENCH_ONLY=<kind> (limits, statusChanges,
+ * `node --cpu-prof` and leaves the profile there; BENCH_NODE_ARGS (space-separated) passes other
+ * flags to its node, e.g. `--perf-basic-prof` for `perf record`. BENCH_ONLY=<kind> (limits, statusChanges,
  * customerReads or auditPages) skips the mix and measures that kind alone, for a profile of it;
  * it writes nothing to bench/RESULTS.md.
  */
@@ -31,11 +32,13 @@ import {
   cpuMicros,
   loadAverage,
   machine,
+  postgresCpuMicros,
   measure,
   pick,
   rssMb,
   run,
   seed,
+  standInForAutovacuum,
   startService,
   stop,
   writeResultsSection,
@@ -70,18 +73,22 @@ async function main(): Promise<void> {
   const started = new Date();
   const loadBefore = loadAverage();
   const children: ChildProcess[] = [];
+  let autovacuum: Awaited<ReturnType<typeof standInForAutovacuum>> | undefined;
   await createDatabase(serverUrl, name);
   try {
     const url = withDatabase(serverUrl, name);
     const seeded = await seed(url, CUSTOMERS);
     // Alone, the audit pages would be empty: the mix fills them through its disables and enables.
     if (ONLY === 'auditPages') await seedAuditEntries(url, AUDIT_ENTRIES_PER_CUSTOMER);
+    autovacuum = await standInForAutovacuum(url);
     const profileDir = process.env.BENCH_CPU_PROF;
     const service = await startService(
       children,
       url,
       {},
-      profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
+      profileDir
+        ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`]
+        : (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
     );
     await service.allInMemory;
     const admin = await adminToken(service.url);
@@ -156,9 +163,11 @@ async function main(): Promise<void> {
     const rss: number[] = [rssMb(pid)];
     const sampler = setInterval(() => rss.push(rssMb(pid)), 10_000);
     const cpuBefore = cpuMicros(pid);
+    const postgresBefore = postgresCpuMicros();
     console.log(`Measuring for ${DURATION_S} s...`);
     const result = await run({ ...load, duration: DURATION_S });
     const cpuUs = (cpuMicros(pid) - cpuBefore) / result.requests.total;
+    const postgresCpuUs = (postgresCpuMicros() - postgresBefore) / result.requests.total;
     clearInterval(sampler);
     rss.push(rssMb(pid));
     const loadAfter = loadAverage();
@@ -177,7 +186,7 @@ async function main(): Promise<void> {
           { warmup: 2, duration: KIND_DURATION_S },
         );
         kinds.push(
-          `| ${KIND_NAMES[kind]} | ${alone.cpuUs.toFixed(0)} µs | ${Math.round(alone.reqPerSec)} | ${alone.p50} / ${alone.p99} ms |`,
+          `| ${KIND_NAMES[kind]} | ${alone.cpuUs.toFixed(0)} µs | ${(alone.postgresCpuUs ?? NaN).toFixed(0)} µs | ${Math.round(alone.reqPerSec)} | ${alone.p50} / ${alone.p99} ms |`,
         );
       }
     }
@@ -196,6 +205,8 @@ async function main(): Promise<void> {
 - Data: ${CUSTOMERS} customers (${seeded.subscriptions} subscriptions, ${seeded.holds} holds at the start)
 - Load: autocannon, ${CONNECTIONS} connections, ${DURATION_S} s after a ${WARMUP_S} s warm-up, each request drawn at random: ${MIX.limits * 100}% limits checks (a platform key), ${MIX.statusChanges * 100}% disables and enables (half each, a customer_support member), ${MIX.customerReads * 100}% customer reads (a \`user\`), ${MIX.auditPages * 100}% the customer's audit page (a \`user\`); a customer chosen uniformly at random per request
 - Load average (1/5/15 min) before: ${loadBefore}, after: ${loadAfter} (the machine is shared: req/s and latencies move with the load; the CPU per request much less)
+- Database upkeep: ${autovacuum?.on ? "this server runs with autovacuum off, so the bench runs `VACUUM (ANALYZE)` of its database every 10 s, as autovacuum would (without it the plans keep the seed's statistics and scan the grown tables whole)" : "the server's own autovacuum"}
+- PostgreSQL CPU per request: every \`postgres\` process of the machine, read the same way, divided by the requests served
 
 | figure | measured | target |
 | --- | --- | --- |
@@ -205,6 +216,7 @@ async function main(): Promise<void> {
 | errors and timeouts | ${result.errors + result.timeouts} | |
 | answers by status | ${byStatus.join(', ')} | |
 | server CPU per request | ${cpuUs.toFixed(1)} µs | |
+| PostgreSQL CPU per request | ${postgresCpuUs.toFixed(1)} µs | |
 | server RSS, every 10 s | ${rss.map((mb) => mb.toFixed(0)).join(', ')} MB | stable |
 
 Latencies are autocannon's, in whole milliseconds, over all kinds of requests.${
@@ -214,13 +226,14 @@ Latencies are autocannon's, in whole milliseconds, over all kinds of requests.${
 
 Each kind alone afterwards (${KIND_CONNECTIONS} connections, ${KIND_DURATION_S} s each, on the data the mix left):
 
-| request | server CPU per request | req/s | p50 / p99 |
-| --- | --- | --- | --- |
+| request | server CPU per request | PostgreSQL CPU per request | req/s | p50 / p99 |
+| --- | --- | --- | --- | --- |
 ${kinds.join('\n')}`
     }`;
     await writeResultsSection('Mixed load (`npm run bench:mixed`)', text);
     console.log(`\n${text}\nWritten to bench/RESULTS.md`);
   } finally {
+    await autovacuum?.stop();
     for (const child of children) await stop(child);
     await dropDatabase(serverUrl, name).catch(() => undefined);
   }
