@@ -13,7 +13,7 @@
  *     (every answer read from the database);
  *   - at 1,000,000: the time from the process's start to every customer in memory, its RSS, and
  *     a platform key revoked under load (DELETE /api-keys/{id}): one uninterrupted load cut into
- *     pairs of windows of BENCH_DURATION / 2 seconds, BENCH_REVOKE_PAIRS (4) pairs with another
+ *     pairs of windows of BENCH_DURATION / 2 seconds, BENCH_REVOKE_PAIRS (6) pairs with another
  *     platform key revoked between their two windows alternating with as many without (the
  *     control): the CPU per request of each window, and the revoke's effect as the revoke pairs'
  *     change between their windows less the control pairs', with the control's spread.
@@ -64,7 +64,7 @@ const CONNECTIONS = 64;
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 10);
 const WARMUP_S = Math.min(3, DURATION_S);
 /** Pairs of windows with a revoke between them; as many without, alternating. */
-const REVOKE_PAIRS = Number(process.env.BENCH_REVOKE_PAIRS ?? 4);
+const REVOKE_PAIRS = Number(process.env.BENCH_REVOKE_PAIRS ?? 6);
 const REVOKE_WINDOW_S = Math.max(1, DURATION_S / 2);
 const TARGETS = {
   cpuVersusBare: 1.5,
@@ -252,7 +252,9 @@ async function revokeUnderLoad(
   const token = await adminToken(service.url);
   const pid = service.process.pid!;
   const windowMs = REVOKE_WINDOW_S * 1000;
-  const warmupMs = 1000;
+  // The first windows after a start were the noisiest (the heap of a million customers settling,
+  // the code still being optimised): 10 s of the same load before the first edge.
+  const warmupMs = 10_000;
   const windows = 4 * keys.length;
   // The edge before window i, and the answers and CPU time then.
   const edges: { answers: number; cpu: number; at: number }[] = [];
