@@ -18,6 +18,7 @@
  */
 import { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { cpus } from 'node:os';
 import autocannon from 'autocannon';
 import { Client } from 'pg';
 import {
@@ -164,10 +165,15 @@ async function main(): Promise<void> {
     const sampler = setInterval(() => rss.push(rssMb(pid)), 10_000);
     const cpuBefore = cpuMicros(pid);
     const postgresBefore = postgresCpuMicros();
+    const generatorBefore = process.cpuUsage();
     console.log(`Measuring for ${DURATION_S} s...`);
     const result = await run({ ...load, duration: DURATION_S });
     const cpuUs = (cpuMicros(pid) - cpuBefore) / result.requests.total;
     const postgresCpuUs = (postgresCpuMicros() - postgresBefore) / result.requests.total;
+    const generatorUsed = process.cpuUsage(generatorBefore);
+    const generatorCpuUs = (generatorUsed.user + generatorUsed.system) / result.requests.total;
+    // What the target rate would take of the machine, at this run's CPU per request.
+    const coresAtTarget = ((cpuUs + postgresCpuUs + generatorCpuUs) * TARGETS.reqPerSec) / 1e6;
     clearInterval(sampler);
     rss.push(rssMb(pid));
     const loadAfter = loadAverage();
@@ -217,6 +223,8 @@ async function main(): Promise<void> {
 | answers by status | ${byStatus.join(', ')} | |
 | server CPU per request | ${cpuUs.toFixed(1)} µs | |
 | PostgreSQL CPU per request | ${postgresCpuUs.toFixed(1)} µs | |
+| load generator CPU per request | ${generatorCpuUs.toFixed(1)} µs (autocannon, in the benchmark's process) | |
+| cores ${TARGETS.reqPerSec} req/s would take at these costs | ${coresAtTarget.toFixed(1)} (service, PostgreSQL and load generator; the machine has ${cpus().length}) | |
 | server RSS, every 10 s | ${rss.map((mb) => mb.toFixed(0)).join(', ')} MB | stable |
 
 Latencies are autocannon's, in whole milliseconds, over all kinds of requests.${
