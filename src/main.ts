@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import { ConfigError, loadConfig } from './config/app-config';
 import { EmbeddedPostgres, startEmbeddedPostgres } from './database/embedded-postgres';
 import { auditLogTamperingRights } from './database/runtime-role';
+import { statisticsUpkeepRisk } from './database/statistics-upkeep';
 import { shutDownGracefully } from './observability/graceful-shutdown';
 import { createRootLogger } from './observability/logging';
 import { API_PREFIX, createApp } from './setup-app';
@@ -51,6 +52,14 @@ async function main(): Promise<void> {
       logger.warn(
         `DATABASE_URL's role ${rights}: it could switch the audit log's triggers off. Run as a ` +
           'DML-only role, with the owner in MIGRATION_DATABASE_URL (README: Database roles).',
+      );
+    }
+    const upkeep = await statisticsUpkeepRisk((sql) => app.get(DataSource).query(sql));
+    if (upkeep) {
+      logger.warn(
+        `${upkeep}: nothing analyses the tables, so statements planned while they were small ` +
+          'keep scanning them whole as they grow. Turn autovacuum on, or run VACUUM (ANALYZE) ' +
+          'on a schedule (README: Running on a real PostgreSQL).',
       );
     }
   }
