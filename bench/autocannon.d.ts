@@ -38,6 +38,8 @@ declare module 'autocannon' {
         event: 'response',
         listener: (client: unknown, statusCode: number, bytes: number, ms: number) => void,
       ): Instance;
+      /** Every second: the answers (counter) and bytes of that second. */
+      on(event: 'tick', listener: (tick: { counter: number; bytes: number }) => void): Instance;
       stop(): void;
     }
   }

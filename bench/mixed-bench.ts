@@ -167,7 +167,18 @@ async function main(): Promise<void> {
     const postgresBefore = postgresCpuMicros();
     const generatorBefore = process.cpuUsage();
     console.log(`Measuring for ${DURATION_S} s...`);
-    const result = await run({ ...load, duration: DURATION_S });
+    // Answers per second, from autocannon's own tick: whether throughput holds over the run.
+    const perSecond: number[] = [];
+    const result = await new Promise<autocannon.Result>((resolve, reject) => {
+      const instance = autocannon({ ...load, duration: DURATION_S }, (error, finished) =>
+        error ? reject(error) : resolve(finished),
+      );
+      instance.on('tick', ({ counter }: { counter: number }) => perSecond.push(counter));
+    });
+    const per10s: number[] = [];
+    for (let i = 0; i + 10 <= perSecond.length; i += 10) {
+      per10s.push(perSecond.slice(i, i + 10).reduce((sum, n) => sum + n, 0) / 10);
+    }
     const cpuUs = (cpuMicros(pid) - cpuBefore) / result.requests.total;
     const postgresCpuUs = (postgresCpuMicros() - postgresBefore) / result.requests.total;
     const generatorUsed = process.cpuUsage(generatorBefore);
@@ -225,6 +236,7 @@ async function main(): Promise<void> {
 | PostgreSQL CPU per request | ${postgresCpuUs.toFixed(1)} µs | |
 | load generator CPU per request | ${generatorCpuUs.toFixed(1)} µs (autocannon, in the benchmark's process) | |
 | cores ${TARGETS.reqPerSec} req/s would take at these costs | ${coresAtTarget.toFixed(1)} (service, PostgreSQL and load generator; the machine has ${cpus().length}) | |
+| req/s, every 10 s | ${per10s.map((n) => n.toFixed(0)).join(', ')} | holds over the run |
 | server RSS, every 10 s | ${rss.map((mb) => mb.toFixed(0)).join(', ')} MB | stable |
 
 Latencies are autocannon's, in whole milliseconds, over all kinds of requests.${
