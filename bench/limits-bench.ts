@@ -418,8 +418,8 @@ The second row is the floor: any Node server that sends this answer with the hea
 of the limits route carries (its API_HEADERS, a request id) spends that much. The limits rows'
 hits are answered by the fast lane ahead of Fastify; it adds to that floor the key's, the access
 rule's and the customer's look-ups, building the answer and one histogram observation, and the
-service's process adds what it carries besides (AsyncLocalStorage's async hooks on every socket
-write and tick, the timers of its background work).
+service's process adds what it carries besides (the timers of its background work; Node's async
+hooks only while a transaction is open, as UnitOfWork disables the CLS storage between them).
 
 | target | measured | verdict |
 | --- | --- | --- |
