@@ -81,7 +81,9 @@ async function main(): Promise<void> {
       children,
       url,
       {},
-      profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
+      profileDir
+        ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`]
+        : (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
     );
     await service.allInMemory;
     const admin = await adminToken(service.url);
