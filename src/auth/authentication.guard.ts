@@ -2,8 +2,9 @@ import { ExecutionContext, Inject, Injectable, Optional } from '@nestjs/common';
 import { AuthGuard } from '@nestjs/passport';
 import { UnauthenticatedError } from '../common/errors';
 import type { Actor, ApiKeyActor, StaffActor } from '../access/actor';
-import type { AccessTokenPayload } from './auth.service';
-import { StaffMembers } from './staff-members';
+import { bearerToken } from './jwt.strategy';
+import { StaffMember, StaffMembers } from './staff-members';
+import { VerifiedToken, VerifiedTokens } from './verified-tokens';
 import type { AuthenticatedRequest } from '../access/access.decorators';
 
 /** Resolves an `X-API-Key` header to its key; provided by the API keys module. */
@@ -15,14 +16,19 @@ export interface ApiKeyAuthenticator {
 }
 export const API_KEY_AUTHENTICATOR = Symbol('API_KEY_AUTHENTICATOR');
 
+/** Far more than the sessions of all staff at once; a token pushed out is only checked again. */
+const MAX_VERIFIED_TOKENS = 4096;
+
 /**
  * Who is calling, for every route that is not `@Public()` (AccessGuard, the one global guard,
  * asks it, then decides with `admission`). Staff send a bearer JWT (checked by the passport `jwt`
- * strategy); API clients send `X-API-Key`, resolved without passport and, for a key in memory,
- * without a promise: this is the hot path of the limits check.
+ * strategy, once per token: see VerifiedTokens); API clients send `X-API-Key`, resolved without
+ * passport and, for a key in memory, without a promise: this is the hot path of the limits check.
  */
 @Injectable()
 export class AuthenticationGuard extends AuthGuard('jwt') {
+  private readonly verifiedTokens = new VerifiedTokens(MAX_VERIFIED_TOKENS);
+
   constructor(
     private readonly staff: StaffMembers,
     @Optional()
@@ -55,19 +61,46 @@ export class AuthenticationGuard extends AuthGuard('jwt') {
     return actor;
   }
 
-  private async authenticateStaff(
+  /**
+   * A token this instance verified before, still within its time bounds, skips passport and the
+   * signature check; any other goes through the strategy (which explains a refusal) and, accepted,
+   * is kept. The member and the token version are checked on every request either way.
+   */
+  private authenticateStaff(
     context: ExecutionContext,
     request: AuthenticatedRequest,
-  ): Promise<StaffActor> {
-    await super.canActivate(context);
+  ): StaffActor | Promise<StaffActor> {
+    const token = bearerToken(request);
+    const verified = token === null ? undefined : this.verifiedTokens.get(token, Date.now());
+    if (verified !== undefined) return this.staffActor(verified, request);
+    return (super.canActivate(context) as Promise<boolean>).then(() => {
+      const accepted = request.user as unknown as VerifiedToken;
+      if (token !== null) this.verifiedTokens.remember(token, accepted);
+      return this.staffActor(accepted, request);
+    });
+  }
+
+  private staffActor(
+    token: VerifiedToken,
+    request: AuthenticatedRequest,
+  ): StaffActor | Promise<StaffActor> {
     // The member is looked up for every request (in memory, kept true by the change feed): a
     // deactivated member's tokens stop working at once, and a role change applies to the next
     // request, not the next login.
-    const payload = request.user as unknown as Required<AccessTokenPayload>;
-    const user = await this.staff.activeMember(payload.sub);
+    const member = this.staff.activeMember(token.sub);
+    return member instanceof Promise
+      ? member.then((found) => this.acceptMember(token, found, request))
+      : this.acceptMember(token, member, request);
+  }
+
+  private acceptMember(
+    token: VerifiedToken,
+    user: StaffMember | undefined,
+    request: AuthenticatedRequest,
+  ): StaffActor {
     if (!user) throw new UnauthenticatedError('The user of this token is unknown or inactive.');
     // Logout, a password change and a deactivation bump the version: older tokens end here.
-    if (user.tokenVersion !== payload.ver) {
+    if (user.tokenVersion !== token.ver) {
       throw new UnauthenticatedError(
         'The access token has been revoked (signed out or password changed).',
       );

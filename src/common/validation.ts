@@ -5,6 +5,7 @@ import {
   ValidationError,
   ValidationPipe,
 } from '@nestjs/common';
+import { plainToInstance } from 'class-transformer';
 import { ValidateBy } from 'class-validator';
 import { ApiParam } from '@nestjs/swagger';
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
@@ -43,8 +44,17 @@ export const NUL_MESSAGE = 'must not contain a NUL character';
 /**
  * The query checked for NUL before anything else. JSON bodies are checked as they are parsed
  * (setup-app.ts); route parameters are ids, checked by their own pipes.
+ *
+ * An empty object (an audit page asked for with no query, a disable or enable with the body
+ * `{}`, most staff requests that carry any) is validated once per class: once `{}` has passed,
+ * later ones get a fresh instance from class-transformer without class-validator, the costlier
+ * half of the pipe. Its verdict on `{}` cannot change: the rules are the class's, the value is
+ * always the same, and no rule here depends on anything else. A class that refuses `{}` is
+ * validated every time, so its answer (400 and the fields) is the pipe's own.
  */
 class StrictValidationPipe extends ValidationPipe {
+  private readonly passEmpty = new WeakSet<object>();
+
   override transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
     if (metadata.type === 'query') {
       const field = findNul(value, metadata.data);
@@ -52,8 +62,50 @@ class StrictValidationPipe extends ValidationPipe {
         throw new ValidationFailedError([{ field, message: NUL_MESSAGE }]);
       }
     }
-    return super.transform(value, metadata) as Promise<unknown>;
+    const metatype = metadata.metatype;
+    const empty =
+      (metadata.type === 'body' || metadata.type === 'query') &&
+      typeof metatype === 'function' &&
+      isEmptyObject(value) &&
+      this.toValidate(metadata);
+    if (!empty) return super.transform(value, metadata) as Promise<unknown>;
+    if (this.passEmpty.has(metatype)) return Promise.resolve(this.fromEmpty(metatype));
+    return (super.transform(value, metadata) as Promise<unknown>).then((entity) => {
+      // Only when the instance it gives is the one class-transformer alone makes of `{}`.
+      if (sameOwnValues(entity, this.fromEmpty(metatype))) this.passEmpty.add(metatype);
+      return entity;
+    });
   }
+
+  private fromEmpty(metatype: new (...args: never[]) => unknown): unknown {
+    return plainToInstance(metatype, {}, this.transformOptions);
+  }
+}
+
+/** A plain object (as JSON or a query string parses into) with no key at all. */
+function isEmptyObject(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const prototype: unknown = Object.getPrototypeOf(value);
+  return (
+    (prototype === Object.prototype || prototype === null) && Reflect.ownKeys(value).length === 0
+  );
+}
+
+/** Same class, same own keys, each with the same primitive value. */
+function sameOwnValues(a: unknown, b: unknown): boolean {
+  if (typeof a !== 'object' || a === null || typeof b !== 'object' || b === null) return false;
+  if (Object.getPrototypeOf(a) !== Object.getPrototypeOf(b)) return false;
+  const keys = Reflect.ownKeys(a);
+  if (keys.length !== Reflect.ownKeys(b).length) return false;
+  return keys.every((key) => {
+    const value: unknown = (a as Record<PropertyKey, unknown>)[key];
+    return (
+      (typeof value !== 'object' || value === null) &&
+      typeof value !== 'function' &&
+      Object.prototype.hasOwnProperty.call(b, key) &&
+      Object.is(value, (b as Record<PropertyKey, unknown>)[key])
+    );
+  });
 }
 
 /**

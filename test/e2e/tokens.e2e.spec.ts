@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { Strategy as JwtPassportStrategy } from 'passport-jwt';
 import request from 'supertest';
 import { StaffUser } from '../../src/auth/entities/staff-user.entity';
 import { passwordWeakness } from '../../src/common/password-policy';
@@ -168,6 +169,91 @@ describe('tokens end with what they stand for', () => {
       const { user, tokens } = await signedInTwice();
       await patch(user.id, { name: 'Renamed', role: 'account_manager' }).expect(200);
       for (const token of tokens) await me(b, token).expect(200);
+    });
+  });
+
+  describe('a token checked once (each instance keeps the tokens whose signature it checked)', () => {
+    /** Counts the signature checks the passport strategy makes from here on. */
+    function countSignatureChecks(): { count: () => number; restore: () => void } {
+      const verifier = jest.spyOn(
+        JwtPassportStrategy as unknown as { JwtVerifier: (...args: unknown[]) => void },
+        'JwtVerifier',
+      );
+      return { count: () => verifier.mock.calls.length, restore: () => verifier.mockRestore() };
+    }
+    const expiryOf = (token: string): number =>
+      (JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()) as { exp: number }).exp;
+
+    it('checks the signature once, and refuses the token from its expiry on as before', async () => {
+      const user = await createStaff(a, 'user');
+      const token = a.sign(user.id, { expiresIn: 2 });
+      const checks = countSignatureChecks();
+      try {
+        for (let i = 0; i < 3; i++) await me(a, token).expect(200);
+        expect(checks.count()).toBe(1);
+        const expiresAt = expiryOf(token) * 1000;
+        await new Promise((resolve) => setTimeout(resolve, expiresAt - Date.now() + 20));
+        for (let i = 0; i < 2; i++) {
+          const response = await me(a, token).expect(401);
+          expect(response.body).toMatchObject({
+            code: 'unauthenticated',
+            detail: 'The access token has expired.',
+          });
+        }
+        // Refused by the strategy each time: an expired token is not answered from memory.
+        expect(checks.count()).toBe(3);
+      } finally {
+        checks.restore();
+      }
+    });
+
+    it('never keeps a token whose signature is wrong, not even one whose genuine twin it kept', async () => {
+      const user = await createStaff(a, 'admin');
+      const token = a.sign(user.id);
+      await me(a, token).expect(200);
+      const [header, payload] = token.split('.');
+      const forged = `${header}.${payload}.${Buffer.from('forged-signature').toString('base64url')}`;
+      const checks = countSignatureChecks();
+      try {
+        for (let i = 0; i < 3; i++) {
+          const response = await me(a, forged).expect(401);
+          expect(response.body).toMatchObject({
+            code: 'unauthenticated',
+            detail: 'A valid bearer token or API key is required.',
+          });
+        }
+        expect(checks.count()).toBe(3);
+        await me(a, token).expect(200);
+        expect(checks.count()).toBe(3);
+      } finally {
+        checks.restore();
+      }
+    });
+
+    it('refuses a kept token once its member signs out or is deactivated, on every instance', async () => {
+      const signedOut = await signedInTwice();
+      const deactivated = await signedInTwice();
+      for (const { tokens } of [signedOut, deactivated]) {
+        for (const t of [a, b]) for (const token of tokens) await me(t, token).expect(200);
+      }
+
+      await request(b.http)
+        .post('/api/v1/auth/logout')
+        .set(bearer(signedOut.tokens[0]))
+        .expect(204);
+      await request(a.http)
+        .patch(`/api/v1/users/${deactivated.user.id}`)
+        .set(admin.header)
+        .send({ active: false })
+        .expect(200);
+
+      for (const token of signedOut.tokens) await expectRevoked(token);
+      for (const t of [a, b]) {
+        for (const token of deactivated.tokens) {
+          const response = await me(t, token).expect(401);
+          expect(response.body.detail).toBe('The user of this token is unknown or inactive.');
+        }
+      }
     });
   });
 
