@@ -306,25 +306,35 @@ export function cpuMicros(pid: number): number {
 }
 
 /**
- * CPU time (user + system) of every `postgres` process of this machine so far, in µs: the
- * database's share of a run when it runs here. A backend that exits during the run takes its
- * time with it (the service's pool keeps its connections, so few do).
+ * CPU time (user + system) of each `postgres` process of this machine so far, in µs, by pid: the
+ * database's share of a run when it runs here (postgresCpuSince).
  */
-export function postgresCpuMicros(): number {
+export function postgresCpu(): Map<number, number> {
   clockTicks ??= Number(execSync('getconf CLK_TCK').toString().trim()) || 100;
-  let ticks = 0;
+  const byPid = new Map<number, number>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
       if (!stat.includes('(postgres)')) continue;
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]);
+      byPid.set(Number(entry), ((Number(fields[11]) + Number(fields[12])) * 1e6) / clockTicks);
     } catch {
       // Gone between the listing and the read.
     }
   }
-  return (ticks * 1e6) / clockTicks;
+  return byPid;
+}
+
+/**
+ * The CPU time PostgreSQL's processes used since `before` (postgresCpu), in µs: those alive now,
+ * a process started since counted whole. One that ended in between takes its time with it (the
+ * service's pool keeps its connections, so few do).
+ */
+export function postgresCpuSince(before: Map<number, number>): number {
+  let used = 0;
+  for (const [pid, now] of postgresCpu()) used += now - (before.get(pid) ?? 0);
+  return used;
 }
 
 /**
@@ -424,13 +434,13 @@ export async function measure(
   if (seconds.warmup > 0) await run({ ...load, duration: seconds.warmup });
   const pid = server.process.pid!;
   const before = cpuMicros(pid);
-  const postgresBefore = postgresCpuMicros();
+  const postgresBefore = postgresCpu();
   const result = await run({ ...load, duration: seconds.duration });
   const measured = summarise(
     name,
     result,
     cpuMicros(pid) - before,
-    postgresCpuMicros() - postgresBefore,
+    postgresCpuSince(postgresBefore),
   );
   report(measured);
   return measured;
