@@ -13,6 +13,7 @@ import { AuditChain1795660000000 } from './1795660000000-AuditChain';
 import { HoldsInPlay1795670000000 } from './1795670000000-HoldsInPlay';
 import { AuditChainSealAtCommit1795680000000 } from './1795680000000-AuditChainSealAtCommit';
 import { AuditEntryHashPlanned1795690000000 } from './1795690000000-AuditEntryHashPlanned';
+import { HoldsInPlayFunction1795700000000 } from './1795700000000-HoldsInPlayFunction';
 
 /**
  * Every migration, in order. A new migration file must be listed here (a test checks that each
@@ -33,4 +34,5 @@ export const migrations: (new () => MigrationInterface)[] = [
   HoldsInPlay1795670000000,
   AuditChainSealAtCommit1795680000000,
   AuditEntryHashPlanned1795690000000,
+  HoldsInPlayFunction1795700000000,
 ];
