@@ -51,6 +51,17 @@ export class DatabaseProxy extends FreezableProxy<Connection> {
   }
 
   /**
+   * Lets the latest such connection flow again, delivering what was held for it, in order (and
+   * what was held for every connection not frozen on its own, as `unfreeze()` does).
+   */
+  thawLatestEndingIn(suffix: string): void {
+    const latest = this.connectionsSeen.filter((c) => endsIn(c, suffix)).at(-1);
+    if (!latest) throw new Error(`No connection named *${suffix} through the proxy`);
+    latest.frozen = false;
+    this.release();
+  }
+
+  /**
    * Freezes every connection opened from now on whose `application_name` ends in `suffix`, from
    * its startup message on: it never gets through (a server that does not answer it), until
    * `stopFreezingNew()`; connections frozen meanwhile stay frozen.
