@@ -296,8 +296,12 @@ let clockTicks: number | undefined;
 
 /** CPU time (user + system) the process has used so far, in microseconds. */
 export function cpuMicros(pid: number): number {
+  return cpuOfStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+}
+
+/** utime + stime of a process, in µs, from the text of its `/proc/<pid>/stat`. */
+function cpuOfStat(stat: string): number {
   clockTicks ??= Number(execSync('getconf CLK_TCK').toString().trim()) || 100;
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const utime = Number(fields[11]);
@@ -310,15 +314,12 @@ export function cpuMicros(pid: number): number {
  * database's share of a run when it runs here (postgresCpuSince).
  */
 export function postgresCpu(): Map<number, number> {
-  clockTicks ??= Number(execSync('getconf CLK_TCK').toString().trim()) || 100;
   const byPid = new Map<number, number>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      if (!stat.includes('(postgres)')) continue;
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      byPid.set(Number(entry), ((Number(fields[11]) + Number(fields[12])) * 1e6) / clockTicks);
+      if (stat.includes('(postgres)')) byPid.set(Number(entry), cpuOfStat(stat));
     } catch {
       // Gone between the listing and the read.
     }
