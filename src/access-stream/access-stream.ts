@@ -53,7 +53,7 @@ interface StreamClient {
  * Events are numbered per instance, `<instanceId>:<n>` (instanceId is random per process), and the
  * last REPLAY_EVENTS are kept: a client that reconnects with `Last-Event-ID` gets what it missed,
  * or a `reset` when this instance cannot tell (an id of another instance or process, or one too
- * old). `changed` names a customer; `reset` (a `*` change, or the feed interrupted) means drop
+ * old). `changed` names a customer, once per commit, as of its first hearing; `reset` (a `*` change, or the feed interrupted) means drop
  * everything. `heartbeat` is sent every `STREAM_HEARTBEAT_MS`, and only while the feed is live:
  * it vouches that every change heard until then has been sent before it, and the feed is live
  * only while it hears every instance within `CHANGE_FEED_STALE_MS`. While the feed is not live,
@@ -93,11 +93,14 @@ export class AccessStream implements OnModuleInit, OnModuleDestroy {
   ) {}
 
   onModuleInit(): void {
-    this.unsubscribe = this.feed.subscribe((customerId) => {
+    this.unsubscribe = this.feed.subscribe((customerId, _origin, detail, heardAt) => {
       if (customerId === null) {
         this.publishReset(this.feed.live ? 'everything_changed' : 'feed_interrupted');
-      } else {
-        this.publish('changed', { customer_id: customerId, at: this.now() });
+      } else if (!detail?.heardBefore) {
+        // Once per commit, as of its first hearing: announced again at its second (this
+        // instance's NOTIFY after its own word), it would tell clients that answers computed
+        // between the two predate it, the limits store's included, which keeps its answer.
+        this.publish('changed', { customer_id: customerId, at: heardAt.toISOString() });
       }
     });
     this.timer = setInterval(() => this.beat(), this.config.streamHeartbeatMs);

@@ -9,6 +9,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { Client, Notification } from 'pg';
 import { DataSource } from 'typeorm';
 import type { AppConfig } from '../config/app-config';
+import { Clock } from '../common/clock';
 import { InjectConfig } from '../config/config.module';
 import { ChangeAwareCache } from './change-aware-cache';
 import {
@@ -26,16 +27,25 @@ import {
  * `detail`: for `database`, the server process that sent the NOTIFY (none for what the
  * connection itself says); for `local`, what the instance knows of a change to the customer's
  * holds alone, if it was one (CommittedHolds: its NOTIFY comes back from `backendPid`).
+ * `heardAt`: when the feed heard it, on the service's clock, the same instant for every listener
+ * (an answer computed from then on includes the change).
  */
 export type ChangeListener = (
   customerId: string | null,
   origin: ChangeOrigin,
-  detail?: ChangeDetail,
+  detail: ChangeDetail | undefined,
+  heardAt: Date,
 ) => void;
 export interface ChangeDetail {
   backendPid: number;
   /** Only for `local`: the customer's holds not lifted, as committed. */
   unlifted?: CommittedHolds['unlifted'];
+  /**
+   * This is the second hearing of one commit: its NOTIFY after the instance's own word of it, or
+   * the word after the NOTIFY (same customer, same server process, the other origin, within
+   * `changeFeedStaleMs`). Whoever only needs to know that something changed has heard it.
+   */
+  heardBefore?: true;
 }
 export type ChangeOrigin = 'local' | 'database';
 /** `id` null: any record of the kind may have changed unheard (or everything did): drop them all. */
@@ -90,9 +100,19 @@ export class CustomerChangeFeed
   private listensToDatabase = false;
   private readonly cachingOn: boolean;
 
+  /**
+   * The first hearing of each recent change that carried its server process, by customer (oldest
+   * first), waiting for the second (ChangeDetail.heardBefore); kept for `changeFeedStaleMs`.
+   */
+  private readonly firstHearings = new Map<
+    string,
+    { backendPid: number; origin: ChangeOrigin; at: number }
+  >();
+
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly changes: CustomerChanges,
+    private readonly clock: Clock,
     @InjectConfig() config: AppConfig,
   ) {
     this.heartbeatMs = config.changeFeedHeartbeatMs;
@@ -242,14 +262,49 @@ export class CustomerChangeFeed
     origin: ChangeOrigin = 'database',
     detail?: ChangeDetail,
   ): void {
+    const heardAt = this.clock.now();
+    if (customerId !== null && detail !== undefined) {
+      detail = this.pairHearings(customerId, origin, detail);
+    }
     for (const listener of this.listeners) {
       try {
-        listener(customerId, origin, detail);
+        listener(customerId, origin, detail, heardAt);
       } catch (error) {
         this.logger.error('A change listener failed', (error as Error).stack);
       }
     }
     if (customerId === null) for (const kind of RECORD_KINDS) this.emitRecord(kind, null);
+  }
+
+  /**
+   * The detail, marked `heardBefore` when it is the second hearing of a commit whose first this
+   * feed delivered: the same customer and server process, from the other origin. The word of a
+   * server process's commits comes in their order, and so do their NOTIFYs, so the pending first
+   * hearing is that of the same commit, or of an earlier one whose second hearing is still due
+   * (which then comes unmarked: one hearing more, never one less).
+   */
+  private pairHearings(
+    customerId: string,
+    origin: ChangeOrigin,
+    detail: ChangeDetail,
+  ): ChangeDetail {
+    const now = performance.now();
+    const first = this.firstHearings.get(customerId);
+    this.firstHearings.delete(customerId);
+    if (
+      first !== undefined &&
+      first.backendPid === detail.backendPid &&
+      first.origin !== origin &&
+      now - first.at <= this.staleMs
+    ) {
+      return { ...detail, heardBefore: true };
+    }
+    this.firstHearings.set(customerId, { backendPid: detail.backendPid, origin, at: now });
+    for (const [id, hearing] of this.firstHearings) {
+      if (now - hearing.at <= this.staleMs) break;
+      this.firstHearings.delete(id);
+    }
+    return detail;
   }
 
   private emitRecord(kind: RecordKind, id: string | null): void {

@@ -230,9 +230,9 @@ export class LimitsStore implements OnApplicationBootstrap, OnApplicationShutdow
     this.echoWithinMs = config.changeFeedStaleMs;
     this.reads = new LimitsReads(dataSource);
     if (this.keeping) {
-      feed.subscribe((customerId, origin, detail) => {
+      feed.subscribe((customerId, origin, detail, heardAt) => {
         if (customerId === null) this.everythingChanged();
-        else if (origin === 'local') this.ownChange(customerId, detail);
+        else if (origin === 'local') this.ownChange(customerId, detail, heardAt.getTime());
         else if (!this.ownEcho(customerId, detail?.backendPid)) {
           this.customerChanged(customerId, true);
           if (detail !== undefined && this.reloading.has(customerId)) {
@@ -355,7 +355,7 @@ export class LimitsStore implements OnApplicationBootstrap, OnApplicationShutdow
    * change of this instance to the customer awaits its hearing (two of them may get here out of
    * commit order: the second is read again when heard, as before).
    */
-  private ownChange(customerId: string, detail: ChangeDetail | undefined): void {
+  private ownChange(customerId: string, detail: ChangeDetail | undefined, heardAt: number): void {
     if (detail !== undefined && this.heardFirst.get(customerId) === detail.backendPid) {
       // Its NOTIFY was heard first (delivered once committed): the reload it started reads it.
       this.heardFirst.delete(customerId);
@@ -376,11 +376,12 @@ export class LimitsStore implements OnApplicationBootstrap, OnApplicationShutdow
     ) {
       return;
     }
-    const now = this.clock.now().getTime();
+    // As of the instant the feed heard it, which the access stream announces it with: a client
+    // keeps an answer computed no earlier than the change it heard.
     const limits = customerLimitsAt(
       this.planSets.at(slots.planSet[slot]),
       detail.unlifted.map(pendingHold),
-      now,
+      heardAt,
     );
     slots.set(slot, limits);
     this.echoes.set(customerId, { backendPid: detail.backendPid, at: performance.now() });

@@ -294,6 +294,53 @@ describeOnPostgres('GET /access/stream with two instances and a change feed that
     });
   });
 
+  it('announces a change of its own once, as of the answer its limits store keeps for it', async () => {
+    // Its LISTEN connection through a proxy that holds it during the disable: the instance's own
+    // word of the change comes first, its NOTIFY after (unheld, the load decides the order).
+    const proxy = await DatabaseProxy.start(a.database.runtimeUrl);
+    const proxied = await startTestApp(
+      { STREAM_HEARTBEAT_MS: String(HEARTBEAT_MS) },
+      {
+        database: {
+          url: a.database.url,
+          runtimeUrl: proxy.urlFor(a.database.runtimeUrl),
+          drop: () => Promise.resolve(),
+        },
+      },
+    );
+    try {
+      const [customer, marker] = [await createCustomer(a), await createCustomer(a)];
+      const reader = await EventStreamReader.open(
+        `${await listen(proxied)}${STREAM}`,
+        platform.header,
+      );
+      open.push(reader);
+      await reader.next((e) => e.event === 'heartbeat');
+
+      proxy.freezeLatestEndingIn('-listener');
+      await disableCustomer(proxied, customer.id, support.header).expect(200);
+      await reader.next(isChangeOf(customer.id), { timeoutMs: GENEROUS_MS });
+      proxy.thawLatestEndingIn('-listener');
+      // A change through the other instance, heard after the held NOTIFY (commit order).
+      await disableCustomer(b, marker.id, support.header).expect(200);
+      await reader.next(isChangeOf(marker.id), { timeoutMs: GENEROUS_MS });
+
+      const announced = reader.events.filter(isChangeOf(customer.id));
+      expect(announced).toHaveLength(1);
+      const limits = await request(proxied.http)
+        .get(`/api/v1/customers/${customer.id}/limits`)
+        .set(platform.header)
+        .expect(200);
+      expect(limits.body).toMatchObject({ status: 'disabled' });
+      // What a client checks before keeping an answer: not computed before the change it heard.
+      const asOf = Date.parse((limits.body as { as_of: string }).as_of);
+      expect(asOf).toBeGreaterThanOrEqual(Date.parse(dataOf(announced[0]).at));
+    } finally {
+      await proxied.close();
+      await proxy.close();
+    }
+  });
+
   it('stops heartbeats while its change feed hangs, and resets when the feed is back', async () => {
     const proxy = await DatabaseProxy.start(a.database.runtimeUrl);
     const proxied = await startTestApp(
