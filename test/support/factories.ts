@@ -3,7 +3,7 @@ import { StaffUser } from '../../src/auth/entities/staff-user.entity';
 import { PasswordHasher } from '../../src/auth/password-hasher';
 import type { Role } from '../../src/access/roles';
 import { ROLES } from '../../src/access/roles';
-import type { DataSource } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import { Customer } from '../../src/customers/entities/customer.entity';
 import { Hold } from '../../src/customers/entities/hold.entity';
 import type { TestApp } from './test-app';
@@ -55,8 +55,16 @@ export async function signInEveryRole(t: TestApp): Promise<Record<Role, StaffSes
   >;
 }
 
+/**
+ * Where a factory writes: a test app's database, or a transaction's manager (`t.db.transaction`)
+ * for rows that must appear together, as the service's own writes do.
+ */
+export interface Writes {
+  db: DataSource | EntityManager;
+}
+
 export async function createCustomer(
-  t: TestApp,
+  t: Writes,
   overrides: Partial<Customer> = {},
 ): Promise<Customer> {
   const customers = t.db.getRepository(Customer);
@@ -79,7 +87,7 @@ export async function createCustomer(
  * an active manual one from now unless overridden.
  */
 export async function insertHold(
-  db: DataSource,
+  db: DataSource | EntityManager,
   customerId: string,
   overrides: Partial<Hold> = {},
 ): Promise<Hold> {

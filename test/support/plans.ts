@@ -3,6 +3,7 @@ import { Feature } from '../../src/plans/entities/feature.entity';
 import { PlanFeature } from '../../src/plans/entities/plan-feature.entity';
 import { Plan, PlanInterval } from '../../src/plans/entities/plan.entity';
 import { Subscription } from '../../src/subscriptions/entities/subscription.entity';
+import type { Writes } from './factories';
 import type { TestApp } from './test-app';
 
 export const uniqueCode = (prefix: string): string => `${prefix}_${randomBytes(4).toString('hex')}`;
@@ -42,7 +43,7 @@ export async function createPlan(
 
 /** An active subscription straight into the database, by default in its first month. */
 export async function createSubscription(
-  t: TestApp,
+  t: Writes,
   customerId: string,
   planId: string,
   period: { start: Date; end: Date } = {

@@ -87,11 +87,19 @@ describe('AccessClient against the service', () => {
     return client;
   }
 
-  /** An enabled customer with a subscription granting `feature`. */
+  /**
+   * An enabled customer with a subscription granting `feature`, committed together. These writes
+   * go straight to the database, unannounced (the service's own writes announce themselves), and
+   * after the reset test both instances load every customer again: a load that read between two
+   * commits kept the customer without its plans, which a disable's answer hid until its hold
+   * ended ("enabled", no features: a failure in CI).
+   */
   async function subscriber(): Promise<string> {
-    const customer = await createCustomer(a);
-    await createSubscription(a, customer.id, planId);
-    return customer.id;
+    return a.db.transaction(async (db) => {
+      const customer = await createCustomer({ db });
+      await createSubscription({ db }, customer.id, planId);
+      return customer.id;
+    });
   }
 
   /** Loads the customer into the client's cache; afterwards checks are synchronous. */
@@ -240,8 +248,8 @@ describe('AccessClient against the service', () => {
     expect(after).toBeInstanceOf(Promise); // the cached answer expired by itself: it asks
     const decided = await after;
     if (!decided.allowed) {
-      // Says why (a failure in CI once, not reproduced since): the decision's source, what the
-      // service answers now, the client's counts and the errors it reported.
+      // Says why: the decision's source, what the service answers now, the client's counts and
+      // the errors it reported (CI once printed only `false`: see subscriber()).
       const now = await request(a.http)
         .get(`/api/v1/customers/${customerId}/limits`)
         .set(platform.header);
