@@ -14,7 +14,7 @@ import { InjectConfig } from '../config/config.module';
 import { ChangeAwareCache } from './change-aware-cache';
 import {
   CUSTOMER_CHANGES_CHANNEL,
-  CommittedHolds,
+  CommittedChange,
   CustomerChanges,
   RECORD_KINDS,
   RecordKind,
@@ -25,8 +25,8 @@ import {
  * instance committed the change and says so itself (at once, after the commit), `database` when
  * it came through LISTEN (any instance's, this one's too) or from the connection itself.
  * `detail`: for `database`, the server process that sent the NOTIFY (none for what the
- * connection itself says); for `local`, what the instance knows of a change to the customer's
- * holds alone, if it was one (CommittedHolds: its NOTIFY comes back from `backendPid`).
+ * connection itself says); for `local`, the server process its NOTIFY comes back from, and the
+ * holds as committed for a change to the customer's holds alone (CommittedChange).
  * `heardAt`: when the feed heard it, on the service's clock, the same instant for every listener
  * (an answer computed from then on includes the change).
  */
@@ -39,7 +39,7 @@ export type ChangeListener = (
 export interface ChangeDetail {
   backendPid: number;
   /** Only for `local`: the customer's holds not lifted, as committed. */
-  unlifted?: CommittedHolds['unlifted'];
+  unlifted?: CommittedChange['unlifted'];
   /**
    * This is the second hearing of one commit: its NOTIFY after the instance's own word of it, or
    * the word after the NOTIFY (same customer, same server process, the other origin, within

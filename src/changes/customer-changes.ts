@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { TransactionHost } from '@nestjs-cls/transactional';
 import { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
 import { Injectable } from '@nestjs/common';
+import { backendPidOf } from '../database/statement';
 import { UnitOfWork } from '../database/unit-of-work';
 
 /** The PostgreSQL channel on which every instance hears of changes to a customer's access. */
@@ -27,15 +28,21 @@ export interface CommittedHold {
 }
 
 /**
+ * What this instance knows of a change it committed to a customer: the server process of the
+ * transaction that sent the NOTIFY (this instance's own hearing of the change through LISTEN
+ * comes from it, so the two hearings of one commit are told apart from two commits), and, for a
+ * change to the customer's holds alone, the holds as committed.
+ */
+export interface CommittedChange {
+  backendPid: number;
+  unlifted?: readonly CommittedHold[];
+}
+
+/**
  * What this instance knows of a change it committed to a customer's holds alone (not to its
  * subscriptions or plans): enough for a cache to apply it rather than read the customer again.
  */
-export interface CommittedHolds {
-  /**
-   * The server process of the transaction that sent the NOTIFY: this instance's own hearing of
-   * the change through LISTEN comes from it.
-   */
-  backendPid: number;
+export interface CommittedHolds extends CommittedChange {
   /** The customer's holds not lifted, as committed (those that ended included). */
   unlifted: readonly CommittedHold[];
 }
@@ -60,13 +67,19 @@ export class CustomerChanges {
     this.local.setMaxListeners(0);
   }
 
-  /** `customerId` null means "anything may have changed" (a plan used by many customers). */
+  /**
+   * `customerId` null means "anything may have changed" (a plan used by many customers). This
+   * instance is told with the server process that sends the NOTIFY, so that its feed hears the
+   * commit once, not once more when the NOTIFY comes back (CustomerChangeFeed's pairing: the
+   * access stream would announce the change twice, and clients ask again for nothing).
+   */
   async changed(customerId: string | null): Promise<void> {
-    await this.txHost.tx.query('SELECT pg_notify($1, $2)', [
-      CUSTOMER_CHANGES_CHANNEL,
-      customerId ?? '*',
-    ]);
-    this.unitOfWork.afterCommit(() => this.local.emit('change', customerId));
+    const tx = this.txHost.tx;
+    await tx.query('SELECT pg_notify($1, $2)', [CUSTOMER_CHANGES_CHANNEL, customerId ?? '*']);
+    const backendPid = customerId === null ? undefined : await backendPidOf(tx);
+    const committed: CommittedChange | undefined =
+      backendPid === undefined ? undefined : { backendPid };
+    this.unitOfWork.afterCommit(() => this.local.emit('change', customerId, committed));
   }
 
   /**
@@ -110,11 +123,12 @@ export class CustomerChanges {
   }
 
   /**
-   * Listens to this instance's own committed changes (with what it knows of a change to a
-   * customer's holds alone). Returns the unsubscribe function.
+   * Listens to this instance's own committed changes (with what it knows of each: the server
+   * process that sent its NOTIFY, and the holds of a change to them alone). Returns the
+   * unsubscribe function.
    */
   onLocalChange(
-    listener: (customerId: string | null, committed?: CommittedHolds) => void,
+    listener: (customerId: string | null, committed?: CommittedChange) => void,
   ): () => void {
     this.local.on('change', listener);
     return () => this.local.off('change', listener);

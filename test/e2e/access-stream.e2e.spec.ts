@@ -8,6 +8,7 @@ import { DatabaseProxy } from '../support/database-proxy';
 import { dataOf, EventStreamReader, ReceivedEvent } from '../support/event-stream';
 import { createCustomer, signIn, StaffSession } from '../support/factories';
 import { disableCustomer, enableCustomer } from '../support/holds';
+import { createPlan } from '../support/plans';
 import { startTestApp, TestApp } from '../support/test-app';
 import { onEmbeddedDatabase } from '../support/test-env';
 import { UnitOfWork } from '../../src/database/unit-of-work';
@@ -294,52 +295,70 @@ describeOnPostgres('GET /access/stream with two instances and a change feed that
     });
   });
 
-  it('announces a change of its own once, as of the answer its limits store keeps for it', async () => {
-    // Its LISTEN connection through a proxy that holds it during the disable: the instance's own
-    // word of the change comes first, its NOTIFY after (unheld, the load decides the order).
-    const proxy = await DatabaseProxy.start(a.database.runtimeUrl);
-    const proxied = await startTestApp(
-      { STREAM_HEARTBEAT_MS: String(HEARTBEAT_MS) },
-      {
-        database: {
-          url: a.database.url,
-          runtimeUrl: proxy.urlFor(a.database.runtimeUrl),
-          drop: () => Promise.resolve(),
+  // A change to the holds alone (applied by the limits store from memory, its NOTIFY skipped) and
+  // a change to the subscriptions (read again when its NOTIFY comes back): both heard twice.
+  const ownChanges: [string, (t: TestApp, customerId: string) => Promise<unknown>, string][] = [
+    ['a disable', (t, id) => disableCustomer(t, id, support.header).expect(200), 'disabled'],
+    [
+      'a subscription',
+      async (t, id) =>
+        request(t.http)
+          .post(`/api/v1/customers/${id}/subscriptions`)
+          .set(platform.header)
+          .send({ plan_code: (await createPlan(a)).code })
+          .expect(201),
+      'enabled',
+    ],
+  ];
+  it.each(ownChanges)(
+    'announces a change of its own once (%s), as of the answer its limits store gives for it',
+    async (_, change, status) => {
+      // Its LISTEN connection through a proxy that holds it during the change: the instance's own
+      // word of the change comes first, its NOTIFY after (unheld, the load decides the order).
+      const proxy = await DatabaseProxy.start(a.database.runtimeUrl);
+      const proxied = await startTestApp(
+        { STREAM_HEARTBEAT_MS: String(HEARTBEAT_MS) },
+        {
+          database: {
+            url: a.database.url,
+            runtimeUrl: proxy.urlFor(a.database.runtimeUrl),
+            drop: () => Promise.resolve(),
+          },
         },
-      },
-    );
-    try {
-      const [customer, marker] = [await createCustomer(a), await createCustomer(a)];
-      const reader = await EventStreamReader.open(
-        `${await listen(proxied)}${STREAM}`,
-        platform.header,
       );
-      open.push(reader);
-      await reader.next((e) => e.event === 'heartbeat');
+      try {
+        const [customer, marker] = [await createCustomer(a), await createCustomer(a)];
+        const reader = await EventStreamReader.open(
+          `${await listen(proxied)}${STREAM}`,
+          platform.header,
+        );
+        open.push(reader);
+        await reader.next((e) => e.event === 'heartbeat');
 
-      proxy.freezeLatestEndingIn('-listener');
-      await disableCustomer(proxied, customer.id, support.header).expect(200);
-      await reader.next(isChangeOf(customer.id), { timeoutMs: GENEROUS_MS });
-      proxy.thawLatestEndingIn('-listener');
-      // A change through the other instance, heard after the held NOTIFY (commit order).
-      await disableCustomer(b, marker.id, support.header).expect(200);
-      await reader.next(isChangeOf(marker.id), { timeoutMs: GENEROUS_MS });
+        proxy.freezeLatestEndingIn('-listener');
+        await change(proxied, customer.id);
+        await reader.next(isChangeOf(customer.id), { timeoutMs: GENEROUS_MS });
+        proxy.thawLatestEndingIn('-listener');
+        // A change through the other instance, heard after the held NOTIFY (commit order).
+        await disableCustomer(b, marker.id, support.header).expect(200);
+        await reader.next(isChangeOf(marker.id), { timeoutMs: GENEROUS_MS });
 
-      const announced = reader.events.filter(isChangeOf(customer.id));
-      expect(announced).toHaveLength(1);
-      const limits = await request(proxied.http)
-        .get(`/api/v1/customers/${customer.id}/limits`)
-        .set(platform.header)
-        .expect(200);
-      expect(limits.body).toMatchObject({ status: 'disabled' });
-      // What a client checks before keeping an answer: not computed before the change it heard.
-      const asOf = Date.parse((limits.body as { as_of: string }).as_of);
-      expect(asOf).toBeGreaterThanOrEqual(Date.parse(dataOf(announced[0]).at));
-    } finally {
-      await proxied.close();
-      await proxy.close();
-    }
-  });
+        const announced = reader.events.filter(isChangeOf(customer.id));
+        expect(announced).toHaveLength(1);
+        const limits = await request(proxied.http)
+          .get(`/api/v1/customers/${customer.id}/limits`)
+          .set(platform.header)
+          .expect(200);
+        expect(limits.body).toMatchObject({ status });
+        // What a client checks before keeping an answer: not computed before the change it heard.
+        const asOf = Date.parse((limits.body as { as_of: string }).as_of);
+        expect(asOf).toBeGreaterThanOrEqual(Date.parse(dataOf(announced[0]).at));
+      } finally {
+        await proxied.close();
+        await proxy.close();
+      }
+    },
+  );
 
   it('stops heartbeats while its change feed hangs, and resets when the feed is back', async () => {
     const proxy = await DatabaseProxy.start(a.database.runtimeUrl);
