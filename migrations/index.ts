@@ -14,6 +14,7 @@ import { HoldsInPlay1795670000000 } from './1795670000000-HoldsInPlay';
 import { AuditChainSealAtCommit1795680000000 } from './1795680000000-AuditChainSealAtCommit';
 import { AuditEntryHashPlanned1795690000000 } from './1795690000000-AuditEntryHashPlanned';
 import { HoldsInPlayFunction1795700000000 } from './1795700000000-HoldsInPlayFunction';
+import { LockCustomerFunction1795710000000 } from './1795710000000-LockCustomerFunction';
 
 /**
  * Every migration, in order. A new migration file must be listed here (a test checks that each
@@ -35,4 +36,5 @@ export const migrations: (new () => MigrationInterface)[] = [
   AuditChainSealAtCommit1795680000000,
   AuditEntryHashPlanned1795690000000,
   HoldsInPlayFunction1795700000000,
+  LockCustomerFunction1795710000000,
 ];

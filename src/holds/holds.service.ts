@@ -22,7 +22,7 @@ import { HoldNotActiveError } from './holds.errors';
 import { CustomersService } from '../customers/customers.service';
 import { CustomerDto } from '../customers/dto/customer.dto';
 import { Customer } from '../customers/entities/customer.entity';
-import { Hold, HoldSource, HoldState } from '../customers/entities/hold.entity';
+import { Hold, holdFromRow, HoldSource, HoldState } from '../customers/entities/hold.entity';
 import { hydrate } from '../database/hydrate';
 import { backendPidOf, runInTransaction, Statement } from '../database/statement';
 import { holdsInPlay } from '../customers/access/holds-in-play';
@@ -49,6 +49,13 @@ const NEWEST_FIRST: KeysetColumn<Hold>[] = [
   { expression: 'h.placed_at', cast: 'timestamptz', value: (h) => h.placedAt.toISOString() },
   { expression: 'h.id', cast: 'uuid', value: (h) => h.id },
 ];
+
+/** lock_customer's row: the customer as locked and its holds in play, as JSON. */
+interface LockedRow {
+  customer: Record<string, unknown>;
+  holds: Record<string, unknown>[];
+  tx_started_at: Date;
+}
 
 /** A hold to place, checked. */
 interface NewHold {
@@ -119,17 +126,18 @@ const TX_STARTED_AT = 'CURRENT_TIMESTAMP::timestamptz(3) AS tx_started_at';
 // status change runs on the request path, and the ORM's query building, change detection
 // (a SELECT before each save) and hydration cost more than the statements themselves.
 //
-// The lock also sets plan_cache_mode for the rest of the transaction (SET LOCAL, without a round
-// trip of its own): PostgreSQL keeps a prepared statement's generic plan only while its estimated
-// cost is below the custom plans' average, and the writes' statement below, whose custom plans
-// fold its empty parts away, would be planned again at nearly every execution (0.6 ms of the
-// server's CPU each time, against a fraction of that to run it). Its generic plan is the same
-// work: each part is an unnest or a primary-key update.
+// The lock, and the read of the holds in play after it, in one round trip: the database function
+// lock_customer (migration 1795710000000-LockCustomerFunction) locks the row, then reads the holds
+// in a statement of its own, which sees what the lock's previous holder committed. It also sets
+// plan_cache_mode for the rest of the transaction (SET LOCAL): PostgreSQL keeps a prepared
+// statement's generic plan only while its estimated cost is below the custom plans' average, and
+// the writes' statement below, whose custom plans fold its empty parts away, would be planned
+// again at nearly every execution (0.6 ms of the server's CPU each time, against a fraction of
+// that to run it). Its generic plan is the same work: each part is an unnest or a primary-key
+// update.
 const LOCK_CUSTOMER = {
   name: 'holds_lock_customer',
-  text: `SELECT c.*, ${TX_STARTED_AT},
-                set_config('plan_cache_mode', 'force_generic_plan', true) AS plan_cache_mode
-           FROM customers c WHERE c.id = $1 FOR UPDATE`,
+  text: 'SELECT customer, holds, tx_started_at FROM lock_customer($1::uuid, $2::timestamptz)',
 };
 /**
  * A use case's writes in one statement, each part empty when it has nothing to write: the holds
@@ -501,20 +509,28 @@ export class HoldsService {
   }
 
   /**
-   * Locks the customer's row, reads the holds that can matter from the earliest instant the use
-   * case looks at (lookFrom), and catches its projection up to now. `startsAt`: the start of a
-   * hold the use case places, which may lie before now (the 60 s slack, and the wait for the lock).
+   * Locks the customer's row and reads the holds that can matter from the earliest instant the use
+   * case looks at (lookFrom), in one round trip (lock_customer), and catches its projection up to
+   * now. `startsAt`: the start of a hold the use case places, which may lie before now (the 60 s
+   * slack, and the wait for the lock).
    */
   private async lock(customerId: string, startsAt: Date | null = null): Promise<Locked> {
     const tx = this.txHost.tx;
-    const { rows } = await runInTransaction(tx, LOCK_CUSTOMER, [customerId]);
+    // lookFrom's instant before the lock, which the function lowers to the row's stored next
+    // boundary: an instant earlier than the one after the lock only reads more of the holds in
+    // play (those from an instant include those from any later one), never fewer.
+    const before = this.clock.now();
+    const lookFrom = startsAt !== null && startsAt < before ? startsAt : before;
+    const { rows } = await runInTransaction<LockedRow>(tx, LOCK_CUSTOMER, [
+      customerId,
+      lookFrom.toISOString(),
+    ]);
     if (rows.length === 0) throw new NotFoundError('Customer', customerId);
-    const customer = hydrate(tx.connection, Customer, rows[0]);
+    const row = rows[0];
+    const customer = hydrate(tx.connection, Customer, row.customer);
     // Now is read after the lock: whoever held it before has committed by then.
     const now = this.clock.now();
-    // A statement of its own after the lock: it sees what the lock's previous holder committed.
-    const holds = await holdsInPlay(tx, customerId, this.lookFrom(customer, now, startsAt));
-    return this.caughtUp(customer, holds, now, rows[0].tx_started_at as Date);
+    return this.caughtUp(customer, row.holds.map(holdFromRow), now, row.tx_started_at);
   }
 
   /**

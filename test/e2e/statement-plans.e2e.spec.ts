@@ -1,3 +1,4 @@
+import { Client } from 'pg';
 import { holdsInPlaySql } from '../../src/customers/access/holds-in-play';
 import { createCustomer, signIn, StaffSession } from '../support/factories';
 import { disableCustomer, enableCustomer, getCustomer } from '../support/holds';
@@ -36,6 +37,37 @@ describe('statement plans of the status changes', () => {
 
     await disableCustomer(t, UNKNOWN_ID, support.header).expect(404);
     expect(await planCacheMode()).toBe('auto');
+  });
+
+  it('locks the customer and reads its holds in one statement: a disable and an enable take four', async () => {
+    const customer = await createCustomer(t);
+    // Every statement sent through `pg`, with the connection it went on: a round trip each.
+    const query = jest.spyOn(Client.prototype, 'query');
+    const transaction = async (change: () => Promise<unknown>) => {
+      query.mockClear();
+      await change();
+      const calls = query.mock.calls.map((args, i) => ({
+        on: query.mock.contexts[i],
+        text: textOf(args[0]),
+      }));
+      // The transaction's statements: on its connection, from its start to its end (the pool's
+      // one connection also serves the boundary scheduler's poll between requests).
+      const start = calls.findIndex((call) => call.text === 'START TRANSACTION');
+      const own = calls.slice(start).filter((call) => call.on === calls[start]?.on);
+      const end = own.findIndex((call) => call.text === 'COMMIT' || call.text === 'ROLLBACK');
+      return own.slice(0, end + 1).map((call) => kindOf(call.text));
+    };
+    try {
+      const four = ['START TRANSACTION', 'lock and holds', 'writes', 'COMMIT'];
+      expect(
+        await transaction(() => disableCustomer(t, customer.id, support.header).expect(200)),
+      ).toEqual(four);
+      expect(
+        await transaction(() => enableCustomer(t, customer.id, support.header).expect(200)),
+      ).toEqual(four);
+    } finally {
+      query.mockRestore();
+    }
   });
 
   it('reads the holds in play through holds_in_play, the same on every call of a connection', async () => {
@@ -102,6 +134,15 @@ describe('statement plans of the status changes', () => {
 });
 
 const DAY_MS = 86_400_000;
+
+const textOf = (statement: unknown): string =>
+  typeof statement === 'string' ? statement : (statement as { text: string }).text;
+/** A statement of a hold use case, by what it does; any other as its text. */
+const kindOf = (text: string): string => {
+  if (text.includes('FROM lock_customer(')) return 'lock and holds';
+  if (text.startsWith('WITH placed AS')) return 'writes';
+  return text;
+};
 
 /** A small deterministic generator (mulberry32): the same histories at every run. */
 function seeded(seed: number): () => number {

@@ -27,8 +27,9 @@ export function holdsInPlaySql(customer: string, from: string): string {
 }
 
 /**
- * The use cases' read of a customer's holds under its row lock: $1 the customer, $2 the earliest
- * instant the use case looks at (see HoldsService.lock).
+ * A read of a customer's holds in a transaction that locked its row already (the boundary
+ * scheduler's batch, HoldsService.settleDue): $1 the customer, $2 the earliest instant it looks
+ * at. A use case on one customer reads them with the lock itself (lock_customer).
  */
 const HOLDS_IN_PLAY = {
   name: 'holds_in_play',
