@@ -25,7 +25,6 @@ import { Customer } from '../customers/entities/customer.entity';
 import { Hold, holdFromRow, HoldSource, HoldState } from '../customers/entities/hold.entity';
 import { hydrate } from '../database/hydrate';
 import { backendPidOf, runInTransaction, Statement } from '../database/statement';
-import { holdsInPlay } from '../customers/access/holds-in-play';
 import { UnitOfWork } from '../database/unit-of-work';
 import { NotesService } from '../notes/notes.service';
 import { EventOutbox, EventsWithin, namedByText, NewEvent } from '../events/event-outbox';
@@ -54,6 +53,11 @@ const NEWEST_FIRST: KeysetColumn<Hold>[] = [
 interface LockedRow {
   customer: Record<string, unknown>;
   holds: Record<string, unknown>[];
+  /**
+   * The transaction's start as every column the use cases stamp with CURRENT_TIMESTAMP stores it
+   * (timestamptz(3) rounds): read with the lock, so that a saved customer's updated_at, and the
+   * events that show it, are known before the writes' statement, which then returns nothing.
+   */
   tx_started_at: Date;
 }
 
@@ -89,7 +93,7 @@ interface Locked {
   stored: string;
   holds: Hold[];
   now: Date;
-  /** The transaction's start as the writes stamp it (TX_STARTED_AT). */
+  /** The transaction's start as the writes stamp it (lock_customer's tx_started_at). */
   txStartedAt: Date;
   /** Something was changed: the projection is saved and the change announced. */
   dirty: boolean;
@@ -114,13 +118,6 @@ function projectionKey(customer: Customer): string {
     customer.nextBoundaryAt?.getTime(),
   ].join('|');
 }
-
-/**
- * The transaction's start as every column the use cases stamp with CURRENT_TIMESTAMP stores it
- * (timestamptz(3) rounds): read with the lock, so that a saved customer's updated_at, and the
- * events that show it, are known before the writes' statement, which then returns nothing.
- */
-const TX_STARTED_AT = 'CURRENT_TIMESTAMP::timestamptz(3) AS tx_started_at';
 
 // The use cases' own statements, straight through `pg` on the transaction's connection: a
 // status change runs on the request path, and the ORM's query building, change detection
@@ -147,7 +144,7 @@ const LOCK_CUSTOMER = {
  * entries (from $31, auditInsertSql) and its events with the outbox's sinks' work (after them,
  * EventOutbox.within). One round trip for all of it: on this path each statement costs the
  * service more than what it writes. Nothing is returned but the outbox's counts: the times it
- * stamps are the transaction's start, known since the lock (TX_STARTED_AT).
+ * stamps are the transaction's start, known since the lock (lock_customer's tx_started_at).
  */
 function saveWritesSql(events: EventsWithin): string {
   return `WITH placed AS (
@@ -413,19 +410,17 @@ export class HoldsService {
     if (!any) return 0;
     return this.unitOfWork.run(async () => {
       const now = this.clock.now();
-      const due = await this.txHost.tx.query<{ id: string; tx_started_at: Date }[]>(
-        `SELECT id, ${TX_STARTED_AT} FROM customers
+      const due = await this.txHost.tx.query<{ id: string }[]>(
+        `SELECT id FROM customers
           WHERE next_boundary_at <= $1
           ORDER BY next_boundary_at
           LIMIT $2
           FOR UPDATE SKIP LOCKED`,
         [now.toISOString(), limit],
       );
-      for (const { id, tx_started_at } of due) {
-        const customer = await this.customers.findOrFail(id);
-        const holds = await holdsInPlay(this.txHost.tx, id, this.lookFrom(customer, now, null));
-        await this.save(this.caughtUp(customer, holds, now, tx_started_at));
-      }
+      // Each row is locked already: lock_customer reads it and its holds at once, caught up to
+      // the batch's instant.
+      for (const { id } of due) await this.save(await this.lock(id, null, now));
       return due.length;
     });
   }
@@ -511,15 +506,19 @@ export class HoldsService {
   /**
    * Locks the customer's row and reads the holds that can matter from the earliest instant the use
    * case looks at (lookFrom), in one round trip (lock_customer), and catches its projection up to
-   * now. `startsAt`: the start of a hold the use case places, which may lie before now (the 60 s
-   * slack, and the wait for the lock).
+   * now (`at` when given: the boundary scheduler's batch instant). `startsAt`: the start of a hold
+   * the use case places, which may lie before now (the 60 s slack, and the wait for the lock).
+   *
+   * The earliest instant the use case evaluates the access rule at (lookFrom): now, the start of a
+   * hold it places, and the boundaries the catch-up walks, from the stored next boundary if it has
+   * come (lock_customer lowers the instant given to it). Holds that stopped before it, and are not
+   * part of a stretch reaching it, are never read.
    */
-  private async lock(customerId: string, startsAt: Date | null = null): Promise<Locked> {
+  private async lock(customerId: string, startsAt: Date | null = null, at?: Date): Promise<Locked> {
     const tx = this.txHost.tx;
-    // lookFrom's instant before the lock, which the function lowers to the row's stored next
-    // boundary: an instant earlier than the one after the lock only reads more of the holds in
-    // play (those from an instant include those from any later one), never fewer.
-    const before = this.clock.now();
+    // Now before the lock: an instant earlier than the one after it only reads more of the holds
+    // in play (those from an instant include those from any later one), never fewer.
+    const before = at ?? this.clock.now();
     const lookFrom = startsAt !== null && startsAt < before ? startsAt : before;
     const { rows } = await runInTransaction<LockedRow>(tx, LOCK_CUSTOMER, [
       customerId,
@@ -529,21 +528,8 @@ export class HoldsService {
     const row = rows[0];
     const customer = hydrate(tx.connection, Customer, row.customer);
     // Now is read after the lock: whoever held it before has committed by then.
-    const now = this.clock.now();
+    const now = at ?? this.clock.now();
     return this.caughtUp(customer, row.holds.map(holdFromRow), now, row.tx_started_at);
-  }
-
-  /**
-   * The earliest instant a use case evaluates the access rule at: now, the boundaries the catch-up
-   * walks (from the stored next boundary, if it has come), and the start of a hold it places.
-   * Holds that stopped before it, and are not part of a stretch reaching it, are never read.
-   */
-  private lookFrom(customer: Customer, now: Date, startsAt: Date | null): Date {
-    let from = now.getTime();
-    const boundary = customer.nextBoundaryAt?.getTime();
-    if (boundary !== undefined && boundary < from) from = boundary;
-    if (startsAt !== null && startsAt.getTime() < from) from = startsAt.getTime();
-    return new Date(from);
   }
 
   /**

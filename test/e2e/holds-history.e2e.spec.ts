@@ -1,5 +1,6 @@
 import request from 'supertest';
-import { holdsInPlay } from '../../src/customers/access/holds-in-play';
+import { holdsInPlaySql } from '../../src/customers/access/holds-in-play';
+import { Hold, holdFromRow } from '../../src/customers/entities/hold.entity';
 import { createCustomer, signIn, StaffSession } from '../support/factories';
 import {
   allPages,
@@ -66,9 +67,14 @@ describe('holds: a long history is not read by a status change', () => {
     return customer;
   }
 
-  /** What a status change reads under the customer's lock, from `from` on. */
-  const inPlay = (customerId: string, from: Date) =>
-    t.db.transaction((manager) => holdsInPlay(manager, customerId, from));
+  /** What a status change reads under the customer's lock (lock_customer), from `from` on. */
+  const inPlay = async (customerId: string, from: Date): Promise<Hold[]> =>
+    (
+      await t.db.query<Record<string, unknown>[]>(
+        `${holdsInPlaySql('$1::uuid', '$2')} ORDER BY h.starts_at, h.id`,
+        [customerId, from.toISOString()],
+      )
+    ).map(holdFromRow);
 
   const transitions = (entries: AuditEntryBody[]) =>
     entries

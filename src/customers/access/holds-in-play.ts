@@ -1,7 +1,3 @@
-import type { EntityManager } from 'typeorm';
-import { runInTransaction } from '../../database/statement';
-import { Hold, holdFromRow } from '../entities/hold.entity';
-
 /**
  * The holds of customer `customer` (an SQL expression) that can matter to the access rule
  * (accessAt) at any instant from `from` (an SQL expression) on, as the rows of `SELECT h.*`
@@ -24,27 +20,4 @@ import { Hold, holdFromRow } from '../entities/hold.entity';
  */
 export function holdsInPlaySql(customer: string, from: string): string {
   return `SELECT h.* FROM holds_in_play(${customer}, ${from}::timestamptz) h`;
-}
-
-/**
- * A read of a customer's holds in a transaction that locked its row already (the boundary
- * scheduler's batch, HoldsService.settleDue): $1 the customer, $2 the earliest instant it looks
- * at. A use case on one customer reads them with the lock itself (lock_customer).
- */
-const HOLDS_IN_PLAY = {
-  name: 'holds_in_play',
-  text: `${holdsInPlaySql('$1::uuid', '$2')} ORDER BY h.starts_at, h.id`,
-};
-
-/**
- * The holds of `customerId` that can matter at any instant from `from` on (holdsInPlaySql), read
- * in `manager`'s transaction, ordered by start (then id).
- */
-export async function holdsInPlay(
-  manager: EntityManager,
-  customerId: string,
-  from: Date,
-): Promise<Hold[]> {
-  const { rows } = await runInTransaction(manager, HOLDS_IN_PLAY, [customerId, from.toISOString()]);
-  return rows.map(holdFromRow);
 }
