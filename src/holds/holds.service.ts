@@ -108,6 +108,19 @@ interface Locked {
   notes: { reason: string; auditLogId: string; author: Actor }[];
 }
 
+/** Whether one of `holds` is a manual hold active at `now`: a disable then places none. */
+function hasActiveManualHold(holds: Hold[], now: Date): boolean {
+  return holds.some((h) => h.source === 'manual' && holdStateAt(h, now) === 'active');
+}
+
+/** The holds an enable lifts: those active or scheduled at `now`, whatever their source. */
+function pendingHolds(holds: Hold[], now: Date): Hold[] {
+  return holds.filter((h) => {
+    const state = holdStateAt(h, now);
+    return state === 'active' || state === 'scheduled';
+  });
+}
+
 /** The stored projection's columns, as one comparable value. */
 function projectionKey(customer: Customer): string {
   return [
@@ -210,7 +223,11 @@ export class HoldsService {
   }
 
   /** A manual hold from now, unless the customer already has an active manual hold. */
-  disable(customerId: string, input: DisableCustomerDto, origin: Origin): Promise<CustomerDto> {
+  async disable(
+    customerId: string,
+    input: DisableCustomerDto,
+    origin: Origin,
+  ): Promise<CustomerDto> {
     const now = this.clock.now();
     const hold = this.checkNewHold(
       {
@@ -223,26 +240,27 @@ export class HoldsService {
       'manual',
       now,
     );
+    const unchanged = await this.answeredUnchanged(customerId, hasActiveManualHold);
+    if (unchanged !== undefined) return unchanged;
     return this.unitOfWork.run(async () => {
       const locked = await this.lock(customerId);
-      const hasManual = locked.holds.some(
-        (h) => h.source === 'manual' && holdStateAt(h, locked.now) === 'active',
-      );
-      if (!hasManual) this.addHold(locked, hold, origin);
+      if (!hasActiveManualHold(locked.holds, locked.now)) this.addHold(locked, hold, origin);
       await this.save(locked);
       return this.customerDto(locked);
     });
   }
 
   /** Lifts every active and scheduled hold, whatever its source. */
-  enable(customerId: string, input: EnableCustomerDto, origin: Origin): Promise<CustomerDto> {
+  async enable(customerId: string, input: EnableCustomerDto, origin: Origin): Promise<CustomerDto> {
     const reason = input.reason ? input.reason : null;
+    const unchanged = await this.answeredUnchanged(
+      customerId,
+      (holds, now) => pendingHolds(holds, now).length === 0,
+    );
+    if (unchanged !== undefined) return unchanged;
     return this.unitOfWork.run(async () => {
       const locked = await this.lock(customerId);
-      const pending = locked.holds.filter((h) => {
-        const state = holdStateAt(h, locked.now);
-        return state === 'active' || state === 'scheduled';
-      });
+      const pending = pendingHolds(locked.holds, locked.now);
       if (pending.length > 0) {
         const entries = this.markLifted(locked, pending, reason, origin);
         const transition = this.projection.projectAt(
@@ -260,6 +278,34 @@ export class HoldsService {
       await this.save(locked);
       return this.customerDto(locked);
     });
+  }
+
+  /**
+   * The customer as it is, when a status change would change nothing: a disable of a customer
+   * that already has an active manual hold, an enable of one with no active or scheduled hold
+   * (`unchanged`, of its holds in play at now). Read in one statement with no lock and no
+   * transaction, where the locked path takes three round trips and the customer's row lock; a
+   * platform that repeats its disables (a billing system's retries) does not queue behind the
+   * customer's lock, or the audit chain's, for nothing.
+   *
+   * The answer is the locked path's at the instant the statement read: the committed holds then,
+   * at now, and nothing to write (or 404, when there was no such customer then). Undefined (the
+   * use case then locks and decides again) when the change would change something, when a
+   * boundary of the holds has come (the locked path writes its transition first), and inside a
+   * caller's transaction, whose own writes only its connection sees.
+   */
+  private async answeredUnchanged(
+    customerId: string,
+    unchanged: (holds: Hold[], now: Date) => boolean,
+  ): Promise<CustomerDto | undefined> {
+    if (this.txHost.isTransactionActive()) return undefined;
+    const now = this.clock.now();
+    const found = await this.customers.readWithHolds(customerId, now);
+    if (found === undefined) throw new NotFoundError('Customer', customerId);
+    const { customer, holds } = found;
+    if (customer.nextBoundaryAt !== null && customer.nextBoundaryAt <= now) return undefined;
+    if (!unchanged(holds, now)) return undefined;
+    return CustomerDto.from(customer, accessFrom(holds, now));
   }
 
   async lift(holdId: string, input: LiftHoldDto, origin: Origin): Promise<HoldDto> {

@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { Client } from 'pg';
 import request from 'supertest';
 import { AuditLog } from '../../src/audit/entities/audit-log.entity';
 import { CustomerChanges } from '../../src/changes/customer-changes';
@@ -6,6 +7,7 @@ import { Customer } from '../../src/customers/entities/customer.entity';
 import { Note } from '../../src/notes/entities/note.entity';
 import { NotesService } from '../../src/notes/notes.service';
 import { countRows, createCustomer, signIn, StaffSession } from '../support/factories';
+import { eventually, sleep } from '../support/holds';
 import { BURST_ENV, startTestApp, TestApp } from '../support/test-app';
 import { onEmbeddedDatabase } from '../support/test-env';
 
@@ -242,6 +244,105 @@ describe('disable and enable customers', () => {
       expect(response.body.updated_at).toBe(customer.updatedAt.toISOString());
       expect(await countRows(t, TABLES)).toEqual(before);
       expect(changed).toEqual([]);
+    });
+  });
+
+  describe('a change that changes nothing takes no lock', () => {
+    /** The customer's row, locked FOR UPDATE by a transaction of its own until the release. */
+    const lockRow = async (id: string): Promise<() => Promise<void>> => {
+      const client = new Client({ connectionString: t.database.url });
+      await client.connect();
+      await client.query('BEGIN');
+      await client.query('SELECT 1 FROM customers WHERE id = $1 FOR UPDATE', [id]);
+      return async () => {
+        await client.query('ROLLBACK');
+        await client.end();
+      };
+    };
+    /** How many of this database's backends wait for a lock now. */
+    const lockWaiters = async () =>
+      (
+        await t.asOwner<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_stat_activity
+            WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+        )
+      )[0].n;
+
+    /**
+     * The answer to `pending`, which must come without waiting for a lock: fails as soon as a
+     * backend of this database waits for one before the answer is in.
+     */
+    const answeredWithoutWaiting = async (pending: request.Test): Promise<request.Response> => {
+      let answer: { response: request.Response } | { error: unknown } | undefined;
+      void pending.then(
+        (response) => (answer = { response }),
+        (error: unknown) => (answer = { error }),
+      );
+      while (answer === undefined) {
+        if ((await lockWaiters()) > 0) throw new Error('The request waited for a lock');
+        await sleep(5);
+      }
+      if ('error' in answer) throw answer.error;
+      return answer.response;
+    };
+
+    it('answers a repeated disable, and an enable of an enabled customer, while another transaction holds the customer’s row', async () => {
+      const enabledOne = await createCustomer(t);
+      const disabledOne = await createCustomer(t);
+      const first = await disable(disabledOne.id, { reason: 'First' }).expect(200);
+      changed = [];
+      const releases = [await lockRow(enabledOne.id), await lockRow(disabledOne.id)];
+      try {
+        const before = await countRows(t, TABLES);
+        const again = await answeredWithoutWaiting(disable(disabledOne.id, { reason: 'Again' }));
+        expect(again.status).toBe(200);
+        expect(again.body).toEqual(first.body);
+        const enabled = await answeredWithoutWaiting(
+          enable(enabledOne.id, { reason: 'Just in case' }),
+        );
+        expect(enabled.status).toBe(200);
+        expect(enabled.body).toMatchObject({ id: enabledOne.id, status: 'enabled', version: 1 });
+        expect(await countRows(t, TABLES)).toEqual(before);
+        expect(changed).toEqual([]);
+      } finally {
+        for (const release of releases) await release();
+      }
+    });
+
+    it('still locks for a change: an enable of a disabled customer waits for the row, then lifts', async () => {
+      const customer = await createCustomer(t);
+      await disable(customer.id, { reason: 'Unpaid' }).expect(200);
+      const release = await lockRow(customer.id);
+      let answered = false;
+      const enabling = enable(customer.id, { reason: 'Paid' }).then((response) => {
+        answered = true;
+        return response;
+      });
+      try {
+        await eventually(
+          async () => ((await lockWaiters()) > 0 ? true : undefined),
+          10_000,
+          'the enable waiting for the customer’s row',
+        );
+        expect(answered).toBe(false);
+      } finally {
+        await release();
+      }
+      const response = await enabling;
+      expect(response.status).toBe(200);
+      expect(response.body).toMatchObject({ status: 'enabled', holds: [] });
+      expect((await entriesOf(customer.id)).map((e) => e.action)).toEqual([
+        'hold.placed',
+        'customer.disabled',
+        'hold.lifted',
+        'customer.enabled',
+      ]);
+    });
+
+    it('answers an unknown customer 404 and a malformed id 400, as the locked path does', async () => {
+      const unknown = await disable(UNKNOWN_ID).expect(404);
+      expect(unknown.body.code).toBe('not_found');
+      expect((await enable(UNKNOWN_ID).expect(404)).body.code).toBe('not_found');
     });
   });
 

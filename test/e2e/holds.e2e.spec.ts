@@ -374,6 +374,34 @@ describe('holds', () => {
       expect(entries[2].holdId).toBe(hold.id);
     });
 
+    it('a use case catches up first even when it changes nothing: an enable after a hold’s end records the end at its instant', async () => {
+      const customer = await createCustomer(t);
+      const endsAt = iso(HOUR);
+      await request(t.http)
+        .post(`/api/v1/customers/${customer.id}/disable`)
+        .set(support.header)
+        .send({ ends_at: endsAt })
+        .expect(200);
+      clock.advance(HOUR + 1000);
+      // Nothing to lift (the hold has ended), but the boundary has come and the scheduler has not
+      // run: the enable writes the end, as the system, at the hold's end, and answers it.
+      const response = await request(t.http)
+        .post(`/api/v1/customers/${customer.id}/enable`)
+        .set(support.header)
+        .expect(200);
+      expect(response.body).toMatchObject({ status: 'enabled', holds: [] });
+      const entries = await entriesOf(customer.id);
+      expect(
+        entries.map((e) => [e.action, e.actorType, e.effectiveAt?.toISOString() === endsAt]),
+      ).toEqual([
+        ['hold.placed', 'user', false],
+        ['customer.disabled', 'user', false],
+        ['hold.expired', 'system', true],
+        ['customer.enabled', 'system', true],
+      ]);
+      expect(await rowOf(customer.id)).toMatchObject({ status: 'enabled', nextBoundaryAt: null });
+    });
+
     it('enable lifts scheduled holds too, and lifting a scheduled hold cancels it', async () => {
       const customer = await createCustomer(t);
       const later = (await place(customer.id, { reason_code: 'other', starts_at: iso(HOUR) })).body;

@@ -39,7 +39,7 @@ describe('statement plans of the status changes', () => {
     expect(await planCacheMode()).toBe('auto');
   });
 
-  it('locks the customer and reads its holds in one statement: a disable and an enable take four', async () => {
+  it('locks the customer and reads its holds in one statement: a disable and an enable take four, one that changes nothing one', async () => {
     const customer = await createCustomer(t);
     // Every statement sent through `pg`, with the connection it went on: a round trip each.
     const query = jest.spyOn(Client.prototype, 'query');
@@ -65,6 +65,19 @@ describe('statement plans of the status changes', () => {
       expect(
         await transaction(() => enableCustomer(t, customer.id, support.header).expect(200)),
       ).toEqual(four);
+      // A change that changes nothing (a second disable, an enable of a customer that does not
+      // exist) reads the customer and its holds in one statement, and opens no transaction.
+      await disableCustomer(t, customer.id, support.header).expect(200);
+      for (const unchanged of [
+        () => enableCustomer(t, UNKNOWN_ID, support.header).expect(404),
+        () => disableCustomer(t, customer.id, support.header).expect(200),
+      ]) {
+        query.mockClear();
+        await unchanged();
+        const texts = query.mock.calls.map((args) => kindOf(textOf(args[0])));
+        expect(texts.filter((text) => text.includes('FROM customers c'))).toHaveLength(1);
+        expect(texts).not.toContain('lock and holds');
+      }
     } finally {
       query.mockRestore();
     }
