@@ -15,6 +15,7 @@ import { AuditChainSealAtCommit1795680000000 } from './1795680000000-AuditChainS
 import { AuditEntryHashPlanned1795690000000 } from './1795690000000-AuditEntryHashPlanned';
 import { HoldsInPlayFunction1795700000000 } from './1795700000000-HoldsInPlayFunction';
 import { LockCustomerFunction1795710000000 } from './1795710000000-LockCustomerFunction';
+import { AuditSealByPrimaryKey1795720000000 } from './1795720000000-AuditSealByPrimaryKey';
 
 /**
  * Every migration, in order. A new migration file must be listed here (a test checks that each
@@ -37,4 +38,5 @@ export const migrations: (new () => MigrationInterface)[] = [
   AuditEntryHashPlanned1795690000000,
   HoldsInPlayFunction1795700000000,
   LockCustomerFunction1795710000000,
+  AuditSealByPrimaryKey1795720000000,
 ];

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { Client } from 'pg';
 import request from 'supertest';
 import { entryHash } from '../../src/audit/audit-chain-encoding';
 import { CHAIN_COLUMNS, ChainRow, hashedFields } from '../../src/audit/audit-chain-rows';
@@ -217,6 +218,44 @@ describe('the audit hash chain', () => {
         END $$`),
       ).rejects.toThrow(/uq_audit_logs_seq/);
       expect((await verifyChain(a, s)).ok).toBe(true);
+    });
+
+    it('seals an entry found by its primary key, never by walking the unsealed entries of uq_audit_logs_seq', async () => {
+      // The seal's UPDATE as the function states it, planned as PL/pgSQL plans it: NEW.id a
+      // parameter, generic and custom plans. uq_audit_logs_seq holds a NULL for every entry's
+      // unsealed first version until VACUUM, and a held snapshot keeps them all to be read.
+      // Statistics as a service's table has them: many entries, every committed one sealed.
+      await a.asOwner(
+        `INSERT INTO audit_logs (action, actor_type, actor_name, before, after)
+         SELECT 'audit.exported', 'system', 'system', '{}', '{}' FROM generate_series(1, 3000)`,
+      );
+      await a.asOwner('ANALYZE audit_logs');
+      const [{ definition }] = await a.asOwner<{ definition: string }>(
+        `SELECT pg_get_functiondef('audit_logs_seal'::regproc) AS definition`,
+      );
+      const where = /UPDATE audit_logs\s+SET seq = entry\.seq[^;]*?WHERE ([^;]+);/.exec(definition);
+      expect(where).not.toBeNull();
+      const client = new Client({ connectionString: a.database.url });
+      await client.connect();
+      try {
+        await client.query('BEGIN');
+        await client.query(
+          `PREPARE seal_update(uuid) AS
+             UPDATE audit_logs SET seq = seq WHERE ${where![1].replace(/NEW\.id/g, '$1')}`,
+        );
+        for (const mode of ['force_generic_plan', 'force_custom_plan']) {
+          await client.query(`SET LOCAL plan_cache_mode = ${mode}`);
+          const { rows } = await client.query<{ 'QUERY PLAN': string }>(
+            `EXPLAIN (COSTS OFF) EXECUTE seal_update('6f1c1a52-9a43-4d5b-8a55-1b1d2f0c0c0c')`,
+          );
+          const plan = rows.map((row) => row['QUERY PLAN']).join('\n');
+          expect(plan).toContain('Index Scan using pk_audit_logs');
+          expect(plan).not.toContain('uq_audit_logs_seq');
+        }
+      } finally {
+        await client.query('ROLLBACK');
+        await client.end();
+      }
     });
 
     it('keeps the head row, which every append locks, even against the owner', async () => {

@@ -247,7 +247,9 @@ describe('disable and enable customers', () => {
     });
   });
 
-  describe('a change that changes nothing takes no lock', () => {
+  // A second connection holds the customer's row: the embedded engine serves one at a time.
+  const describeOnServer = onEmbeddedDatabase() ? describe.skip : describe;
+  describeOnServer('a change that changes nothing takes no lock', () => {
     /** The customer's row, locked FOR UPDATE by a transaction of its own until the release. */
     const lockRow = async (id: string): Promise<() => Promise<void>> => {
       const client = new Client({ connectionString: t.database.url });
