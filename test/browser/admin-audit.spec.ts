@@ -7,6 +7,7 @@ import request from 'supertest';
 import { launchChromium } from '../support/chromium';
 import { createCustomer, createStaff, STAFF_PASSWORD } from '../support/factories';
 import { startTestApp, TestApp } from '../support/test-app';
+import { onEmbeddedDatabase } from '../support/test-env';
 
 /**
  * The admin page's audit log (issue 13), in Debian's Chromium against the real service: filters
@@ -18,6 +19,13 @@ const SCRIPT = join(ROOT, 'scripts', 'verify-audit-export.mjs');
 const run = promisify(execFile);
 
 jest.setTimeout(120_000);
+
+/**
+ * The Verify test edits an entry behind the service's back and needs no checkpoint signed before
+ * it: a chain of its own. On the embedded engine every file shares one database, where the edit
+ * would break the chain for every later file: it runs on a server only.
+ */
+const itOwnChain = onEmbeddedDatabase() ? it.skip : it;
 
 describe('the admin page’s audit log, in Chromium', () => {
   let t: TestApp;
@@ -183,22 +191,25 @@ describe('the admin page’s audit log, in Chromium', () => {
     await page.getByText(/^Exported audit-log_start_now\.ndjson\.$/).waitFor();
   });
 
-  it('lets an admin verify the chain, and shows where an entry was edited behind its back', async () => {
-    const { page } = await signedIn('admin');
-    await page.getByRole('link', { name: 'Audit log' }).click();
-    await page.getByRole('heading', { name: 'Audit log', level: 1 }).waitFor();
-    const outcome = page.locator('#audit-verify-outcome');
-    await page.getByRole('button', { name: 'Verify' }).click();
-    await outcome.filter({ hasText: /^Verified: \d+ entries recompute and link/ }).waitFor();
-    expect(await outcome.innerText()).toContain('no signed checkpoint yet');
+  itOwnChain(
+    'lets an admin verify the chain, and shows where an entry was edited behind its back',
+    async () => {
+      const { page } = await signedIn('admin');
+      await page.getByRole('link', { name: 'Audit log' }).click();
+      await page.getByRole('heading', { name: 'Audit log', level: 1 }).waitFor();
+      const outcome = page.locator('#audit-verify-outcome');
+      await page.getByRole('button', { name: 'Verify' }).click();
+      await outcome.filter({ hasText: /^Verified: \d+ entries recompute and link/ }).waitFor();
+      expect(await outcome.innerText()).toContain('no signed checkpoint yet');
 
-    await t.asOwner(`DO $$ BEGIN
+      await t.asOwner(`DO $$ BEGIN
       ALTER TABLE audit_logs DISABLE TRIGGER audit_logs_no_update_delete;
       UPDATE audit_logs SET actor_name = 'Somebody else' WHERE seq = 3;
       ALTER TABLE audit_logs ENABLE TRIGGER audit_logs_no_update_delete;
     END $$`);
-    await page.getByRole('button', { name: 'Verify' }).click();
-    await outcome.filter({ hasText: /^Broken at seq 3 \(hash_mismatch\)/ }).waitFor();
-    expect(await outcome.innerText()).toContain('2 entries verified before it');
-  });
+      await page.getByRole('button', { name: 'Verify' }).click();
+      await outcome.filter({ hasText: /^Broken at seq 3 \(hash_mismatch\)/ }).waitFor();
+      expect(await outcome.innerText()).toContain('2 entries verified before it');
+    },
+  );
 });

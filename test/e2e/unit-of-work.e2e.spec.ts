@@ -4,6 +4,10 @@ import type { AsyncLocalStorage } from 'node:async_hooks';
 import { ClsService } from 'nestjs-cls';
 import { UnitOfWork } from '../../src/database/unit-of-work';
 import { startTestApp, TestApp } from '../support/test-app';
+import { onEmbeddedDatabase } from '../support/test-env';
+
+/** Two transactions open at once need two connections: the embedded engine serves one. */
+const itOnServer = onEmbeddedDatabase() ? it.skip : it;
 
 /**
  * UnitOfWork keeps the CLS context (and with it Node's async hooks) on only while a run is open:
@@ -49,34 +53,37 @@ describe('UnitOfWork', () => {
     expect(tracked()).toBe(false);
   });
 
-  it('keeps each of two overlapping runs in its own transaction, whichever ends first', async () => {
-    let releaseFirst!: () => void;
-    const firstMayEnd = new Promise<void>((resolve) => (releaseFirst = resolve));
-    let firstEnded!: () => void;
-    const firstHasEnded = new Promise<void>((resolve) => (firstEnded = resolve));
+  itOnServer(
+    'keeps each of two overlapping runs in its own transaction, whichever ends first',
+    async () => {
+      let releaseFirst!: () => void;
+      const firstMayEnd = new Promise<void>((resolve) => (releaseFirst = resolve));
+      let firstEnded!: () => void;
+      const firstHasEnded = new Promise<void>((resolve) => (firstEnded = resolve));
 
-    const first = uow.run(async () => {
-      const id = await transactionId();
-      await firstMayEnd;
-      return id;
-    });
-    const second = uow.run(async () => {
-      const before = await transactionId();
-      releaseFirst();
-      await firstHasEnded;
-      // The first run has closed: the second's context, and its transaction, are still here.
-      expect(txHost.isTransactionActive()).toBe(true);
-      expect(tracked()).toBe(true);
-      return [before, await transactionId()];
-    });
-    const firstId = await first;
-    firstEnded();
-    const [secondBefore, secondAfter] = await second;
-    expect(secondAfter).toBe(secondBefore);
-    expect(secondBefore).not.toBe(firstId);
-    expect(txHost.isTransactionActive()).toBe(false);
-    expect(tracked()).toBe(false);
-  });
+      const first = uow.run(async () => {
+        const id = await transactionId();
+        await firstMayEnd;
+        return id;
+      });
+      const second = uow.run(async () => {
+        const before = await transactionId();
+        releaseFirst();
+        await firstHasEnded;
+        // The first run has closed: the second's context, and its transaction, are still here.
+        expect(txHost.isTransactionActive()).toBe(true);
+        expect(tracked()).toBe(true);
+        return [before, await transactionId()];
+      });
+      const firstId = await first;
+      firstEnded();
+      const [secondBefore, secondAfter] = await second;
+      expect(secondAfter).toBe(secondBefore);
+      expect(secondBefore).not.toBe(firstId);
+      expect(txHost.isTransactionActive()).toBe(false);
+      expect(tracked()).toBe(false);
+    },
+  );
 
   it('runs an after-commit callback after the commit, outside the transaction', async () => {
     const seen: boolean[] = [];
