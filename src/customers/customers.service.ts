@@ -100,26 +100,22 @@ export class CustomersService {
       return (await this.toDtos([await this.findOrFail(id)]))[0];
     }
     const now = this.clock.now();
-    const found = await this.readWithHolds(id, now);
-    if (found === undefined) throw new NotFoundError('Customer', id);
-    return CustomerDto.from(found.customer, accessFrom(found.holds, now));
+    const { customer, holds } = await this.readWithHolds(id, now);
+    return CustomerDto.from(customer, accessFrom(holds, now));
   }
 
   /**
    * The customer and its holds in play at `now` (by start, then id), as committed when the
    * statement starts: one statement straight through `pg`, on the primary, outside any
-   * transaction and with no lock. Undefined when there is no such customer.
+   * transaction and with no lock. 404 when there is no such customer.
    */
-  async readWithHolds(
-    id: string,
-    now: Date,
-  ): Promise<{ customer: Customer; holds: Hold[] } | undefined> {
+  async readWithHolds(id: string, now: Date): Promise<{ customer: Customer; holds: Hold[] }> {
     const { rows } = await pgPoolOf(this.dataSource).query<Record<string, unknown>>({
       name: statementName(this.dataSource, 'customer_with_holds'),
       text: CUSTOMER_WITH_HOLDS,
       values: [id, now.toISOString()],
     });
-    if (rows.length === 0) return undefined;
+    if (rows.length === 0) throw new NotFoundError('Customer', id);
     const { holds_as_json: holdsJson, ...row } = rows[0];
     return {
       customer: hydrate(this.dataSource, Customer, row),

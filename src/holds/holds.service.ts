@@ -300,9 +300,7 @@ export class HoldsService {
   ): Promise<CustomerDto | undefined> {
     if (this.txHost.isTransactionActive()) return undefined;
     const now = this.clock.now();
-    const found = await this.customers.readWithHolds(customerId, now);
-    if (found === undefined) throw new NotFoundError('Customer', customerId);
-    const { customer, holds } = found;
+    const { customer, holds } = await this.customers.readWithHolds(customerId, now);
     if (customer.nextBoundaryAt !== null && customer.nextBoundaryAt <= now) return undefined;
     if (!unchanged(holds, now)) return undefined;
     return CustomerDto.from(customer, accessFrom(holds, now));

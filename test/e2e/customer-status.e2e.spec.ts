@@ -345,6 +345,15 @@ describe('disable and enable customers', () => {
       const unknown = await disable(UNKNOWN_ID).expect(404);
       expect(unknown.body.code).toBe('not_found');
       expect((await enable(UNKNOWN_ID).expect(404)).body.code).toBe('not_found');
+      const before = await countRows(t, TABLES);
+      for (const change of [disable, enable]) {
+        const malformed = await change('42').expect(400);
+        expect(malformed.body).toMatchObject({
+          code: 'validation_failed',
+          errors: [{ field: 'id' }],
+        });
+      }
+      expect(await countRows(t, TABLES)).toEqual(before);
     });
   });
 
