@@ -65,6 +65,11 @@ const KIND_NAMES: Record<Kind, string> = {
   customerReads: 'customer read',
   auditPages: 'audit page',
 };
+const KINDS = Object.keys(KIND_NAMES) as Kind[];
+/** What the benchmark reads of an autocannon connection (`response` events): its request's context. */
+interface AutocannonClient {
+  requestIterator: { context: Record<string, unknown> };
+}
 if (ONLY !== undefined && !(ONLY in KIND_NAMES)) {
   throw new Error(`BENCH_ONLY must be one of ${Object.keys(KIND_NAMES).join(', ')}`);
 }
@@ -143,7 +148,7 @@ async function main(): Promise<void> {
 
     const requests: autocannon.Request[] = [
       {
-        setupRequest: (request): autocannon.Request => {
+        setupRequest: (request, context): autocannon.Request => {
           const draw = Math.random();
           const kind: Kind =
             draw < MIX.limits
@@ -153,6 +158,8 @@ async function main(): Promise<void> {
                 : draw < MIX.limits + MIX.statusChanges + MIX.customerReads
                   ? 'customerReads'
                   : 'auditPages';
+          // Read back when its answer arrives (one request at a time per connection).
+          context.kind = kind;
           return requestOf(kind, request);
         },
       },
@@ -170,11 +177,17 @@ async function main(): Promise<void> {
     console.log(`Measuring for ${DURATION_S} s...`);
     // Answers per second, from autocannon's own tick: whether throughput holds over the run.
     const perSecond: number[] = [];
+    // Each answer's latency, by the kind of its request: which kind the mix's tail is made of.
+    const latencies = new Map<Kind, number[]>(KINDS.map((kind) => [kind, []]));
     const result = await new Promise<autocannon.Result>((resolve, reject) => {
       const instance = autocannon({ ...load, duration: DURATION_S }, (error, finished) =>
         error ? reject(error) : resolve(finished),
       );
       instance.on('tick', ({ counter }: { counter: number }) => perSecond.push(counter));
+      instance.on('response', (client, _status, _bytes, ms) => {
+        const kind = (client as AutocannonClient).requestIterator.context.kind as Kind;
+        latencies.get(kind)?.push(ms);
+      });
     });
     const per10s: number[] = [];
     for (let i = 0; i + 10 <= perSecond.length; i += 10) {
@@ -192,7 +205,7 @@ async function main(): Promise<void> {
 
     const kinds: string[] = [];
     if (KIND_DURATION_S > 0) {
-      for (const kind of Object.keys(KIND_NAMES) as Kind[]) {
+      for (const kind of KINDS) {
         const alone = await measure(
           KIND_NAMES[kind],
           service,
@@ -209,6 +222,7 @@ async function main(): Promise<void> {
       }
     }
 
+    const tail = tailByKind(latencies);
     const byStatus = Object.entries(result.statusCodeStats ?? {}).map(
       ([code, { count }]) => `${code}: ${count}`,
     );
@@ -240,7 +254,12 @@ async function main(): Promise<void> {
 | req/s, every 10 s | ${per10s.map((n) => n.toFixed(0)).join(', ')} | holds over the run |
 | server RSS, every 10 s | ${rss.map((mb) => mb.toFixed(0)).join(', ')} MB | stable |
 
-Latencies are autocannon's, in whole milliseconds, over all kinds of requests.${
+Latencies are autocannon's, in whole milliseconds, over all kinds of requests. By kind, in the
+same run (autocannon's latency of each answer, from the request's write to the answer's end):
+
+| request | answers | p50 | p99 | max | of the answers slower than the mix's p99 (${tail.p99.toFixed(1)} ms) |
+| --- | --- | --- | --- | --- | --- |
+${tail.rows.join('\n')}${
       kinds.length === 0
         ? ''
         : `
@@ -260,7 +279,28 @@ ${kinds.join('\n')}`
   }
 }
 
-/** A staff member of `role`, created by the admin, signed in: their bearer token. */
+/**
+ * Each kind's answers and latencies in the mix, and its share of the answers slower than the
+ * mix's p99 (taken over every answer, exactly, not autocannon's rounded figure).
+ */
+function tailByKind(latencies: Map<Kind, number[]>): { p99: number; rows: string[] } {
+  const all = Float64Array.from([...latencies.values()].flat()).sort();
+  const p99 = quantile(all, 0.99);
+  const slower = all.filter((ms) => ms > p99).length;
+  const rows = KINDS.map((kind) => {
+    const own = Float64Array.from(latencies.get(kind) ?? []).sort();
+    const share = slower > 0 ? (100 * own.filter((ms) => ms > p99).length) / slower : 0;
+    return `| ${KIND_NAMES[kind]} | ${own.length} | ${quantile(own, 0.5).toFixed(1)} ms | ${quantile(own, 0.99).toFixed(1)} ms | ${(own.at(-1) ?? NaN).toFixed(1)} ms | ${share.toFixed(0)}% |`;
+  });
+  return { p99, rows };
+}
+
+/** The q-quantile of sorted values (nearest rank); NaN when there are none. */
+function quantile(sorted: Float64Array, q: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
+}
+
 /**
  * `perCustomer` disables and enables per customer in the audit log, as a status change writes
  * them (a staff member, a hold, a request id and address); the chain's trigger links them.
@@ -287,6 +327,7 @@ async function seedAuditEntries(url: string, perCustomer: number): Promise<void>
   }
 }
 
+/** A staff member of `role`, created by the admin, signed in: their bearer token. */
 async function staff(base: string, adminToken: string, role: string): Promise<string> {
   const email = `bench-${role}-${randomBytes(4).toString('hex')}@example.com`;
   const password = randomBytes(24).toString('base64url');
