@@ -1,11 +1,17 @@
 import type { ClientBase } from 'pg';
 import type { EntityManager } from 'typeorm';
+import { SENT_WITH_START, StartingStatement } from './deadline-client';
 import { statementName } from './pg-pool';
 
 /** A statement run straight through `pg`, prepared once per connection under `name`. */
 export interface Statement {
   name: string;
   text: string;
+  /**
+   * It writes nothing (a read, a row lock): as a transaction's first statement it may go in
+   * the same round trip as the transaction's START (DeadlineClient).
+   */
+  writesNothing?: true;
 }
 
 /** What a statement answered: its rows and how many rows it touched. */
@@ -30,11 +36,44 @@ export async function runInTransaction<R = Record<string, unknown>>(
     throw new Error(`${statement.name} must run inside a transaction`);
   }
   const client = (await runner.connect()) as ClientBase;
-  const result = await client.query<R & Record<string, unknown>>({
+  return query<R>(client, manager, statement, values);
+}
+
+/**
+ * Sends `statement` on the connection of `manager`'s transaction now, without waiting for the
+ * answer before the caller goes on: for a use case's last write, sent with the commit
+ * (UnitOfWork.sendWithCommit). The transaction must have run a statement already (its
+ * connection is then at hand, and this one is sent before anything the caller does next).
+ */
+export function sendInTransaction<R = Record<string, unknown>>(
+  manager: EntityManager,
+  statement: Statement,
+  values: unknown[],
+): Promise<StatementResult<R>> {
+  const runner = manager.queryRunner;
+  // TypeORM's PostgresQueryRunner keeps its connection there once connected.
+  const client = runner?.isTransactionActive
+    ? (runner as unknown as { databaseConnection?: ClientBase }).databaseConnection
+    : undefined;
+  if (client === undefined) {
+    throw new Error(`${statement.name} is sent after the transaction's first statement`);
+  }
+  return query<R>(client, manager, statement, values);
+}
+
+async function query<R>(
+  client: ClientBase,
+  manager: EntityManager,
+  statement: Statement,
+  values: unknown[],
+): Promise<StatementResult<R>> {
+  const config: StartingStatement = {
     name: statementName(manager.connection, statement.name),
     text: statement.text,
     values,
-  });
+  };
+  if (statement.writesNothing) config[SENT_WITH_START] = true;
+  const result = await client.query<R & Record<string, unknown>>(config);
   return { rows: result.rows, rowCount: result.rowCount ?? 0 };
 }
 

@@ -5,7 +5,14 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { ClsService } from 'nestjs-cls';
 
 const AFTER_COMMIT = Symbol('afterCommit');
+const SENT_WITH_COMMIT = Symbol('sentWithCommit');
 type Callback = () => void;
+
+/** A statement sent ahead of the commit, and what to do with its answer once committed. */
+interface SentWithCommit {
+  answer: Promise<unknown>;
+  then: (answer: unknown) => void;
+}
 
 /**
  * The runs open in this process, all instances together (nestjs-cls keeps one AsyncLocalStorage
@@ -17,6 +24,8 @@ let openRuns = 0;
  * Runs a use case in one database transaction, and runs what must happen only once it is
  * committed (cache invalidations, events) after the commit, never before and never on rollback.
  * A run inside a run joins the outer transaction and its callbacks wait for the outer commit.
+ * A use case's last write may go with the COMMIT in one round trip (`sendWithCommit`): the run
+ * then fails if that write is refused, and hands its answer over once committed.
  *
  * Use this rather than the `@Transactional()` decorator: the decorator finds its
  * TransactionHost through a process-wide static, so with two app instances in one process (the
@@ -59,9 +68,33 @@ export class UnitOfWork {
     try {
       running = this.cls.run({ ifNested: 'inherit' }, async () => {
         const callbacks: Callback[] = [];
+        const sent: SentWithCommit[] = [];
         this.cls.set(AFTER_COMMIT, callbacks);
-        const result = await this.txHost.withTransaction(fn);
-        this.cls.set(AFTER_COMMIT, undefined);
+        this.cls.set(SENT_WITH_COMMIT, sent);
+        let result: T;
+        try {
+          result = await this.txHost.withTransaction(fn);
+        } catch (error) {
+          // A statement sent ahead that was refused: its refusal, not those of the statements
+          // behind it (refused as the transaction had failed), is the use case's error.
+          throw (await firstRefusal(sent)) ?? error;
+        } finally {
+          this.cls.set(AFTER_COMMIT, undefined);
+          this.cls.set(SENT_WITH_COMMIT, undefined);
+        }
+        // Answered before the COMMIT was: refused, the COMMIT rolled the transaction back.
+        const refusal = await firstRefusal(sent);
+        if (refusal !== undefined) throw refusal;
+        for (const { answer, then } of sent) {
+          try {
+            then(await answer);
+          } catch (error) {
+            this.logger.error(
+              'Handling a committed statement’s answer failed',
+              (error as Error).stack,
+            );
+          }
+        }
         for (const callback of callbacks) {
           try {
             callback();
@@ -78,6 +111,38 @@ export class UnitOfWork {
     return running.finally(() => this.closeRun());
   }
 
+  /**
+   * Whether `sendWithCommit` can take a statement now: inside a run that opened its transaction
+   * (not one opened around it some other way).
+   */
+  canSendWithCommit(): boolean {
+    return (
+      this.txHost.isTransactionActive() &&
+      this.cls.isActive() &&
+      this.cls.get<SentWithCommit[] | undefined>(SENT_WITH_COMMIT) !== undefined
+    );
+  }
+
+  /**
+   * A statement the use case has just sent on its transaction's connection (`sendInTransaction`)
+   * and goes on without the answer of: the COMMIT follows it in the same round trip, or the use
+   * case's next statements do. Once the transaction is committed, `then` gets the answer (before
+   * any afterCommit callback runs). Refused, the statement fails the run with its error, and
+   * the COMMIT behind it has rolled the transaction back (PostgreSQL ends a failed transaction
+   * so) and no afterCommit callback runs. Only inside a run: see `canSendWithCommit`.
+   */
+  sendWithCommit<A>(answer: Promise<A>, then: (answer: A) => void): void {
+    const sent = this.cls.isActive()
+      ? this.cls.get<SentWithCommit[] | undefined>(SENT_WITH_COMMIT)
+      : undefined;
+    if (sent === undefined || !this.txHost.isTransactionActive()) {
+      throw new Error('UnitOfWork.sendWithCommit() must run inside UnitOfWork.run()');
+    }
+    // Awaited by the run; until then a refusal is not an unhandled rejection.
+    answer.catch(() => undefined);
+    sent.push({ answer, then: then as (answer: unknown) => void });
+  }
+
   /** Runs `callback` after the current transaction commits; at once when there is none. */
   afterCommit(callback: Callback): void {
     const callbacks = this.cls.isActive()
@@ -91,4 +156,18 @@ export class UnitOfWork {
     openRuns -= 1;
     if (openRuns === 0) this.storage?.disable();
   }
+}
+
+/** The error of the first statement sent ahead that was refused; undefined when none was. */
+async function firstRefusal(sent: readonly SentWithCommit[]): Promise<Error | undefined> {
+  for (const { answer } of sent) {
+    try {
+      await answer;
+    } catch (error) {
+      return error instanceof Error
+        ? error
+        : new Error(`A statement was refused: ${String(error)}`);
+    }
+  }
+  return undefined;
 }

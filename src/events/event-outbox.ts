@@ -57,6 +57,13 @@ export interface EventsWithin {
   sinks: OutboxSink[];
 }
 
+/** What each sink that writes in SQL wrote, from the counts of the statement's row. */
+function writtenBy(within: EventsWithin, row: Record<string, unknown>): Map<OutboxSink, number> {
+  const written = new Map<OutboxSink, number>();
+  within.sinks.forEach((sink, i) => written.set(sink, Number(row[`sink_${i}`])));
+  return written;
+}
+
 /** An event to publish, as its cause knows it. */
 export interface NewEvent {
   type: EventType;
@@ -179,10 +186,27 @@ export class EventOutbox {
     if (recorded.length === 0) return recorded;
     const manager = this.txHost.tx;
     for (const sink of this.sinks) await sink.enqueue?.(recorded, manager);
-    const written = new Map<OutboxSink, number>();
-    within.sinks.forEach((sink, i) => written.set(sink, Number(row[`sink_${i}`])));
+    const written = writtenBy(within, row);
     this.unitOfWork.afterCommit(() => this.committed.emit('events', recorded, written));
     return recorded;
+  }
+
+  /**
+   * For a statement with `within`'s events that the caller sends with the commit
+   * (UnitOfWork.sendWithCommit) rather than awaits: what to hand its row to once answered. The
+   * workers are told after the commit, in the order of the caller's afterCommit callbacks, as
+   * `written` would. Undefined when a sink writes in JS (`enqueue`): its statements must follow
+   * the events in the transaction, so the caller awaits the statement and calls `written`.
+   */
+  writtenOnAnswer(within: EventsWithin): ((row: Record<string, unknown>) => void) | undefined {
+    const { recorded } = within;
+    if (recorded.length === 0) return () => undefined;
+    if (this.sinks.some((sink) => sink.enqueue !== undefined)) return undefined;
+    let written: Map<OutboxSink, number> | undefined;
+    this.unitOfWork.afterCommit(() => this.committed.emit('events', recorded, written));
+    return (row) => {
+      written = writtenBy(within, row);
+    };
   }
 
   /**

@@ -4,6 +4,7 @@ import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module';
 import { CustomersModule } from '../customers/customers.module';
 import { EventsModule } from '../events/events.module';
+import { LimitsModule } from '../limits/limits.module';
 import { NotesModule } from '../notes/notes.module';
 import { CustomerProjection } from './customer-projection';
 import { CustomerStatusController } from './customer-status.controller';
@@ -13,7 +14,15 @@ import { HoldsService } from './holds.service';
 
 /** Holds, the disable/enable flow on top of them, and the boundary scheduler. */
 @Module({
-  imports: [DatabaseModule, ChangesModule, CustomersModule, NotesModule, AuditModule, EventsModule],
+  imports: [
+    DatabaseModule,
+    ChangesModule,
+    CustomersModule,
+    NotesModule,
+    AuditModule,
+    EventsModule,
+    LimitsModule,
+  ],
   controllers: [HoldsController, CustomerStatusController],
   providers: [HoldsService, CustomerProjection, HoldScheduler],
   exports: [HoldsService],

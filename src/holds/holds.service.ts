@@ -1,7 +1,7 @@
 import { TransactionHost } from '@nestjs-cls/transactional';
 import { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
 import { randomUUID } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import {
   AUDIT_INSERT_PARAMETERS,
   AuditBatch,
@@ -17,14 +17,20 @@ import { KeysetColumn, keysetPage, Page, PageQueryDto } from '../common/paginati
 import type { AppConfig } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
 import { accessFrom } from '../customers/access/customer-access-reader';
-import { holdStateAt } from '../customers/access/customer-access';
+import { HoldTimes, holdStateAt } from '../customers/access/customer-access';
+import { LimitsStore } from '../limits/limits-store';
 import { HoldNotActiveError } from './holds.errors';
 import { CustomersService } from '../customers/customers.service';
 import { CustomerDto } from '../customers/dto/customer.dto';
 import { Customer } from '../customers/entities/customer.entity';
 import { Hold, holdFromRow, HoldSource, HoldState } from '../customers/entities/hold.entity';
 import { hydrate } from '../database/hydrate';
-import { backendPidOf, runInTransaction, Statement } from '../database/statement';
+import {
+  backendPidOf,
+  runInTransaction,
+  sendInTransaction,
+  Statement,
+} from '../database/statement';
 import { UnitOfWork } from '../database/unit-of-work';
 import { NotesService } from '../notes/notes.service';
 import { EventOutbox, EventsWithin, namedByText, NewEvent } from '../events/event-outbox';
@@ -109,12 +115,12 @@ interface Locked {
 }
 
 /** Whether one of `holds` is a manual hold active at `now`: a disable then places none. */
-function hasActiveManualHold(holds: Hold[], now: Date): boolean {
+function hasActiveManualHold(holds: readonly HoldTimes[], now: Date): boolean {
   return holds.some((h) => h.source === 'manual' && holdStateAt(h, now) === 'active');
 }
 
 /** The holds an enable lifts: those active or scheduled at `now`, whatever their source. */
-function pendingHolds(holds: Hold[], now: Date): Hold[] {
+function pendingHolds<H extends HoldTimes>(holds: readonly H[], now: Date): H[] {
   return holds.filter((h) => {
     const state = holdStateAt(h, now);
     return state === 'active' || state === 'scheduled';
@@ -145,9 +151,11 @@ function projectionKey(customer: Customer): string {
 // again at nearly every execution (0.6 ms of the server's CPU each time, against a fraction of
 // that to run it). Its generic plan is the same work: each part is an unnest or a primary-key
 // update.
-const LOCK_CUSTOMER = {
+const LOCK_CUSTOMER: Statement = {
   name: 'holds_lock_customer',
   text: 'SELECT customer, holds, tx_started_at FROM lock_customer($1::uuid, $2::timestamptz)',
+  // It locks and reads: it may go with the transaction's START.
+  writesNothing: true,
 };
 /**
  * A use case's writes in one statement, each part empty when it has nothing to write: the holds
@@ -205,6 +213,9 @@ export class HoldsService {
     private readonly clock: Clock,
     @InjectConfig() private readonly config: AppConfig,
     private readonly log: OperationsLog,
+    // Absent where no limits store runs (a test's module without LimitsModule): every status
+    // change then reads before it locks.
+    @Optional() private readonly limits?: LimitsStore,
   ) {}
 
   private get holds() {
@@ -293,13 +304,21 @@ export class HoldsService {
    * use case then locks and decides again) when the change would change something, when a
    * boundary of the holds has come (the locked path writes its transition first), and inside a
    * caller's transaction, whose own writes only its connection sees.
+   *
+   * The read is left out when this instance's memory of the customer's holds (the limits
+   * store's) says the change would change something: the use case then locks at once, one round
+   * trip sooner. Memory only chooses the path; under the lock the use case decides again, so a
+   * change another instance made and this one has not heard yet costs a round trip, never a
+   * wrong answer.
    */
   private async answeredUnchanged(
     customerId: string,
-    unchanged: (holds: Hold[], now: Date) => boolean,
+    unchanged: (holds: readonly HoldTimes[], now: Date) => boolean,
   ): Promise<CustomerDto | undefined> {
     if (this.txHost.isTransactionActive()) return undefined;
     const now = this.clock.now();
+    const remembered = this.limits?.holdsInPlay(customerId);
+    if (remembered !== undefined && !unchanged(remembered, now)) return undefined;
     const { customer, holds } = await this.customers.readWithHolds(customerId, now);
     if (customer.nextBoundaryAt !== null && customer.nextBoundaryAt <= now) return undefined;
     if (!unchanged(holds, now)) return undefined;
@@ -744,7 +763,7 @@ export class HoldsService {
       };
     }
     const iso = (date: Date | null) => date?.toISOString() ?? null;
-    const { rows } = await runInTransaction(this.txHost.tx, this.saveWrites.statement, [
+    const values = [
       placed.map((h) => h.id),
       placed.map((h) => h.customerId),
       placed.map((h) => h.source),
@@ -777,8 +796,20 @@ export class HoldsService {
       announce !== null,
       ...locked.audit.take(),
       ...events.values,
-    ]);
+    ];
     if (changed) locked.stored = projectionKey(customer);
+    // Nothing follows the writes (no note, no sink writing in JS) and a run opened the
+    // transaction: they go with the COMMIT, in one round trip.
+    const answered =
+      locked.notes.length === 0 && this.unitOfWork.canSendWithCommit()
+        ? this.outbox.writtenOnAnswer(events)
+        : undefined;
+    if (answered !== undefined) {
+      const sent = sendInTransaction(this.txHost.tx, this.saveWrites.statement, values);
+      this.unitOfWork.sendWithCommit(sent, ({ rows }) => answered(rows[0]));
+      return;
+    }
+    const { rows } = await runInTransaction(this.txHost.tx, this.saveWrites.statement, values);
     // The entries are sealed into the chain at the commit (the database takes the chain's lock
     // then, after every lock of this use case), in the order written here. The notes name their
     // entries, written by now.

@@ -297,6 +297,20 @@ export class LimitsStore implements OnApplicationBootstrap, OnApplicationShutdow
     );
   }
 
+  /**
+   * The customer's holds in play (active, or still to come) as this instance's memory has them,
+   * `[]` for none; undefined when memory cannot say (the change feed not live, the customer not
+   * loaded, a change announced and not read yet). A hint for choosing a path, never a decision:
+   * a change of another instance may not be heard yet.
+   */
+  holdsInPlay(customerId: string): readonly PendingHold[] | undefined {
+    if (!this.feed.live) return undefined;
+    const slots = this.slots;
+    const slot = slots.ids.get(customerId);
+    if (slot === undefined || slots.standing[slot] === Standing.Unknown) return undefined;
+    return slots.holds.get(slot)?.pending ?? [];
+  }
+
   /** The customer's limits answer in JSON: from memory when it can, else read. 404 when unknown. */
   limitsOf(customerId: string): string | Promise<string> {
     const hit = this.inMemory(customerId) ?? this.moveOn(customerId);

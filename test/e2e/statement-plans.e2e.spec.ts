@@ -1,8 +1,14 @@
 import { Client } from 'pg';
 import { holdsInPlaySql } from '../../src/customers/access/holds-in-play';
-import { createCustomer, signIn, StaffSession } from '../support/factories';
+import { LimitsStore } from '../../src/limits/limits-store';
+import { countRows, createCustomer, signIn, StaffSession } from '../support/factories';
 import { disableCustomer, enableCustomer, getCustomer } from '../support/holds';
+import { socketWritesDuring } from '../support/socket-writes';
 import { startTestApp, TestApp } from '../support/test-app';
+import { onEmbeddedDatabase } from '../support/test-env';
+
+/** The limits store's memory, which chooses a status change's path, is live on a server only. */
+const itOnServer = onEmbeddedDatabase() ? it.skip : it;
 
 const UNKNOWN_ID = '6f1c1a52-9a43-4d5b-8a55-1b1d2f0c0c0c';
 
@@ -83,6 +89,69 @@ describe('statement plans of the status changes', () => {
     }
   });
 
+  it('sends a disable and an enable in two round trips: the START with the lock, the writes with the COMMIT', async () => {
+    const customer = await createCustomer(t);
+    const store = t.app.get(LimitsStore);
+    // With the customer in memory, memory says each change changes something: no read before
+    // the lock. The embedded engine's memory is not live (no other instance is heard there):
+    // a read comes first.
+    const expected = [
+      ...(onEmbeddedDatabase() ? [['read']] : []),
+      ['START TRANSACTION', 'lock and holds'],
+      ['writes', 'COMMIT'],
+    ];
+    await store.limitsOf(customer.id);
+    expect(
+      await roundTripsOf(async () => {
+        await disableCustomer(t, customer.id, support.header).expect(200);
+      }),
+    ).toEqual(expected);
+    await store.limitsOf(customer.id);
+    expect(
+      await roundTripsOf(async () => {
+        await enableCustomer(t, customer.id, support.header).expect(200);
+      }),
+    ).toEqual(expected);
+    const now = await getCustomer(t, customer.id, support.header);
+    expect(now).toMatchObject({ status: 'enabled', holds: [] });
+  });
+
+  itOnServer(
+    'locks at once when memory says the change changes something, and decides again under the lock',
+    async () => {
+      const customer = await createCustomer(t);
+      const store = t.app.get(LimitsStore);
+      await store.limitsOf(customer.id);
+      expect(store.holdsInPlay(customer.id)).toEqual([]);
+      // Disabled behind this instance's back (as another instance would, unheard here yet): a
+      // manual hold and the projection, with no announcement.
+      await t.asOwner(
+        `INSERT INTO holds (customer_id, source, reason_code, reason, starts_at, pause_billing,
+                          placed_by_type, placed_by_id, placed_by_name, placed_at)
+       VALUES ($1, 'manual', 'other', 'Elsewhere', now(), false, 'system', NULL, 'system', now())`,
+        [customer.id],
+      );
+      await t.asOwner(
+        `UPDATE customers SET status = 'disabled', disabled_at = now(), disabled_reason = 'Elsewhere'
+        WHERE id = $1`,
+        [customer.id],
+      );
+      expect(store.holdsInPlay(customer.id)).toEqual([]);
+      const tables = ['holds', 'audit_logs', 'events', 'customer_notes'];
+      const before = await countRows(t, tables);
+      const flights = await roundTripsOf(async () => {
+        const response = await disableCustomer(t, customer.id, support.header).expect(200);
+        expect(response.body).toMatchObject({ id: customer.id, status: 'disabled' });
+        expect(response.body.holds).toEqual([
+          expect.objectContaining({ source: 'manual', reason_code: 'other' }),
+        ]);
+      });
+      // No read before the lock; under it, the disable found the hold and wrote nothing.
+      expect(flights).toEqual([['START TRANSACTION', 'lock and holds'], ['COMMIT']]);
+      expect(await countRows(t, tables)).toEqual(before);
+    },
+  );
+
   it('reads the holds in play through holds_in_play, the same on every call of a connection', async () => {
     const customer = await createCustomer(t);
     // More calls than PostgreSQL's five custom plans, on the one connection, over changes.
@@ -147,6 +216,46 @@ describe('statement plans of the status changes', () => {
 });
 
 const DAY_MS = 86_400_000;
+
+/**
+ * What `change` sent of a status change's statements on the connection of its transaction (the
+ * pool's one), a write to the socket at a time (a round trip each: DeadlineClient sends what one
+ * tick queues in one write), up to the write with its COMMIT; each as the statements in it.
+ */
+async function roundTripsOf(change: () => Promise<void>): Promise<string[][]> {
+  const writes = (await socketWritesDuring(change)).map((w) => ({
+    socket: w.socket,
+    kinds: statementsIn(w.text),
+  }));
+  const start = writes.find((w) => w.kinds.includes('START TRANSACTION'));
+  // The pool's one connection: what it sent of the status changes' statements (the boundary
+  // scheduler's poll may go on it too), up to the COMMIT.
+  const own = writes.filter((w) => w.socket === start?.socket && w.kinds.length > 0);
+  const end = own.findIndex((w) => w.kinds.includes('COMMIT'));
+  if (start === undefined || end < 0) throw new Error('No transaction was sent');
+  return own.slice(0, end + 1).map((w) => w.kinds);
+}
+
+/** The statements a write to the server carries, by kind, in order. */
+function statementsIn(bytes: string): string[] {
+  const found: { at: number; kind: string }[] = [];
+  const mark = (needle: string, kind: string) => {
+    for (let at = bytes.indexOf(needle); at >= 0; at = bytes.indexOf(needle, at + 1)) {
+      found.push({ at, kind });
+    }
+  };
+  mark('customer_with_holds', 'read');
+  mark('START TRANSACTION', 'START TRANSACTION');
+  mark('holds_lock_customer', 'lock and holds');
+  mark('holds_save_writes', 'writes');
+  mark('COMMIT', 'COMMIT');
+  // A named statement appears in its Bind, and in its Parse the first time: once per kind.
+  const kinds: string[] = [];
+  for (const { kind } of found.sort((a, b) => a.at - b.at)) {
+    if (kinds[kinds.length - 1] !== kind) kinds.push(kind);
+  }
+  return kinds;
+}
 
 const textOf = (statement: unknown): string =>
   typeof statement === 'string' ? statement : (statement as { text: string }).text;

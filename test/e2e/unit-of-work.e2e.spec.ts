@@ -2,7 +2,10 @@ import { TransactionHost } from '@nestjs-cls/transactional';
 import type { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
 import type { AsyncLocalStorage } from 'node:async_hooks';
 import { ClsService } from 'nestjs-cls';
+import { randomUUID } from 'node:crypto';
+import { sendInTransaction, Statement } from '../../src/database/statement';
 import { UnitOfWork } from '../../src/database/unit-of-work';
+import { socketWritesDuring } from '../support/socket-writes';
 import { startTestApp, TestApp } from '../support/test-app';
 import { onEmbeddedDatabase } from '../support/test-env';
 
@@ -93,5 +96,100 @@ describe('UnitOfWork', () => {
       await transactionId();
     });
     expect(seen).toEqual([false]);
+  });
+
+  describe('statements sent with the commit, and the START sent with the first statement', () => {
+    /** Refused when given 0. */
+    const probe: Statement = { name: 'uow_probe', text: 'SELECT 1 / $1::int AS n' };
+    const feature = () => `uow-${randomUUID()}`;
+    const insertFeature = (code: string) =>
+      txHost.tx.query('INSERT INTO features (code, name) VALUES ($1, $1)', [code]);
+    const featureExists = async (code: string) =>
+      (await t.db.query<unknown[]>('SELECT 1 FROM features WHERE code = $1', [code])).length > 0;
+    /** The writes to the database of `run`: each as the statements named in it. */
+    const roundTrips = async (run: () => Promise<unknown>): Promise<string[][]> =>
+      (await socketWritesDuring(run))
+        .map(({ text }) =>
+          [
+            'START TRANSACTION',
+            'INSERT INTO features',
+            'uow_probe',
+            'SELECT 1 AS one',
+            'COMMIT',
+            'ROLLBACK',
+          ].filter((statement) => text.includes(statement)),
+        )
+        .filter((statements) => statements.length > 0);
+
+    it('hands the answer over once committed, before the after-commit callbacks, in one round trip with the COMMIT', async () => {
+      const code = feature();
+      const seen: string[] = [];
+      const trips = await roundTrips(() =>
+        uow.run(async () => {
+          uow.afterCommit(() => seen.push('after commit'));
+          await insertFeature(code);
+          uow.sendWithCommit(sendInTransaction<{ n: number }>(txHost.tx, probe, [1]), ({ rows }) =>
+            seen.push(`answered ${rows[0].n} ${String(txHost.isTransactionActive())}`),
+          );
+          seen.push('use case done');
+        }),
+      );
+      expect(seen).toEqual(['use case done', 'answered 1 false', 'after commit']);
+      expect(await featureExists(code)).toBe(true);
+      // The INSERT is not marked as one that writes nothing: it waits for the START's answer.
+      expect(trips).toEqual([
+        ['START TRANSACTION'],
+        ['INSERT INTO features'],
+        ['uow_probe', 'COMMIT'],
+      ]);
+    });
+
+    it('fails the run with the refusal of a statement sent with the commit: nothing committed, no callback', async () => {
+      const code = feature();
+      const seen: string[] = [];
+      await expect(
+        uow.run(async () => {
+          uow.afterCommit(() => seen.push('after commit'));
+          await insertFeature(code);
+          uow.sendWithCommit(sendInTransaction(txHost.tx, probe, [0]), () => seen.push('answered'));
+        }),
+      ).rejects.toThrow('division by zero');
+      expect(seen).toEqual([]);
+      expect(await featureExists(code)).toBe(false);
+    });
+
+    it('fails the run with that refusal, not with those of the statements behind it', async () => {
+      const code = feature();
+      await expect(
+        uow.run(async () => {
+          await insertFeature(code);
+          uow.sendWithCommit(sendInTransaction(txHost.tx, probe, [0]), () => undefined);
+          // Refused in turn: the transaction has failed.
+          await txHost.tx.query('SELECT 1 AS one');
+        }),
+      ).rejects.toThrow('division by zero');
+      expect(await featureExists(code)).toBe(false);
+    });
+
+    it('sends nothing for a run that sent no statement, and waits for the START before a statement not marked for it', async () => {
+      expect(await roundTrips(() => uow.run(() => Promise.resolve(1)))).toEqual([]);
+      await expect(
+        roundTrips(() => uow.run(() => Promise.reject(new Error('refused before any statement')))),
+      ).rejects.toThrow('refused before any statement');
+      const code = feature();
+      expect(await roundTrips(() => uow.run(() => insertFeature(code)))).toEqual([
+        ['START TRANSACTION'],
+        ['INSERT INTO features'],
+        ['COMMIT'],
+      ]);
+      expect(await featureExists(code)).toBe(true);
+    });
+
+    it('refuses a statement sent with the commit outside a run', () => {
+      expect(uow.canSendWithCommit()).toBe(false);
+      expect(() => uow.sendWithCommit(Promise.resolve(1), () => undefined)).toThrow(
+        'must run inside UnitOfWork.run()',
+      );
+    });
   });
 });
