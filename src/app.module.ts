@@ -33,14 +33,21 @@ import { DunningModule } from './dunning/dunning.module';
 import { ObservabilityModule } from './observability/observability.module';
 import type { Logger } from 'pino';
 
+/** The configuration with its database resolved: the URL, and whether it is the embedded engine. */
+export type ResolvedConfig = AppConfig & {
+  databaseUrl: string;
+  /**
+   * The embedded engine (PGlite) serves `databaseUrl`: its socket server can mix up the messages
+   * of concurrent connections, so the pool sends each statement only once the one before it is
+   * answered (no pipelining). False unless said.
+   */
+  databaseEmbedded?: boolean;
+};
+
 @Module({})
 export class AppModule {
   /** The whole service for one configuration; `databaseUrl` must be resolved by then. */
-  static forRoot(
-    config: AppConfig & { databaseUrl: string },
-    clock: Clock | undefined,
-    logger: Logger,
-  ): DynamicModule {
+  static forRoot(config: ResolvedConfig, clock: Clock | undefined, logger: Logger): DynamicModule {
     return {
       module: AppModule,
       imports: [
@@ -53,6 +60,7 @@ export class AppModule {
             entities,
             url: config.databaseUrl,
             poolSize: config.databasePoolSize,
+            pipelining: config.databaseEmbedded !== true,
             timeouts: {
               connectMs: config.databaseConnectTimeoutMs,
               statementMs: config.databaseStatementTimeoutMs,

@@ -43,7 +43,7 @@ async function main(): Promise<void> {
   }
 
   const app = await createApp(
-    { ...config, databaseUrl, databasePoolSize },
+    { ...config, databaseUrl, databasePoolSize, databaseEmbedded: embedded !== undefined },
     { onClose: embedded ? () => embedded.stop() : undefined, rootLogger },
   );
   if (!embedded) {

@@ -24,6 +24,7 @@ import {
 } from './common/security-headers';
 import { createValidationPipe, installCanonicalUuidParams } from './common/validation';
 import type { AppConfig } from './config/app-config';
+import type { ResolvedConfig } from './app.module';
 import { migrateDatabase } from './database/run-migrations';
 import { DatabaseAvailability } from './database/database-availability';
 import { CustomerChangeFeed } from './changes/customer-change-feed';
@@ -118,7 +119,7 @@ export function setupApp(app: NestFastifyApplication, config: AppConfig): NestFa
 }
 
 export async function createApp(
-  config: AppConfig & { databaseUrl: string },
+  config: ResolvedConfig,
   options: {
     logger?: boolean;
     /** Where the JSON log lines go (standard output unless given: the tests capture them). */

@@ -24,6 +24,12 @@ export interface DatabaseSettings {
    */
   entities: DataSourceOptions['entities'];
   poolSize?: number;
+  /**
+   * The pool's clients send a statement without waiting for the answer to the one before it
+   * (DeadlineClient): PostgreSQL itself only, not the embedded engine (AppModule's
+   * ResolvedConfig). Only with `timeouts` (the service's pool).
+   */
+  pipelining?: boolean;
   /** Name the pool in pg_stat_activity, to tell instances and tools apart. */
   applicationName?: string;
   /**
@@ -64,7 +70,7 @@ export function dataSourceOptions(settings: DatabaseSettings): DataSourceOptions
     // handler would print a warning for each of the pool's connections.
     poolErrorHandler: (error: unknown) =>
       poolLogger.debug(`An idle pooled connection failed: ${(error as Error).message}`),
-    ...(settings.timeouts ? timeoutOptions(settings.timeouts) : {}),
+    ...(settings.timeouts ? timeoutOptions(settings.timeouts, settings.pipelining === true) : {}),
   };
 }
 
@@ -75,7 +81,10 @@ export function dataSourceOptions(settings: DatabaseSettings): DataSourceOptions
  * a server that answers nothing at all reaches the client's own deadline, a moment later.
  * The embedded engine accepts and ignores the server-side ones (it runs in this process anyway).
  */
-function timeoutOptions(timeouts: DatabaseTimeouts): {
+function timeoutOptions(
+  timeouts: DatabaseTimeouts,
+  pipelining: boolean,
+): {
   connectTimeoutMS: number;
   extra: Record<string, unknown>;
 } {
@@ -84,6 +93,8 @@ function timeoutOptions(timeouts: DatabaseTimeouts): {
     connectTimeoutMS: timeouts.connectMs,
     extra: {
       Client: DeadlineClient,
+      // DeadlineClient's own option (pg's `pipeline`, and the START sent with the first statement).
+      pipeline: pipelining,
       statement_timeout: timeouts.statementMs,
       lock_timeout: timeouts.lockMs,
       // A transaction whose client vanished mid-way would keep its row locks until TCP notices.

@@ -21,7 +21,7 @@ export type StartingStatement = QueryConfig & { [SENT_WITH_START]?: true };
 type Callback = (error: unknown, result?: unknown) => void;
 
 /**
- * A `pg` client for the service's pool. Three things beyond `pg`'s own:
+ * A `pg` client for the service's pool, with what `pg` alone does not do:
  *
  * - **Deadline.** It closes its connection when a query got no answer within `query_timeout`.
  *   `pg` alone fails the query but keeps the connection, with the unanswered query still at the
@@ -30,6 +30,9 @@ type Callback = (error: unknown, result?: unknown) => void;
  *   statement_timeout makes it send, is presumed frozen or gone; a closed connection leaves the
  *   pool (pg-pool drops a client that is ending when it is released) and the next request opens
  *   a fresh one.
+ *
+ * With the pool's `pipeline` option (PostgreSQL itself; not the embedded engine, whose socket
+ * server can mix up the messages of concurrent connections):
  * - **Pipelining** (`pg`'s `pipeline` mode): a query is sent at once, not after the answer to the
  *   one before it. Each query still ends with its own Sync, so each is answered, or refused, on
  *   its own and in order, as when they wait for each other; only what the caller sends without
@@ -45,8 +48,12 @@ export class DeadlineClient extends Client {
   /** A START TRANSACTION answered but not yet sent. */
   private startHeld = false;
 
-  constructor(config?: ConstructorParameters<typeof Client>[0]) {
-    super(typeof config === 'string' ? config : { ...config, pipeline: true });
+  /** Pipelining and the START held back, as the pool's `pipeline` option says. */
+  private readonly pipelining: boolean;
+
+  constructor(config?: ConstructorParameters<typeof Client>[0] & { pipeline?: boolean }) {
+    super(config);
+    this.pipelining = typeof config === 'object' && config.pipeline === true;
     batchWrites(this);
   }
 
@@ -54,9 +61,9 @@ export class DeadlineClient extends Client {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   override query(...args: any[]): any {
     const [config] = args as [unknown];
-    if (!this.startHeld && isBare(args, START_TRANSACTION)) {
+    if (this.pipelining && !this.startHeld && isBare(args, START_TRANSACTION)) {
       this.startHeld = true;
-      return Promise.resolve(answer('START'));
+      return Promise.resolve(answer('BEGIN'));
     }
     if (!this.startHeld) return this.send(args);
     this.startHeld = false;

@@ -8,11 +8,16 @@ export interface SocketWrite {
 }
 
 /**
- * Every write to any socket while `action` runs, in order: HTTP and database traffic alike. A
- * database client that waits for each answer makes a write per statement; one that pipelines
- * makes one for all it sends in a tick.
+ * Every write to a socket connected to `url`'s server while `action` runs, in order: what its
+ * clients sent (not the server's answers, should the server run in this process). A database
+ * client that waits for each answer makes a write per statement; one that pipelines makes one
+ * for all it sends in a tick.
  */
-export async function socketWritesDuring(action: () => Promise<unknown>): Promise<SocketWrite[]> {
+export async function socketWritesDuring(
+  url: string,
+  action: () => Promise<unknown>,
+): Promise<SocketWrite[]> {
+  const port = Number(new URL(url).port || 5432);
   type Write = (this: Socket, ...args: unknown[]) => unknown;
   const prototype = Socket.prototype as unknown as { _write: Write; _writev: Write };
   const single = jest.spyOn(prototype, '_write');
@@ -36,6 +41,7 @@ export async function socketWritesDuring(action: () => Promise<unknown>): Promis
         ),
       })),
     ]
+      .filter(({ socket }) => socket.remotePort === port)
       .sort((a, b) => a.order - b.order)
       .map(({ socket, bytes }) => ({ socket, text: bytes.toString('latin1') }));
   } finally {

@@ -140,6 +140,7 @@ export async function startTestApp(
     {
       ...config,
       databaseUrl: options.role === 'owner' ? database.url : database.runtimeUrl,
+      databaseEmbedded: database.url === process.env[TEST_ENV.embeddedUrl],
       migrationDatabaseUrl: database.url,
       runMigrations: 'RUN_MIGRATIONS' in env ? config.runMigrations : false,
     },
