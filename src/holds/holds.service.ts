@@ -1,7 +1,7 @@
 import { TransactionHost } from '@nestjs-cls/transactional';
 import { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
 import { randomUUID } from 'node:crypto';
-import { Injectable, Optional } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import {
   AUDIT_INSERT_PARAMETERS,
   AuditBatch,
@@ -213,9 +213,8 @@ export class HoldsService {
     private readonly clock: Clock,
     @InjectConfig() private readonly config: AppConfig,
     private readonly log: OperationsLog,
-    // Absent where no limits store runs (a test's module without LimitsModule): every status
-    // change then reads before it locks.
-    @Optional() private readonly limits?: LimitsStore,
+    /** Its memory of a customer's holds chooses a status change's path (answeredUnchanged). */
+    private readonly limits: LimitsStore,
   ) {}
 
   private get holds() {
@@ -317,7 +316,7 @@ export class HoldsService {
   ): Promise<CustomerDto | undefined> {
     if (this.txHost.isTransactionActive()) return undefined;
     const now = this.clock.now();
-    const remembered = this.limits?.holdsInPlay(customerId);
+    const remembered = this.limits.holdsInPlay(customerId);
     if (remembered !== undefined && !unchanged(remembered, now)) return undefined;
     const { customer, holds } = await this.customers.readWithHolds(customerId, now);
     if (customer.nextBoundaryAt !== null && customer.nextBoundaryAt <= now) return undefined;
