@@ -116,11 +116,7 @@ export class UnitOfWork {
    * (not one opened around it some other way).
    */
   canSendWithCommit(): boolean {
-    return (
-      this.txHost.isTransactionActive() &&
-      this.cls.isActive() &&
-      this.cls.get<SentWithCommit[] | undefined>(SENT_WITH_COMMIT) !== undefined
-    );
+    return this.sentWithCommit() !== undefined;
   }
 
   /**
@@ -132,10 +128,8 @@ export class UnitOfWork {
    * so) and no afterCommit callback runs. Only inside a run: see `canSendWithCommit`.
    */
   sendWithCommit<A>(answer: Promise<A>, then: (answer: A) => void): void {
-    const sent = this.cls.isActive()
-      ? this.cls.get<SentWithCommit[] | undefined>(SENT_WITH_COMMIT)
-      : undefined;
-    if (sent === undefined || !this.txHost.isTransactionActive()) {
+    const sent = this.sentWithCommit();
+    if (sent === undefined) {
       throw new Error('UnitOfWork.sendWithCommit() must run inside UnitOfWork.run()');
     }
     // Awaited by the run; until then a refusal is not an unhandled rejection.
@@ -150,6 +144,12 @@ export class UnitOfWork {
       : undefined;
     if (callbacks && this.txHost.isTransactionActive()) callbacks.push(callback);
     else callback();
+  }
+
+  /** The statements sent with the commit of the run whose transaction is open; else undefined. */
+  private sentWithCommit(): SentWithCommit[] | undefined {
+    if (!this.cls.isActive() || !this.txHost.isTransactionActive()) return undefined;
+    return this.cls.get<SentWithCommit[] | undefined>(SENT_WITH_COMMIT);
   }
 
   private closeRun(): void {

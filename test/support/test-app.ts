@@ -19,7 +19,7 @@ import {
 } from '../../src/database/database-admin';
 import { ResponseContract } from '../../src/openapi/response-contract';
 import { API_PREFIX, createApp } from '../../src/setup-app';
-import { TEST_ENV } from './test-env';
+import { onEmbeddedDatabase, TEST_ENV } from './test-env';
 
 export const TEST_JWT_SECRET = 'test-secret-that-is-long-enough-for-hs256-0123456789';
 export const TEST_ADMIN = { email: 'first-admin@example.com', password: 'violet-harbour-lamp-7' };
@@ -140,7 +140,7 @@ export async function startTestApp(
     {
       ...config,
       databaseUrl: options.role === 'owner' ? database.url : database.runtimeUrl,
-      databaseEmbedded: database.url === process.env[TEST_ENV.embeddedUrl],
+      databaseEmbedded: onEmbeddedDatabase(),
       migrationDatabaseUrl: database.url,
       runMigrations: 'RUN_MIGRATIONS' in env ? config.runMigrations : false,
     },
